@@ -1,0 +1,5 @@
+import sys
+
+from liveseg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,57 @@
+"""The ``liveseg`` command: verbs run, models, info, bench, train, eval, export, quantize.
+
+Each verb lives in ``liveseg.commands.<verb>`` with ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. Those modules import nothing heavy at import time, so ``liveseg run``
+starts fast and never loads torch. Any LivesegError becomes one line on stderr and its exit
+code; ``--debug`` keeps the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from liveseg import __version__
+from liveseg.errors import LivesegError
+
+VERBS = ("run", "models", "info", "bench", "train", "eval", "export", "quantize")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liveseg", description="Real-time video semantic segmentation for CPUs."
+    )
+    parser.add_argument("--version", action="version", version=f"liveseg {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb in VERBS:
+        module = importlib.import_module(f"liveseg.commands.{verb}")
+        p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
+        p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "verb", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except LivesegError as exc:
+        if args.debug:
+            raise
+        print(f"liveseg {args.verb}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(f"liveseg {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
