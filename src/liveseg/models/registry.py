@@ -7,7 +7,7 @@ Builders live one family per module (``liveseg.models.<family>``); importing
 from __future__ import annotations
 
 import difflib
-from typing import Callable
+from collections.abc import Callable
 
 from liveseg.errors import ConfigError
 

@@ -1,0 +1,136 @@
+"""ONNX export of liveseg PyTorch models (TorchScript-based exporter, opset >= 17).
+
+``export_onnx(model, path, input_size=(W, H), dynamic=False, card=None, opset=17)`` writes the
+file atomically (temporary file renamed over the target), embeds the ModelCard in the ONNX
+metadata (key ``liveseg.card``) and writes the JSON card beside it. ``onnx_parity`` compares
+onnxruntime with PyTorch on random inputs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+from liveseg.errors import ConfigError, DependencyError, ModelError, OutputError
+
+INPUT_NAME = "input"
+OUTPUT_NAME = "logits"
+
+
+def _input_channels(model) -> int:
+    return int(getattr(model, "in_channels", 3))
+
+
+def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, opset=17,
+                overwrite=True, batch=1):
+    """Export ``model`` (an nn.Module taking NCHW float input) to ONNX at ``path``.
+
+    input_size is (width, height). ``dynamic=True`` makes batch, height and width dynamic axes
+    (the example input still fixes nothing else). Returns the Path written.
+    """
+    import onnx
+    import torch
+
+    if opset < 17:
+        raise ConfigError(f"opset must be >= 17, got {opset}")
+    try:
+        w, h = (int(v) for v in input_size)
+    except (TypeError, ValueError):
+        raise ConfigError(f"input_size must be (width, height), got {input_size!r}") from None
+    if w < 8 or h < 8:
+        raise ConfigError(f"input_size must be at least 8x8, got {w}x{h}")
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        raise OutputError(f"output must end in .onnx, got {path}")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} exists; pass --overwrite to replace it")
+    if not path.parent.is_dir():
+        raise OutputError(f"output folder {path.parent} does not exist")
+
+    was_training = model.training
+    model.eval()
+    x = torch.randn(batch, _input_channels(model), h, w)
+    dynamic_axes = None
+    if dynamic:
+        dynamic_axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                        OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
+    buf = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic, deprecations
+            torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=opset,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              dynamic_axes=dynamic_axes, do_constant_folding=True)
+    finally:
+        model.train(was_training)
+    proto = onnx.load_from_string(buf.getvalue())
+    if card is not None:
+        card.embed_in_onnx(proto)
+    onnx.checker.check_model(proto)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(proto.SerializeToString())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    if card is not None:
+        from liveseg.card import card_path_for
+
+        card.save(card_path_for(path))
+    return path
+
+
+def ort_session(path, threads=1):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ModelError(f"onnxruntime cannot load {path}: {exc}") from None
+
+
+def onnx_parity(model, path, sizes=None, batch=1, seed=0) -> dict:
+    """Max abs logit difference and argmax agreement between ORT and PyTorch.
+
+    ``sizes`` is a list of (width, height) (default: the file's fixed input size). Returns
+    {"max_abs_diff": float, "argmax_agreement": float, "sizes": [...]}.
+    """
+    import numpy as np
+    import torch
+
+    sess = ort_session(path)
+    inp = sess.get_inputs()[0]
+    if sizes is None:
+        hh, ww = inp.shape[2], inp.shape[3]
+        if not (isinstance(hh, int) and isinstance(ww, int)):
+            raise ConfigError("the model has dynamic H/W: pass sizes=[(W, H), ...]")
+        sizes = [(ww, hh)]
+    g = torch.Generator().manual_seed(seed)
+    model.eval()
+    worst, agree, total = 0.0, 0, 0
+    for w, h in sizes:
+        x = torch.randn(batch, _input_channels(model), h, w, generator=g)
+        with torch.no_grad():
+            ref = model(x).numpy()
+        out = sess.run(None, {inp.name: x.numpy()})[0]
+        if out.shape != ref.shape:
+            raise ModelError(f"ONNX output shape {out.shape} != PyTorch {ref.shape} at {w}x{h}")
+        worst = max(worst, float(np.abs(out - ref).max()))
+        agree += int((out.argmax(1) == ref.argmax(1)).sum())
+        total += ref.shape[0] * ref.shape[2] * ref.shape[3]
+    return {"max_abs_diff": worst, "argmax_agreement": agree / total,
+            "sizes": [list(s) for s in sizes]}
+
+
+def require_onnxruntime():
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        raise DependencyError("onnxruntime is not installed: pip install onnxruntime") from None
