@@ -1,13 +1,129 @@
-"""`liveseg quantize` (being built: see the issue that owns this verb)."""
+"""`liveseg quantize MODEL.onnx --calib DATA`: int8 PTQ (QDQ), fp16 and dynamic-range ONNX."""
 
-from liveseg.errors import LivesegError
+from __future__ import annotations
 
-HELP = "quantize (not built yet)"
+import argparse
+
+HELP = "quantize an ONNX model: int8 static PTQ (QDQ), fp16, or dynamic-range"
+
+FORMATS = ("int8", "fp16", "dynamic")
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("model", help="float32 ONNX model (its card is copied to the output)")
+    parser.add_argument("--calib", metavar="DATA",
+                        help="calibration images: a folder, a glob ('imgs/*.jpg'), "
+                             "camvid:ROOT[:split] (default split train) or davis:ROOT; "
+                             "required for int8 and --sensitivity")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="output .onnx (default: MODEL-<format>.onnx beside the input); "
+                             "a card OUT.json is written beside it")
+    parser.add_argument("--format", choices=FORMATS, default="int8",
+                        help="int8: static QDQ PTQ (default); fp16: half precision, float32 IO; "
+                             "dynamic: weights-only int8, activations quantized at run time")
+    parser.add_argument("--method", choices=("minmax", "entropy", "percentile"),
+                        default="minmax", help="calibration method (default minmax)")
+    parser.add_argument("--samples", type=int, default=64,
+                        help="calibration images, spread evenly over DATA (default 64)")
+    parser.add_argument("--exclude", default="",
+                        help="comma list kept in float: first, last, an op type (Resize, "
+                             "Softmax) or node names (see --list-nodes)")
+    parser.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True,
+                        help="per-channel int8 weights (default on)")
+    parser.add_argument("--activation-type", choices=("uint8", "int8"), default="uint8",
+                        help="activation type (default uint8: faster on AVX2 CPUs)")
+    parser.add_argument("--sensitivity", metavar="REPORT.json",
+                        help="write a per-layer sensitivity report (and print it); with -o the "
+                             "model is then quantized keeping the suggested layers in float")
+    parser.add_argument("--sensitivity-mode", choices=("only", "exclude"), default="only",
+                        help="only: quantize one layer at a time; exclude: all but one")
+    parser.add_argument("--eval-samples", type=int, default=8,
+                        help="images used to measure error in --sensitivity (default 8)")
+    parser.add_argument("--list-nodes", action="store_true",
+                        help="print the layers that --exclude can name, and stop")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
-def run(args):
-    raise LivesegError("'liveseg quantize' is not built yet")
+def _default_output(model, fmt):
+    from pathlib import Path
+
+    p = Path(model)
+    return p.with_name(f"{p.stem}-{fmt}.onnx")
+
+
+def run(args) -> int:
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from liveseg.errors import ConfigError, OutputError
+    from liveseg.export import quantize as q
+
+    if args.samples < 1:
+        raise ConfigError("--samples must be >= 1")
+    if args.list_nodes:
+        import onnx
+
+        q.load_onnx(args.model)
+        with tempfile.TemporaryDirectory() as tmp:
+            pre = Path(tmp) / "pre.onnx"
+            q.preprocess_for_quant(args.model, pre)
+            for n in onnx.load(str(pre)).graph.node:
+                if n.op_type in q.COMPUTE_OPS:
+                    print(f"{n.op_type:<14} {n.name}")
+        return 0
+
+    exclude = [t for t in args.exclude.split(",") if t.strip()]
+    if args.sensitivity:
+        if not args.calib:
+            raise ConfigError("--sensitivity needs --calib DATA")
+        report_path = Path(args.sensitivity)
+        if report_path.exists() and not args.overwrite:
+            raise OutputError(f"{report_path} exists; pass --overwrite to replace it")
+
+        def progress(i, n, name):
+            print(f"\r  layer {i + 1}/{n}", end="", flush=True)
+
+        report = q.sensitivity_report(
+            args.model, args.calib, samples=args.samples, eval_samples=args.eval_samples,
+            method=args.method, per_channel=args.per_channel,
+            activation_type=args.activation_type, mode=args.sensitivity_mode,
+            progress=progress)
+        print("\r", end="")
+        fd, tmp = tempfile.mkstemp(dir=report_path.parent or ".", suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(report, f, indent=2)
+        os.replace(tmp, report_path)
+        print(q.format_sensitivity(report))
+        print(f"report: {report_path}")
+        if not args.output:
+            return 0
+        exclude += report["suggested_exclude"]
+
+    out = Path(args.output) if args.output else _default_output(args.model, args.format)
+    if args.format == "int8":
+        if not args.calib:
+            raise ConfigError("int8 quantization needs calibration images: --calib DATA")
+        res = q.quantize_model(
+            args.model, out, args.calib, method=args.method, samples=args.samples,
+            exclude=exclude, per_channel=args.per_channel,
+            activation_type=args.activation_type, overwrite=args.overwrite)
+    elif args.format == "fp16":
+        from liveseg.export.fp16 import convert_fp16
+
+        res = convert_fp16(args.model, out, overwrite=args.overwrite)
+    else:
+        res = q.quantize_dynamic_model(args.model, out, overwrite=args.overwrite)
+    src = Path(args.model).stat().st_size
+    print(f"wrote {res.output} ({res.size_bytes / 1e6:.2f} MB, {100 * res.size_bytes / src:.0f}% "
+          f"of the input) and {res.output.with_suffix('.json').name} in {res.seconds:.1f}s")
+    print(f"  {res.card.notes.split(' | ')[-1]}")
+    if args.format == "int8":
+        excl = res.info.get("excluded_nodes") or []
+        if excl:
+            print(f"  kept in float: {', '.join(excl)}")
+        unreadable = res.info["calibration"]["unreadable"]
+        if unreadable:
+            print(f"  warning: {unreadable} calibration images could not be read and were skipped")
+    return 0
