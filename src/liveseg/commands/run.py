@@ -1,13 +1,146 @@
-"""`liveseg run` (being built: see the issue that owns this verb)."""
+"""`liveseg run INPUT`: segment a video, stream, webcam or images and render an effect.
 
-from liveseg.errors import LivesegError
+Nothing heavy is imported at module level; the pipeline, PyAV, OpenCV and ONNX Runtime load
+inside ``run``.
+"""
 
-HELP = "run (not built yet)"
+from __future__ import annotations
+
+HELP = "segment a video file, stream, webcam or image folder and render an effect"
+
+EFFECTS = ("overlay", "blur", "replace", "matte", "mask", "side-by-side")
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("input", nargs="?", metavar="INPUT",
+                        help="video file, image file, folder of images, glob, webcam[:N] or a "
+                             "stream URL (rtsp://, http://, ...)")
+    parser.add_argument("-o", "--output", metavar="OUTPUT",
+                        help="video file (.mp4/.mkv/.mov: H.264; .webm: VP9, with alpha for "
+                             "matte) or a folder (PNG per frame / per image)")
+    parser.add_argument("--demo", action="store_true",
+                        help="run on the built-in demo clip (no INPUT needed)")
+    parser.add_argument("--effect", choices=EFFECTS, default=None,
+                        help="what to render (default: blur for foreground models, "
+                             "overlay otherwise)")
+    parser.add_argument("--alpha", type=float, default=0.5,
+                        help="overlay opacity in [0, 1] (default 0.5)")
+    parser.add_argument("--background", metavar="IMAGE|VIDEO",
+                        help="replacement background for --effect replace (a video loops)")
+    parser.add_argument("--foreground", metavar="CLASSES",
+                        help="classes that count as foreground, names or indices, comma "
+                             "separated (default: the model card's, else all but class 0)")
+    parser.add_argument("--temporal", default="off", metavar="SPEC",
+                        help="reuse work between frames (see liveseg.video.temporal; "
+                             "default off: the network runs on every frame)")
+    _model_arguments(parser)
+    parser.add_argument("--save-masks", metavar="DIR",
+                        help="also write one uint8 PNG of class indices per frame into DIR")
+    parser.add_argument("--show", action="store_true",
+                        help="show a preview window (needs a display; q or Esc stops)")
+    parser.add_argument("--stats", metavar="FILE.json", help="write the run summary as JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--crf", type=int, default=23,
+                        help="video quality, lower is better (H.264/VP9 CRF; default 23)")
+    parser.add_argument("--preset", default="veryfast",
+                        help="libx264 speed preset (default veryfast)")
+    parser.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
+    parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no summary")
 
 
-def run(args):
-    raise LivesegError("'liveseg run' is not built yet")
+def _model_arguments(parser):
+    """--model plus the engine and foreign-model flags, shared with the runtime's verbs."""
+    try:
+        from liveseg.runtime.cli_args import add_model_arguments
+    except ImportError:
+        add_model_arguments = None
+    if add_model_arguments is not None:
+        add_model_arguments(parser)
+        return
+    # Until liveseg.runtime.cli_args exists: the same names as the command-line contract.
+    parser.add_argument("--model", metavar="NAME|PATH", default=None,
+                        help="shipped model name or .onnx/.tflite file (default: the shipped "
+                             "default model)")
+    parser.add_argument("--engine", default="auto",
+                        choices=("auto", "onnxruntime", "litert", "openvino"))
+    parser.add_argument("--threads", type=int, default=None, help="inference threads")
+
+
+def _load(args):
+    from liveseg import zoo
+    from liveseg.errors import ModelError
+    from liveseg.runtime import load_model
+
+    spec = getattr(args, "model", None)
+    if spec is None:
+        spec = zoo.DEFAULT_MODEL
+        if zoo.resolve(spec) is None:
+            raise ModelError(f"the default model {spec!r} is not shipped in this install yet; "
+                             "pass --model NAME|PATH.onnx")
+    overrides = None
+    try:
+        from liveseg.runtime.cli_args import overrides_from_args
+    except ImportError:
+        overrides_from_args = None
+    if overrides_from_args is not None:
+        overrides = overrides_from_args(args)
+    return load_model(spec, engine=getattr(args, "engine", "auto"),
+                      threads=getattr(args, "threads", None), overrides=overrides)
+
+
+def _demo_input() -> str:
+    import importlib.util
+    import tempfile
+    from pathlib import Path
+
+    from liveseg.errors import DependencyError
+
+    if importlib.util.find_spec("liveseg.video.demo") is None:
+        raise DependencyError("--demo needs liveseg.video.demo, which this install lacks")
+    from liveseg.video.demo import make_demo_clip
+
+    path = Path(tempfile.gettempdir()) / "liveseg-demo" / "demo.mp4"
+    if not path.is_file():
+        make_demo_clip(path)
+    return str(path)
+
+
+def run(args) -> int:
+    import sys
+
+    from liveseg.errors import ConfigError
+
+    if args.demo and args.input:
+        raise ConfigError("give either INPUT or --demo, not both")
+    if not args.demo and not args.input:
+        raise ConfigError("no INPUT: give a video, images, webcam[:N], a stream URL, or --demo")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ConfigError("--max-frames must be at least 1")
+    if not 0 <= args.crf <= 63:
+        raise ConfigError("--crf must be between 0 and 63")
+    from liveseg.video.runner import process_video
+
+    model = _load(args)
+    effect = args.effect or ("blur" if model.card.task == "foreground" else "overlay")
+    inp = _demo_input() if args.demo else args.input
+    notes: list[str] = []
+    try:
+        stats = process_video(
+            inp, args.output, model=model, effect=effect, background=args.background,
+            foreground=args.foreground, alpha=args.alpha, temporal=args.temporal,
+            save_masks=args.save_masks, show=args.show, overwrite=args.overwrite,
+            crf=args.crf, preset=args.preset, stats=args.stats,
+            progress=not args.no_progress, max_frames=args.max_frames,
+            audio=not args.no_audio, notes=notes)
+    except KeyboardInterrupt:
+        for n in notes:
+            print(f"liveseg run: {n}", file=sys.stderr)
+        raise
+    if not args.quiet:
+        print(stats.format())
+        where = [x for x in (args.output, args.save_masks, args.stats) if x]
+        if where:
+            print("wrote: " + ", ".join(where))
+    return 0

@@ -1,0 +1,195 @@
+"""Run a whole input through a model: pick the source and sinks, check outputs, run, report.
+
+``process_video`` is what both ``liveseg run`` and the Python API
+(``liveseg.process_video``) call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from liveseg.errors import ConfigError, InputError, OutputError
+from liveseg.video.sinks import VIDEO_EXTS, check_output
+from liveseg.video.sources import IMAGE_EXTS, ImageSource, make_source
+
+
+def _check_folder(path: Path, inputs: list[Path], overwrite: bool, what: str) -> None:
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{what} {path} exists and is not a folder")
+    rp = path.resolve()
+    for inp in inputs:
+        if inp.resolve() == rp or inp.resolve().parent == rp:
+            raise OutputError(f"{what} {path} is the input folder; choose another folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise OutputError(f"{what} folder {path} is not empty; pass --overwrite to write into it")
+    if not path.parent.exists():
+        raise OutputError(f"{what} parent folder {path.parent} does not exist")
+
+
+def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrite=False,
+                crf=23, preset="veryfast", audio=True) -> list:
+    """Sinks for ``output`` (file or folder), ``--save-masks`` and ``--show``."""
+    from liveseg.video import sinks as S
+
+    inputs = [Path(p) for p in getattr(source, "paths", [])]
+    if getattr(source, "audio_path", None):
+        inputs.append(Path(source.audio_path))
+    elif source.kind == "video" and not getattr(source, "is_url", False):
+        inputs.append(Path(source.description))
+    channels = getattr(effect, "channels", 3)
+    out = []
+    if output is not None:
+        out_path = Path(output)
+        ext = out_path.suffix.lower()
+        if isinstance(source, ImageSource):
+            if ext in IMAGE_EXTS:
+                if len(source.paths) != 1:
+                    raise ConfigError(f"the input has {len(source.paths)} images: give -o a folder")
+                if channels == 4 and ext != ".png":
+                    raise ConfigError("the matte effect has an alpha channel: write a .png")
+                check_output(out_path, inputs, overwrite)
+                out.append(S.ImageFileSink(out_path))
+            elif ext in VIDEO_EXTS:
+                raise ConfigError("image inputs write images: give -o a folder (or an image "
+                                  "file for a single image)")
+            else:
+                _check_folder(out_path, inputs, overwrite, "output")
+                out.append(S.ImageDirSink(out_path, ".png", inputs=inputs))
+        elif ext in VIDEO_EXTS:
+            check_output(out_path, inputs, overwrite)
+            tmp = S.partial_path(out_path)
+            if tmp.exists() and not overwrite:
+                raise OutputError(f"{tmp} (a partial output of an earlier run) exists; "
+                                  "remove it or pass --overwrite")
+            out.append(S.VideoSink(out_path, fps=source.fps, time_base=source.time_base,
+                                   rate=getattr(source, "rate", None),
+                                   audio_from=source.audio_path, crf=crf, preset=preset,
+                                   alpha=channels == 4, audio=audio))
+        elif ext in IMAGE_EXTS:
+            raise ConfigError(f"-o {out_path.name}: a video becomes a video file "
+                              f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of PNGs")
+        elif ext:
+            raise ConfigError(f"unsupported output {out_path.name}: use a video file "
+                              f"({', '.join(sorted(VIDEO_EXTS))}) or a folder")
+        else:
+            _check_folder(out_path, inputs, overwrite, "output")
+            out.append(S.ImageDirSink(out_path, ".png", inputs=inputs))
+    if save_masks is not None:
+        mp = Path(save_masks)
+        if output is not None and mp.resolve() == Path(output).resolve():
+            raise ConfigError("--save-masks and -o must be different folders")
+        _check_folder(mp, inputs, overwrite, "--save-masks")
+        out.append(S.MaskSink(mp, inputs=inputs))
+    if show:
+        out.append(S.PreviewSink())
+    return out
+
+
+class _Progress:
+    """A rich progress bar on stderr for inputs with a known length (off when not a TTY)."""
+
+    def __init__(self, total, enabled):
+        self.bar = None
+        if not enabled or not total or not sys.stderr.isatty():
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(TextColumn("segmenting"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[fps]} fps"), TimeRemainingColumn(),
+                            console=Console(stderr=True), transient=True)
+        self.task = self.bar.add_task("run", total=total, fps="-")
+        self.bar.start()
+        import time
+
+        self._t0 = time.perf_counter()
+
+    def __call__(self, done):
+        if self.bar is not None:
+            import time
+
+            dt = time.perf_counter() - self._t0
+            self.bar.update(self.task, completed=done, fps=f"{done / dt:.0f}" if dt > 0 else "-")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def write_stats(path, stats: dict) -> None:
+    path = Path(path)
+    if not path.parent.exists():
+        raise OutputError(f"--stats folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def process_video(input, output=None, *, model, effect="overlay", background=None,
+                  foreground=None, alpha=0.5, temporal="off", save_masks=None, show=False,
+                  overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
+                  max_frames=None, threaded=True, live=None, audio=True, notes=None):
+    """Segment ``input`` with ``model`` and render ``effect`` into ``output``.
+
+    ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
+    Returns the run summary (a dict; see ``Pipeline``). Raises LivesegError subclasses for
+    anything the user can fix.
+    """
+    from liveseg.video.effects import make_effect
+    from liveseg.video.pipeline import Pipeline
+    from liveseg.video.temporal import make_temporal
+
+    if isinstance(model, (str, os.PathLike)):
+        from liveseg.runtime import load_model
+
+        model = load_model(str(model))
+    policy = make_temporal(temporal)
+    fx = make_effect(effect, model.card, foreground=foreground, alpha=alpha,
+                     background=background) if effect else None
+    if stats is not None and Path(stats).exists() and not overwrite:
+        raise OutputError(f"--stats file {stats} already exists; pass --overwrite to replace it")
+    source = make_source(str(input), live=live)
+    try:
+        sinks = build_sinks(source, output, fx, save_masks=save_masks, show=show,
+                            overwrite=overwrite, crf=crf, preset=preset, audio=audio)
+    except BaseException:
+        source.close()
+        raise
+    bar = _Progress(getattr(source, "total_frames", None), progress and not source.live)
+    pipe = Pipeline(source, model, fx, sinks, policy, threaded=threaded, max_frames=max_frames)
+    try:
+        result = pipe.run(poll=bar if bar.bar is not None else None)
+    except KeyboardInterrupt:
+        bar.close()
+        if notes is not None:
+            notes.extend(pipe.notes)
+        else:
+            for n in pipe.notes:
+                print(f"liveseg: {n}", file=sys.stderr)
+        raise
+    except BaseException:
+        bar.close()
+        raise
+    bar.close()
+    if result["frames"] == 0:
+        why = f" ({source.decode_errors} decode errors)" if source.decode_errors else ""
+        raise InputError(f"{source.description} has no decodable frames{why}")
+    result.update(
+        input=source.description, source=source.kind,
+        output=str(output) if output is not None else None,
+        save_masks=str(save_masks) if save_masks is not None else None,
+        effect=effect, model=getattr(model.card, "name", ""),
+        input_fps=round(source.fps, 3),
+    )
+    if stats is not None:
+        write_stats(stats, dict(result))
+    return result

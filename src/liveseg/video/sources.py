@@ -1,0 +1,314 @@
+"""Frame sources: video files and network streams (PyAV), webcams (OpenCV), images.
+
+Every source yields :class:`SourceFrame` objects holding an RGB uint8 (H, W, 3) image plus
+its timing (pts in the source's time base) and, for image inputs, the file's stem. Gray,
+alpha, 16-bit and palette inputs are all turned into 3-channel RGB here, once.
+
+``make_source(spec)`` picks the source from the INPUT argument: ``webcam`` / ``webcam:N``,
+a URL (``rtsp://``, ``http(s)://``, ...), an image file, a folder of images, a glob, or a
+video file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob as _glob
+import os
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from liveseg.errors import DependencyError, InputError
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://",
+                  "srt://", "rtp://")
+
+
+@dataclass(slots=True)
+class SourceFrame:
+    index: int
+    image: np.ndarray  # (H, W, 3) uint8 RGB, C-contiguous
+    pts: int | None = None
+    time_base: Fraction | None = None
+    name: str | None = None  # file stem, for image inputs
+    t_read: float = 0.0  # perf_counter() when the frame became available (E2E latency origin)
+
+
+def to_rgb(img: np.ndarray, bgr: bool = True) -> np.ndarray:
+    """Any image OpenCV can give (gray, gray+alpha, BGR, BGRA, 16-bit, float) -> RGB uint8."""
+    import cv2
+
+    if img.dtype != np.uint8:
+        if img.dtype == np.uint16:
+            img = (img >> 8).astype(np.uint8)
+        elif img.dtype.kind == "f":
+            img = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        else:
+            img = np.clip(img, 0, 255).astype(np.uint8)
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    ch = img.shape[2]
+    if ch == 1:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2RGB)
+    if ch == 2:  # gray + alpha: keep the gray
+        return cv2.cvtColor(np.ascontiguousarray(img[:, :, 0]), cv2.COLOR_GRAY2RGB)
+    if ch == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2RGB if bgr else cv2.COLOR_RGBA2RGB)
+    if bgr:
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(img)
+
+
+def read_image(path) -> np.ndarray:
+    """Read an image file as RGB uint8; InputError if it is missing or not an image."""
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image not found: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None or img.size == 0:
+        raise InputError(f"{path} is not a readable image (OpenCV could not decode it)")
+    return to_rgb(img)
+
+
+class Source:
+    """Base: iterate to get frames; ``close()`` releases the device/file."""
+
+    live = False  # live sources: the newest frame wins, older ones are dropped
+    kind = "source"
+    description = ""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # Filled by open(); used by sinks to keep timing and by the progress bar.
+    fps: float = 25.0
+    time_base: Fraction | None = None
+    total_frames: int | None = None
+    audio_path: str | None = None  # a file whose audio stream the sink may remux
+    decode_errors: int = 0
+
+    def info(self) -> dict:
+        return {"kind": self.kind, "input": self.description, "fps": self.fps,
+                "decode_errors": self.decode_errors}
+
+
+# --------------------------------------------------------------------------------------------
+# Video files and streams (PyAV)
+# --------------------------------------------------------------------------------------------
+class VideoSource(Source):
+    """A video file or network stream, decoded with PyAV.
+
+    Decode errors mid-stream are skipped and counted (``decode_errors``); a truncated file
+    ends early with what could be decoded. Frames keep their pts (variable frame rate is
+    preserved by the sink).
+    """
+
+    kind = "video"
+
+    def __init__(self, path: str, live: bool = False, threads: int = 0, options=None):
+        import av
+
+        self.description = str(path)
+        self.live = live
+        self.is_url = str(path).startswith(STREAM_SCHEMES)
+        if not self.is_url and not Path(path).is_file():
+            raise InputError(f"input not found: {path}")
+        opts = dict(options or {})
+        if self.is_url and str(path).startswith(("rtsp://", "rtsps://")):
+            opts.setdefault("rtsp_transport", "tcp")
+        try:
+            self.container = av.open(str(path), options=opts, timeout=(10.0, 10.0))
+        except (av.FFmpegError, OSError, ValueError) as exc:
+            what = "stream" if self.is_url else "video"
+            raise InputError(f"cannot open {path} as a {what}: {_short(exc)}") from None
+        if not self.container.streams.video:
+            self.container.close()
+            raise InputError(f"{path} has no video stream")
+        self.stream = self.container.streams.video[0]
+        # FFmpeg's frame/slice threads decode in parallel without the GIL.
+        self.stream.thread_type = "AUTO"
+        if threads:
+            self.stream.codec_context.thread_count = threads
+        self.time_base = self.stream.time_base
+        rate = self.stream.average_rate or self.stream.guessed_rate or self.stream.base_rate
+        self.fps = float(rate) if rate else 25.0
+        self.rate = rate
+        n = self.stream.frames
+        if not n and self.stream.duration and self.time_base and rate:
+            n = round(float(self.stream.duration * self.time_base) * float(rate))
+        if not n and self.container.duration and rate:
+            n = round(self.container.duration / 1e6 * float(rate))
+        self.total_frames = int(n) if n and not live else None
+        self.audio_path = None if self.is_url else str(path)
+        self.decode_errors = 0
+        self.frames_out = 0
+
+    def __iter__(self):
+        import av
+
+        index = 0
+        demux = self.container.demux(self.stream)
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                break
+            except av.FFmpegError:
+                # A broken container (truncated file, lost connection): keep what we have.
+                self.decode_errors += 1
+                break
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                self.decode_errors += 1
+                continue
+            for frame in frames:
+                try:
+                    img = frame.to_ndarray(format="rgb24")
+                except (av.FFmpegError, ValueError):
+                    self.decode_errors += 1
+                    continue
+                yield SourceFrame(index, img, frame.pts, frame.time_base or self.time_base,
+                                  None, time.perf_counter())
+                index += 1
+        self.frames_out = index
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a broken container must not mask the run
+            self.container.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Webcams (OpenCV)
+# --------------------------------------------------------------------------------------------
+class WebcamSource(Source):
+    kind = "webcam"
+    live = True
+
+    def __init__(self, index: int = 0, width: int | None = None, height: int | None = None):
+        import cv2
+
+        self.description = f"webcam:{index}"
+        self.cap = cv2.VideoCapture(index)
+        if not self.cap.isOpened():
+            raise InputError(f"cannot open webcam {index} (no camera at that index, or no access)")
+        if width:
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        if height:
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        fps = self.cap.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and fps > 0 else 30.0
+        self.time_base = Fraction(1, 1000)
+
+    def __iter__(self):
+        import cv2
+
+        t0 = time.perf_counter()
+        index = 0
+        failures = 0
+        while True:
+            ok, bgr = self.cap.read()
+            now = time.perf_counter()
+            if not ok:
+                failures += 1
+                if failures > 30:
+                    break
+                time.sleep(0.01)
+                continue
+            failures = 0
+            img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.ndim == 3 else to_rgb(bgr)
+            yield SourceFrame(index, img, int((now - t0) * 1000), self.time_base, None, now)
+            index += 1
+
+    def close(self) -> None:
+        self.cap.release()
+
+
+# --------------------------------------------------------------------------------------------
+# Images: one file, a folder, or a glob
+# --------------------------------------------------------------------------------------------
+class ImageSource(Source):
+    kind = "images"
+
+    def __init__(self, paths: list[Path], description: str):
+        if not paths:
+            raise InputError(f"no images found in {description}")
+        self.paths = paths
+        self.description = description
+        self.total_frames = len(paths)
+        self.fps = 25.0
+        self.time_base = Fraction(1, 25)
+        stems = [p.stem for p in paths]
+        if len(set(stems)) != len(stems):
+            dup = sorted({s for s in stems if stems.count(s) > 1})[:3]
+            raise InputError(
+                f"several images share the name stem(s) {', '.join(dup)}: outputs would collide"
+            )
+
+    def __iter__(self):
+        for i, p in enumerate(self.paths):
+            img = read_image(p)
+            yield SourceFrame(i, img, i, self.time_base, p.stem, time.perf_counter())
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
+
+
+def _short(exc: Exception) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return msg[:200]
+
+
+def is_image_input(spec: str) -> bool:
+    p = Path(spec)
+    if p.is_dir():
+        return True
+    if any(ch in spec for ch in "*?[") and not p.exists():
+        return True
+    return p.suffix.lower() in IMAGE_EXTS
+
+
+def make_source(spec: str, live: bool | None = None) -> Source:
+    """The right source for an INPUT argument (see the module docstring)."""
+    spec = str(spec)
+    low = spec.lower()
+    if low == "webcam" or low.startswith("webcam:"):
+        idx = spec.split(":", 1)[1] if ":" in spec else "0"
+        if not idx.isdigit():
+            raise InputError(f"bad webcam index in {spec!r}: use webcam or webcam:N")
+        try:
+            import cv2  # noqa: F401
+        except ImportError as exc:  # pragma: no cover
+            raise DependencyError(f"OpenCV is needed for webcams: {exc}") from None
+        return WebcamSource(int(idx))
+    if low.startswith(STREAM_SCHEMES):
+        return VideoSource(spec, live=True if live is None else live)
+    p = Path(spec)
+    if p.is_dir():
+        return ImageSource(_images_in(p), f"folder {p}")
+    if any(ch in spec for ch in "*?[") and not p.exists():
+        paths = sorted(Path(x) for x in _glob.glob(spec, recursive=True)
+                       if Path(x).is_file() and Path(x).suffix.lower() in IMAGE_EXTS)
+        if not paths:
+            raise InputError(f"no images match {spec}")
+        return ImageSource(paths, f"glob {spec}")
+    if not p.exists():
+        raise InputError(f"input not found: {spec}")
+    if not p.is_file():
+        raise InputError(f"input is not a file or folder: {spec}")
+    if os.path.getsize(p) == 0:
+        raise InputError(f"input is empty (0 bytes): {spec}")
+    if p.suffix.lower() in IMAGE_EXTS:
+        return ImageSource([p], f"image {p}")
+    return VideoSource(spec, live=bool(live))
