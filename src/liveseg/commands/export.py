@@ -1,13 +1,118 @@
-"""`liveseg export` (being built: see the issue that owns this verb)."""
+"""`liveseg export`: a checkpoint or a registered model name -> ONNX (+ TFLite), card embedded."""
 
-from liveseg.errors import LivesegError
-
-HELP = "export (not built yet)"
+HELP = "export a checkpoint or a model-zoo architecture to ONNX (and TFLite), with its card"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("source", metavar="CHECKPOINT|MODEL_NAME",
+                        help="a training checkpoint (.pt) or a name from 'liveseg models'")
+    parser.add_argument("-o", "--output", required=True, help="output .onnx path")
+    parser.add_argument("--input-size", default=None, metavar="WxH",
+                        help="export resolution, width x height (default: the card's, or 256x256)")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="dynamic batch/height/width axes instead of a fixed input size")
+    parser.add_argument("--num-classes", type=int, default=None,
+                        help="classes of a bare model name (default 21; checkpoints know theirs)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a model option, e.g. --option width_mult=0.5 (repeatable)")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17, default 17)")
+    parser.add_argument("--tflite", action="store_true",
+                        help="also write a .tflite beside the .onnx (needs a TFLite converter)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip the onnxruntime-vs-PyTorch parity check")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+def parse_size(text):
+    from liveseg.errors import ConfigError
+
+    try:
+        w, h = (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--input-size must look like 256x256 (WxH), got {text!r}") from None
+    if w < 8 or h < 8:
+        raise ConfigError(f"--input-size must be at least 8x8, got {text!r}")
+    return w, h
+
+
+def parse_options(items):
+    import yaml
+
+    from liveseg.errors import ConfigError
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option must look like KEY=VALUE, got {item!r}")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def run(args):
-    raise LivesegError("'liveseg export' is not built yet")
+    from pathlib import Path
+
+    from liveseg.card import card_path_for
+    from liveseg.errors import OutputError
+    from liveseg.export.checkpoint_model import build_from_source
+    from liveseg.export.onnx_export import export_onnx, onnx_parity
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".onnx":
+        raise OutputError(f"-o must name a .onnx file, got {out}")
+    src = Path(args.source)
+    if src.exists() and src.resolve() in (out.resolve(), card_path_for(out).resolve()):
+        raise OutputError("the output would overwrite the input")
+    targets = [out, card_path_for(out)] + ([out.with_suffix(".tflite")] if args.tflite else [])
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.overwrite:
+        raise OutputError(f"{', '.join(existing)} exists; pass --overwrite to replace it")
+
+    model, card_dict, what = build_from_source(args.source, args.num_classes,
+                                               parse_options(args.option))
+    model.eval()
+    if args.input_size:
+        size = parse_size(args.input_size)
+    elif card_dict and card_dict.get("input_size"):
+        size = tuple(card_dict["input_size"])
+    else:
+        size = (256, 256)
+    card = _card(model, card_dict, out.stem, size, what)
+    export_onnx(model, out, size, dynamic=args.dynamic, card=card, opset=args.opset)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) from {what}, input "
+          f"{'dynamic, example ' if args.dynamic else ''}{size[0]}x{size[1]}, "
+          f"{model.in_channels} channels, {model.num_classes} classes, opset {args.opset}")
+    if not args.no_check:
+        sizes = [size] + ([(size[0] // 2 + 1, size[1] // 2 + 3)] if args.dynamic else [])
+        r = onnx_parity(model, out, sizes=sizes)
+        print(f"parity onnxruntime vs PyTorch: max |diff| {r['max_abs_diff']:.2e}, "
+              f"argmax agreement {100 * r['argmax_agreement']:.3f}% at "
+              + ", ".join(f"{w}x{h}" for w, h in sizes))
+    if args.tflite:
+        from liveseg.export.tflite_export import export_tflite, tflite_parity
+
+        tfl = export_tflite(model, out.with_suffix(".tflite"), size, card=card)
+        print(f"wrote {tfl} ({tfl.stat().st_size / 1e6:.2f} MB)")
+        if not args.no_check:
+            r = tflite_parity(tfl, out)
+            print(f"parity TFLite vs ONNX: max |diff| {r['max_abs_diff']:.2e}, "
+                  f"argmax agreement {100 * r['argmax_agreement']:.3f}%")
+    return 0
+
+
+def _card(model, card_dict, stem, size, what):
+    from liveseg.card import ModelCard
+
+    d = dict(card_dict or {})
+    d.setdefault("name", stem)
+    if not d.get("classes"):
+        d["classes"] = [f"class_{i}" for i in range(model.num_classes)]
+        d.pop("palette", None)
+    d["input_size"] = [int(size[0]), int(size[1])]
+    d["layout"] = "nchw"
+    d["output_kind"] = "logits"
+    d["prev_mask_input"] = model.in_channels == 4
+    d.setdefault("architecture", model.arch)
+    if card_dict is None:
+        d["notes"] = f"exported from {what}"
+    return ModelCard.from_dict(d)

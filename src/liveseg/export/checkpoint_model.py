@@ -1,0 +1,98 @@
+"""Build an nn.Module + ModelCard from a training checkpoint or a bare registered model name.
+
+A checkpoint (see liveseg.train.checkpoint) is a dict holding at least the model's weights under
+``model`` (a state dict), its registered name, build options, num_classes and a card dict. The
+key names accepted here are deliberately lenient (``model_name``/``arch``/``name``,
+``model_options``/``options``, ``config['model']``) so that small changes on the training side
+don't break export.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from liveseg.errors import ConfigError, InputError
+
+
+def _first(d, *keys):
+    for k in keys:
+        if isinstance(d, Mapping) and d.get(k) not in (None, ""):
+            return d[k]
+    return None
+
+
+def _load(path: Path) -> dict:
+    try:
+        from liveseg.train.checkpoint import load_checkpoint
+    except ImportError:
+        load_checkpoint = None
+    if load_checkpoint is not None:
+        return load_checkpoint(path)
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - corrupt / foreign file
+        raise InputError(f"cannot read checkpoint {path}: {exc}") from None
+    if not isinstance(ckpt, dict):
+        raise InputError(f"{path} is not a liveseg checkpoint")
+    return ckpt
+
+
+def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None, Mapping]:
+    """(model name, options, num_classes, card dict, state dict) from a checkpoint dict."""
+    cfg = ckpt.get("config") if isinstance(ckpt.get("config"), Mapping) else {}
+    cfg_model = cfg.get("model") if isinstance(cfg.get("model"), Mapping) else {}
+    model_entry = ckpt.get("model")
+    name = _first(ckpt, "model_name", "arch", "architecture") or _first(cfg_model, "name", "arch")
+    if isinstance(model_entry, str):
+        name = name or model_entry
+    if isinstance(model_entry, Mapping) and "state_dict" in model_entry:
+        name = name or _first(model_entry, "name", "arch")
+        state = model_entry["state_dict"]
+    elif isinstance(model_entry, Mapping):
+        state = model_entry
+    else:
+        state = _first(ckpt, "state_dict", "model_state", "model_state_dict")
+    card = ckpt.get("card") if isinstance(ckpt.get("card"), Mapping) else None
+    if not name and card:
+        name = card.get("architecture")
+    options = dict(_first(ckpt, "model_options", "options") or _first(cfg_model, "options") or {})
+    num_classes = _first(ckpt, "num_classes") or _first(cfg_model, "num_classes")
+    if num_classes is None and card and card.get("classes"):
+        num_classes = len(card["classes"])
+    if not name:
+        raise InputError("the checkpoint does not name its model architecture")
+    if not isinstance(state, Mapping):
+        raise InputError("the checkpoint holds no model weights (state dict)")
+    return str(name), options, num_classes, dict(card) if card else None, state
+
+
+def build_from_source(source: str, num_classes: int | None = None, options: dict | None = None):
+    """(model, card dict or None, description) for a checkpoint path or a registered name."""
+    from liveseg.models import create_model, list_models
+
+    options = dict(options or {})
+    p = Path(source)
+    if p.is_file():
+        name, ck_options, ck_classes, card, state = describe_checkpoint(_load(p))
+        if num_classes is not None and ck_classes is not None and num_classes != ck_classes:
+            raise ConfigError(
+                f"--num-classes {num_classes} contradicts the checkpoint ({ck_classes} classes)"
+            )
+        ck_options.update(options)
+        model = create_model(name, num_classes=int(num_classes or ck_classes or 21), **ck_options)
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise InputError(
+                f"checkpoint weights do not fit {name} {ck_options}: "
+                f"{len(missing)} missing (e.g. {missing[:2]}), "
+                f"{len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+            )
+        return model, card, f"checkpoint {p.name} ({name})"
+    if source in list_models() or not (p.suffix or "/" in source):
+        model = create_model(source, num_classes=int(num_classes or 21), **options)
+        return model, None, f"{source} (random init, untrained)"
+    raise InputError(f"{source} is neither a checkpoint file nor a registered model name")
