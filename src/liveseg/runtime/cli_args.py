@@ -1,0 +1,124 @@
+"""The model flags shared by ``liveseg info`` and ``liveseg run`` (and anything else that
+opens a model): --model / MODEL, --engine, --threads and the foreign-model overrides
+--input-size WxH, --mean R,G,B, --std R,G,B, --layout nchw|nhwc, --classes a,b,...
+
+    add_model_arguments(parser)                      # run: --model NAME|PATH
+    add_model_arguments(parser, positional=True)     # info: MODEL
+    overrides = overrides_from_args(args)            # IOOverrides, ConfigError on bad values
+    model = load_model(args.model, args.engine, args.threads, overrides)
+
+Values are validated in ``overrides_from_args`` (not by argparse), so a bad value is one
+ConfigError line through the CLI's usual error path.
+"""
+
+from __future__ import annotations
+
+import re
+
+from liveseg.errors import ConfigError
+
+ENGINE_CHOICES = ("auto", "onnxruntime", "litert", "openvino")
+
+
+def add_model_arguments(parser, positional: bool = False, model_default=None,
+                        model_required: bool = False):
+    """Add the model flags to an argparse parser (MODEL positional when ``positional``)."""
+    if positional:
+        parser.add_argument("model", metavar="MODEL", help="shipped model name or model file path")
+    else:
+        parser.add_argument("--model", default=model_default, required=model_required,
+                            metavar="NAME|PATH", help="shipped model name or model file "
+                            "(.onnx, .tflite, OpenVINO .xml)")
+    g = parser.add_argument_group("engine and foreign-model overrides")
+    g.add_argument("--engine", default="auto", metavar="|".join(ENGINE_CHOICES),
+                   help="inference engine (default: auto, from the file extension)")
+    g.add_argument("--threads", default=None, metavar="N", help="intra-op threads for the engine")
+    g.add_argument("--input-size", default=None, metavar="WxH",
+                   help="model input size, for models with dynamic input dimensions")
+    g.add_argument("--mean", default=None, metavar="R,G,B",
+                   help="input normalisation mean in units of pixel/255 (e.g. 0.485,0.456,0.406)")
+    g.add_argument("--std", default=None, metavar="R,G,B",
+                   help="input normalisation std in units of pixel/255 (e.g. 0.229,0.224,0.225)")
+    g.add_argument("--layout", default=None, metavar="nchw|nhwc", help="model input layout")
+    g.add_argument("--classes", default=None, metavar="a,b,...",
+                   help="class names, in the model's output order")
+    return parser
+
+
+def parse_size(text: str, flag: str = "--input-size") -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", str(text))
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise ConfigError(f"{flag} must look like WIDTHxHEIGHT (e.g. 256x256), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_triplet(text: str, flag: str) -> tuple[float, float, float]:
+    parts = [p for p in re.split(r"[,\s]+", str(text).strip()) if p]
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"{flag} must be three numbers R,G,B, got {text!r}") from None
+    if len(vals) == 1:
+        vals = vals * 3
+    if len(vals) != 3 or any(v != v for v in vals):
+        raise ConfigError(f"{flag} must be three numbers R,G,B, got {text!r}")
+    if max(abs(v) for v in vals) > 1.5:
+        raise ConfigError(
+            f"{flag} is in units of pixel/255 (e.g. 0.5 rather than 127.5), got {text!r}"
+        )
+    if flag == "--std" and min(abs(v) for v in vals) == 0:
+        raise ConfigError(f"{flag} values must be non-zero, got {text!r}")
+    return tuple(vals)
+
+
+def parse_threads(value):
+    if value is None:
+        return None
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--threads must be a positive integer, got {value!r}") from None
+    if n < 1:
+        raise ConfigError(f"--threads must be a positive integer, got {value!r}")
+    return n
+
+
+def overrides_from_args(args):
+    """IOOverrides from parsed args (validates --engine and --threads too, in place)."""
+    from liveseg.runtime.iodetect import IOOverrides
+
+    engine = getattr(args, "engine", "auto") or "auto"
+    if engine not in ENGINE_CHOICES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {engine!r}")
+    args.threads = parse_threads(getattr(args, "threads", None))
+    layout = getattr(args, "layout", None)
+    if layout is not None:
+        layout = str(layout).lower()
+        if layout not in ("nchw", "nhwc"):
+            raise ConfigError(f"--layout must be nchw or nhwc, got {args.layout!r}")
+    size = getattr(args, "input_size", None)
+    mean = getattr(args, "mean", None)
+    std = getattr(args, "std", None)
+    classes = getattr(args, "classes", None)
+    if classes is not None:
+        classes = [c.strip() for c in str(classes).split(",")]
+        if not classes or any(not c for c in classes):
+            raise ConfigError(f"--classes must be comma-separated non-empty names, got {args.classes!r}")
+        if len(set(c.lower() for c in classes)) != len(classes):
+            raise ConfigError(f"--classes has duplicate names: {args.classes!r}")
+    return IOOverrides(
+        input_size=parse_size(size) if size is not None else None,
+        mean=parse_triplet(mean, "--mean") if mean is not None else None,
+        std=parse_triplet(std, "--std") if std is not None else None,
+        layout=layout,
+        classes=classes,
+    )
+
+
+def load_model_from_args(args, model=None):
+    """Open the model named by ``args`` (or ``model``) with its engine flags and overrides."""
+    from liveseg.runtime.model import load_model
+
+    overrides = overrides_from_args(args)
+    spec = model if model is not None else args.model
+    return load_model(spec, engine=args.engine or "auto", threads=args.threads, overrides=overrides)

@@ -1,0 +1,457 @@
+"""Inference engines behind one interface: ONNX Runtime (default), LiteRT, OpenVINO.
+
+An :class:`Engine` describes its inputs and outputs (:class:`TensorInfo`: name, shape with
+``None`` for dynamic dimensions, numpy dtype, and ``(scale, zero_point)`` for quantized
+integer tensors where the model says so) and runs a feed ``{name: array}`` to a list of
+output arrays in ``outputs`` order. Engines also expose what I/O detection can use:
+``metadata`` (string key/values) and ``op_types`` (operator names in the graph, upper-cased).
+
+``make_engine(path, engine="auto", threads=None)`` picks the engine from the file extension
+(.onnx -> onnxruntime, .tflite -> litert, .xml -> openvino). A file that is not a model gives
+a one-line ModelError; a missing optional engine a DependencyError naming the pip extra.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from liveseg.errors import ConfigError, ModelError, require
+
+ENGINES = ("auto", "onnxruntime", "litert", "openvino")
+_EXT_ENGINE = {".onnx": "onnxruntime", ".ort": "onnxruntime", ".tflite": "litert", ".xml": "openvino"}
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    shape: tuple  # ints, None for a dynamic dimension
+    dtype: np.dtype
+    # (scale, zero_point) of a quantized integer tensor when the model states them.
+    quant: tuple[float, float] | None = None
+
+    @property
+    def dynamic(self) -> bool:
+        return any(d is None for d in self.shape)
+
+    def describe(self) -> str:
+        dims = ",".join("?" if d is None else str(d) for d in self.shape)
+        q = f" q(scale={self.quant[0]:.6g}, zp={self.quant[1]:g})" if self.quant else ""
+        return f"{self.name} [{dims}] {np.dtype(self.dtype).name}{q}"
+
+
+class Engine:
+    """Base class. Subclasses fill ``inputs``, ``outputs``, ``metadata``, ``op_types``."""
+
+    name = "engine"
+
+    def __init__(self):
+        self.path: Path | None = None
+        self.inputs: list[TensorInfo] = []
+        self.outputs: list[TensorInfo] = []
+        self.metadata: dict[str, str] = {}
+        self.op_types: set[str] = set()
+        # The op that produces each output (upper-cased), where known.
+        self.output_producers: dict[str, str] = {}
+        self.threads: int | None = None
+        self.details: dict = {}
+
+    def run(self, feed: dict) -> list[np.ndarray]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def argmax_classes(self, output_name: str) -> int | None:
+        """Number of classes an arg-maxed label output was reduced from, where the graph says."""
+        return None
+
+    def describe(self) -> dict:
+        return {
+            "engine": self.name,
+            "threads": self.threads,
+            "inputs": [t.describe() for t in self.inputs],
+            "outputs": [t.describe() for t in self.outputs],
+            **self.details,
+        }
+
+
+def _check_threads(threads):
+    if threads is None:
+        return None
+    try:
+        t = int(threads)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--threads must be a positive integer, got {threads!r}") from None
+    if t < 1:
+        raise ConfigError(f"--threads must be a positive integer, got {threads!r}")
+    return t
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line[:300]
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelError(f"model path is not a file: {path}")
+    if path.stat().st_size == 0:
+        raise ModelError(f"model file is empty: {path}")
+
+
+# ------------------------------------------------------------------------------------------
+# ONNX Runtime
+# ------------------------------------------------------------------------------------------
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(uint8)": np.uint8,
+    "tensor(int8)": np.int8,
+    "tensor(int16)": np.int16,
+    "tensor(uint16)": np.uint16,
+    "tensor(int32)": np.int32,
+    "tensor(int64)": np.int64,
+    "tensor(bool)": np.bool_,
+}
+
+
+def _dims(shape) -> tuple:
+    return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
+
+
+class OnnxRuntimeEngine(Engine):
+    """ONNX Runtime on the CPU execution provider, all graph optimisations on."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path, threads: int | None = None):
+        super().__init__()
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        _check_file(self.path)
+        self.threads = _check_threads(threads)
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads:
+            so.intra_op_num_threads = self.threads
+            so.inter_op_num_threads = 1
+        so.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=so, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # ORT raises its own exception types (InvalidProtobuf, Fail, ...)
+            raise ModelError(
+                f"{self.path.name} is not a usable ONNX model ({_first_line(exc)})"
+            ) from None
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map or {})
+        self._graph_facts()
+        self.inputs = [
+            TensorInfo(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)),
+                       self._input_quant.get(i.name))
+            for i in self.session.get_inputs()
+        ]
+        self.outputs = [
+            TensorInfo(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)),
+                       self._output_quant.get(o.name))
+            for o in self.session.get_outputs()
+        ]
+        self._output_names = [o.name for o in self.outputs]
+        self.details = {"providers": self.session.get_providers()}
+
+    def _graph_facts(self) -> None:
+        """Op types, output producers and I/O quantization params read from the graph."""
+        self._input_quant: dict = {}
+        self._output_quant: dict = {}
+        self.graph = None
+        try:
+            import onnx
+            from onnx import numpy_helper
+
+            model = onnx.load(str(self.path), load_external_data=False)
+        except Exception:
+            return
+        g = model.graph
+        self.graph = g
+        self.op_types = {n.op_type.upper() for n in g.node}
+        inits = {i.name: i for i in g.initializer}
+        consts = {}
+        for n in g.node:
+            if n.op_type == "Constant":
+                for a in n.attribute:
+                    if a.name == "value":
+                        consts[n.output[0]] = a.t
+
+        def value(name):
+            t = inits.get(name) or consts.get(name)
+            if t is None:
+                return None
+            try:
+                return numpy_helper.to_array(t)
+            except Exception:
+                return None
+
+        producers = {}
+        for n in g.node:
+            for o in n.output:
+                producers[o] = n
+        for o in g.output:
+            if o.name in producers:
+                self.output_producers[o.name] = producers[o.name].op_type.upper()
+        # uint8/int8 graph input consumed by DequantizeLinear: its scale / zero point.
+        input_names = {i.name for i in g.input}
+        for n in g.node:
+            if n.op_type == "DequantizeLinear" and n.input and n.input[0] in input_names:
+                s = value(n.input[1]) if len(n.input) > 1 else None
+                z = value(n.input[2]) if len(n.input) > 2 and n.input[2] else np.array(0)
+                if s is not None and np.size(s) == 1 and np.size(z) == 1:
+                    self._input_quant[n.input[0]] = (float(np.ravel(s)[0]), float(np.ravel(z)[0]))
+            if n.op_type == "QuantizeLinear" and n.output and n.output[0] in {
+                o.name for o in g.output
+            }:
+                s = value(n.input[1]) if len(n.input) > 1 else None
+                z = value(n.input[2]) if len(n.input) > 2 and n.input[2] else np.array(0)
+                if s is not None and np.size(s) == 1 and np.size(z) == 1:
+                    self._output_quant[n.output[0]] = (float(np.ravel(s)[0]), float(np.ravel(z)[0]))
+        self._model = model
+        self._value = value
+        self._producers = producers
+
+    def argmax_classes(self, output_name: str) -> int | None:
+        producers = getattr(self, "_producers", None)
+        if not producers:
+            return None
+        name, node = output_name, producers.get(output_name)
+        passthrough = {"Cast", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Flatten"}
+        while node is not None and node.op_type in passthrough:
+            name = node.input[0]
+            node = producers.get(name)
+        if node is None or node.op_type != "ArgMax":
+            return None
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        try:
+            import onnx
+
+            inferred = onnx.shape_inference.infer_shapes(self._model)
+        except Exception:
+            return None
+        target = node.input[0]
+        for vi in list(inferred.graph.value_info) + list(inferred.graph.input):
+            if vi.name == target:
+                dims = vi.type.tensor_type.shape.dim
+                if -len(dims) <= axis < len(dims) and dims[axis].HasField("dim_value"):
+                    return int(dims[axis].dim_value)
+        return None
+
+    def run(self, feed: dict) -> list[np.ndarray]:
+        return self.session.run(self._output_names, feed)
+
+
+# ------------------------------------------------------------------------------------------
+# LiteRT (TensorFlow Lite)
+# ------------------------------------------------------------------------------------------
+class LiteRTEngine(Engine):
+    """LiteRT interpreter with the XNNPACK delegate; falls back to the built-in op resolver.
+
+    The default op resolver applies XNNPACK to the nodes it supports. When the delegate
+    cannot take the graph (creation, allocation or the first invoke fails), the model is
+    reopened with ``BUILTIN_WITHOUT_DEFAULT_DELEGATES`` and ``details["delegate"]`` says so.
+    """
+
+    name = "litert"
+
+    def __init__(self, path, threads: int | None = None, use_xnnpack: bool = True):
+        super().__init__()
+        litert = require("ai_edge_litert.interpreter", "litert")
+        self._mod = litert
+        self.path = Path(path)
+        _check_file(self.path)
+        self.threads = _check_threads(threads)
+        head = self.path.read_bytes()[:8]
+        if len(head) < 8 or head[4:8] != b"TFL3":
+            raise ModelError(f"{self.path.name} is not a TFLite model (no TFL3 flatbuffer header)")
+        fallback_reason = None
+        if use_xnnpack:
+            try:
+                self._open(litert.OpResolverType.AUTO)
+                self.delegate = "xnnpack"
+            except Exception as exc:  # the delegate refused the graph: retry without it
+                fallback_reason = _first_line(exc)
+                self.delegate = None
+        if not use_xnnpack or fallback_reason is not None:
+            try:
+                self._open(litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            except Exception as exc:
+                raise ModelError(
+                    f"{self.path.name} cannot be run by LiteRT ({_first_line(exc)})"
+                ) from None
+            self.delegate = "builtin"
+        self.details = {"delegate": self.delegate}
+        if fallback_reason:
+            self.details["xnnpack_fallback"] = fallback_reason
+        self.inputs = [self._info(d) for d in self._interp.get_input_details()]
+        self.outputs = [self._info(d) for d in self._interp.get_output_details()]
+        self._in_index = {d["name"]: d["index"] for d in self._interp.get_input_details()}
+        self._out_index = [d["index"] for d in self._interp.get_output_details()]
+        try:
+            ops = self._interp._get_ops_details()
+            self.op_types = {str(o.get("op_name", "")).upper() for o in ops}
+            produced = {}
+            for o in ops:
+                for t in o.get("outputs", []):
+                    produced[int(t)] = str(o.get("op_name", "")).upper()
+            for d in self._interp.get_output_details():
+                if d["index"] in produced:
+                    self.output_producers[d["name"]] = produced[d["index"]]
+            self._ops = ops
+        except Exception:
+            self._ops = []
+        self._shapes = {d["name"]: tuple(d["shape"]) for d in self._interp.get_input_details()}
+
+    def argmax_classes(self, output_name: str) -> int | None:
+        out = next((d for d in self._interp.get_output_details() if d["name"] == output_name), None)
+        if out is None:
+            return None
+        by_out = {}
+        for o in self._ops:
+            for t in o.get("outputs", []):
+                by_out[int(t)] = o
+        idx, op = out["index"], by_out.get(out["index"])
+        while op is not None and str(op.get("op_name", "")).upper() in ("CAST", "RESHAPE", "SQUEEZE"):
+            idx = int(op["inputs"][0])
+            op = by_out.get(idx)
+        if op is None or str(op.get("op_name", "")).upper() != "ARG_MAX":
+            return None
+        try:
+            shape = self._interp._get_tensor_details(int(op["inputs"][0]), 0)["shape"]
+            return int(shape[-1])
+        except Exception:
+            return None
+
+    def _open(self, resolver) -> None:
+        interp = self._mod.Interpreter(
+            model_path=str(self.path),
+            num_threads=self.threads or 1,
+            experimental_op_resolver_type=resolver,
+        )
+        interp.allocate_tensors()
+        if resolver != self._mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES:
+            # A delegate that accepted the graph can still fail on the first run.
+            for d in interp.get_input_details():
+                interp.set_tensor(d["index"], np.zeros(d["shape"], dtype=d["dtype"]))
+            interp.invoke()
+        self._interp = interp
+
+    @staticmethod
+    def _info(d) -> TensorInfo:
+        sig = d.get("shape_signature")
+        shape = sig if sig is not None and len(sig) else d["shape"]
+        dims = tuple(int(x) if int(x) > 0 else None for x in shape)
+        scale, zp = d.get("quantization", (0.0, 0))
+        quant = (float(scale), float(zp)) if scale and np.issubdtype(d["dtype"], np.integer) else None
+        return TensorInfo(d["name"], dims, np.dtype(d["dtype"]), quant)
+
+    def run(self, feed: dict) -> list[np.ndarray]:
+        it = self._interp
+        for name, arr in feed.items():
+            idx = self._in_index[name]
+            if tuple(arr.shape) != self._shapes[name]:
+                it.resize_tensor_input(idx, list(arr.shape))
+                it.allocate_tensors()
+                self._shapes[name] = tuple(arr.shape)
+            it.set_tensor(idx, arr)
+        it.invoke()
+        return [it.get_tensor(i) for i in self._out_index]
+
+
+# ------------------------------------------------------------------------------------------
+# OpenVINO
+# ------------------------------------------------------------------------------------------
+class OpenVINOEngine(Engine):
+    """OpenVINO runtime on CPU (IR .xml/.bin, or .onnx when asked for explicitly)."""
+
+    name = "openvino"
+
+    def __init__(self, path, threads: int | None = None):
+        super().__init__()
+        ov = require("openvino", "openvino")
+        self.path = Path(path)
+        _check_file(self.path)
+        self.threads = _check_threads(threads)
+        core = ov.Core()
+        try:
+            model = core.read_model(str(self.path))
+        except Exception as exc:
+            raise ModelError(f"{self.path.name} is not a model OpenVINO can read ({_first_line(exc)})") from None
+        config = {}
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = self.threads
+        try:
+            self.compiled = core.compile_model(model, "CPU", config)
+        except Exception as exc:
+            raise ModelError(f"OpenVINO cannot compile {self.path.name} ({_first_line(exc)})") from None
+        self.request = self.compiled.create_infer_request()
+        self.op_types = {op.get_type_name().upper() for op in model.get_ops()}
+        for res in model.get_results():
+            src = res.input_value(0).get_node()
+            name = res.input_value(0).get_any_name() if res.input_value(0).get_names() else None
+            if name:
+                self.output_producers[name] = src.get_type_name().upper()
+        try:
+            rt = model.get_rt_info()
+            for k in ("model_info", "framework"):
+                if k in rt:
+                    for kk, vv in rt[k].items():
+                        self.metadata[str(kk)] = str(vv.value if hasattr(vv, "value") else vv)
+        except Exception:
+            pass
+        self.inputs = [self._info(p) for p in self.compiled.inputs]
+        self.outputs = [self._info(p) for p in self.compiled.outputs]
+        self.details = {"device": "CPU"}
+
+    @staticmethod
+    def _info(port) -> TensorInfo:
+        ps = port.get_partial_shape()
+        dims = tuple(d.get_length() if d.is_static else None for d in ps)
+        dtype = np.dtype(port.get_element_type().to_dtype())
+        try:
+            name = port.get_any_name()
+        except Exception:
+            name = str(port.get_index())
+        return TensorInfo(name, dims, dtype)
+
+    def run(self, feed: dict) -> list[np.ndarray]:
+        res = self.request.infer(feed)
+        return [np.asarray(res[o]) for o in self.compiled.outputs]
+
+
+# ------------------------------------------------------------------------------------------
+def engine_for_path(path, engine: str = "auto") -> str:
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "auto":
+        return engine
+    ext = Path(path).suffix.lower()
+    if ext not in _EXT_ENGINE:
+        raise ModelError(
+            f"cannot tell the engine for {Path(path).name!r} from its extension "
+            f"(expected .onnx, .tflite or .xml); pass --engine"
+        )
+    return _EXT_ENGINE[ext]
+
+
+def make_engine(path, engine: str = "auto", threads: int | None = None) -> Engine:
+    """Open ``path`` with the named engine (or the one its extension implies)."""
+    path = Path(os.fspath(path))
+    kind = engine_for_path(path, engine)
+    if kind == "onnxruntime":
+        return OnnxRuntimeEngine(path, threads)
+    if kind == "litert":
+        return LiteRTEngine(path, threads)
+    return OpenVINOEngine(path, threads)

@@ -1,0 +1,160 @@
+"""SegModel: a model file + its card + its I/O conventions, ready to segment frames.
+
+``load_model(spec)`` accepts a shipped model name (``liveseg.zoo.resolve``) or a path. The card
+comes from the JSON beside the file, else the ONNX metadata key ``liveseg.card``, else it is
+synthesised from auto-detected I/O (task "foreground" for 1-/2-channel foreground outputs).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from liveseg.card import ModelCard, card_path_for
+from liveseg.errors import ModelError
+from liveseg.runtime.engine import Engine, make_engine
+from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io
+from liveseg.runtime.prediction import Prediction
+from liveseg.runtime.processing import Postprocessor, Preprocessor, to_rgb
+
+
+def resolve_model_path(spec) -> Path:
+    """A shipped model name or a file path -> the model file's path (ModelError if neither)."""
+    from liveseg import zoo
+
+    s = str(spec)
+    shipped = zoo.resolve(s)
+    if shipped is not None:
+        return shipped
+    p = Path(s).expanduser()
+    if p.is_file():
+        return p
+    if p.exists():
+        raise ModelError(f"model path is not a file: {p}")
+    names = [c.name for c in zoo.list_shipped()]
+    hint = f"shipped models: {', '.join(names)}" if names else "no models are shipped in this install"
+    raise ModelError(f"model {s!r} is neither a shipped model name nor an existing file ({hint})")
+
+
+def _load_card(path: Path, engine: Engine):
+    js = card_path_for(path)
+    if js.is_file() and js != path:
+        try:
+            return ModelCard.load(js), f"json ({js.name})"
+        except Exception as exc:  # ConfigError from the card loader: say which file
+            raise ModelError(f"the model card {js} is unusable: {exc}") from None
+    card = ModelCard.from_onnx_metadata(engine.metadata)
+    if card is not None:
+        return card, "onnx metadata"
+    return None, "auto-detected"
+
+
+class SegModel:
+    """Runs one segmentation model on RGB uint8 frames."""
+
+    def __init__(self, path: Path, engine: Engine, card: ModelCard, io: IOSpec, card_source: str):
+        self.path = path
+        self.engine = engine
+        self.card = card
+        self.io = io
+        self.card_source = card_source
+        fg = card.class_indices(card.foreground) if card.foreground else [max(1, io.num_classes - 1)]
+        self.foreground_indices = fg
+        self._pre = Preprocessor(io, fg_classes=fg)
+        self._post = Postprocessor(io)
+        self._input_name = io.input_name
+        self._squeeze_batch = len(engine.inputs[0].shape) == 3
+
+    # ---- the three stages -----------------------------------------------------------------
+    def preprocess(self, frame_rgb: np.ndarray, prev: Prediction | None = None) -> np.ndarray:
+        """Frame -> model input tensor. ``prev`` is used only by previous-mask models."""
+        x = self._pre(frame_rgb, prev if self.io.prev_mask_input else None)
+        return x[0] if self._squeeze_batch else x
+
+    def infer(self, x: np.ndarray) -> list[np.ndarray]:
+        """Model input tensor -> raw outputs (list, in the engine's output order)."""
+        return self.engine.run({self._input_name: x})
+
+    def postprocess(self, raw, frame_size) -> Prediction:
+        """Raw outputs -> Prediction with (C, h, w) probabilities at model output resolution."""
+        return self._post(raw, frame_size)
+
+    def predict(self, frame_rgb: np.ndarray, prev: Prediction | None = None) -> Prediction:
+        frame_rgb = to_rgb(frame_rgb)
+        t0 = time.perf_counter()
+        x = self.preprocess(frame_rgb, prev)
+        t1 = time.perf_counter()
+        raw = self.infer(x)
+        t2 = time.perf_counter()
+        pred = self.postprocess(raw, frame_rgb.shape[:2])
+        t3 = time.perf_counter()
+        pred.extras["timings_ms"] = {
+            "preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
+        }
+        return pred
+
+    # ---- convenience ----------------------------------------------------------------------
+    @property
+    def num_classes(self) -> int:
+        return self.io.num_classes
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    def describe(self) -> dict:
+        return {
+            "model": str(self.path),
+            "card_source": self.card_source,
+            "task": self.card.task,
+            "engine": self.engine.describe(),
+            "io": self.io.to_dict(),
+            "card": self.card.to_dict(),
+        }
+
+    def __repr__(self) -> str:
+        return (f"SegModel({self.path.name}, engine={self.engine.name}, {self.io.output_kind}, "
+                f"{self.io.num_classes} classes, input {self.io.input_size[0]}x{self.io.input_size[1]})")
+
+
+def _synthesise_card(path: Path, io: IOSpec) -> ModelCard:
+    fg_model = io.output_kind in ("fg_prob", "fg_logit") or io.num_classes == 2
+    return ModelCard(
+        name=path.stem,
+        task="foreground" if fg_model else "semantic",
+        classes=list(io.classes),
+        input_size=list(io.input_size),
+        mean=list(io.mean),
+        std=list(io.std),
+        layout=io.layout,
+        output_kind=io.output_kind,
+        prev_mask_input=io.prev_mask_input,
+        notes="synthesised by liveseg from auto-detected I/O",
+    )
+
+
+def _card_with_io(card: ModelCard, io: IOSpec) -> ModelCard:
+    """The card, updated with what overrides/detection decided (so consumers see one truth)."""
+    d = card.to_dict()
+    d.update(
+        classes=list(io.classes), input_size=list(io.input_size), mean=list(io.mean),
+        std=list(io.std), layout=io.layout, output_kind=io.output_kind,
+        prev_mask_input=io.prev_mask_input,
+    )
+    if list(card.classes) != list(io.classes):
+        d["palette"] = []
+        d["foreground"] = [f for f in card.foreground if f in io.classes]
+    return ModelCard.from_dict(d)
+
+
+def load_model(spec, engine: str = "auto", threads: int | None = None,
+               overrides: IOOverrides | None = None) -> SegModel:
+    """Open a shipped model name or a model file, ready to ``predict`` frames."""
+    path = resolve_model_path(spec)
+    eng = make_engine(path, engine, threads)
+    card, source = _load_card(path, eng)
+    io = detect_io(eng, card, overrides)
+    card = _synthesise_card(path, io) if card is None else _card_with_io(card, io)
+    return SegModel(path, eng, card, io, source)

@@ -1,0 +1,208 @@
+"""Per-frame preprocessing and postprocessing, built once from an IOSpec.
+
+Preprocess: one ``cv2.resize`` (INTER_AREA when shrinking, INTER_LINEAR otherwise), then one
+fused ``pixel * a + b`` per channel (``a = 1 / (255 std)``, ``b = -mean / std``, folded with
+the input's quantization when it has one) written straight into the model's layout. Pure
+uint8 inputs that take raw pixels skip the arithmetic. Every call returns a fresh array (the
+pipeline queues tensors between threads).
+
+Postprocess: raw output -> (C, h, w) float32 probabilities at the model's output resolution
+(softmax of logits, one-hot of label maps, [1 - p, p] for one-channel foreground). Never
+upsampled here: Prediction upsamples lazily.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from liveseg.errors import InputError, ModelError
+from liveseg.runtime.prediction import Prediction
+
+
+def to_rgb(frame: np.ndarray) -> np.ndarray:
+    """RGB uint8 (H, W, 3) from RGB, gray (H, W) / (H, W, 1) or RGBA frames."""
+    if not isinstance(frame, np.ndarray):
+        raise InputError(f"a frame must be a numpy array, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise InputError(f"frames must be uint8 RGB, got dtype {frame.dtype}")
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    if frame.ndim == 3:
+        c = frame.shape[2]
+        if c == 3:
+            return frame
+        if c == 1:
+            return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+        if c == 4:
+            return cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+    raise InputError(f"frames must be (H, W, 3) RGB, gray or RGBA, got shape {frame.shape}")
+
+
+class Preprocessor:
+    """frame (H, W, 3) uint8 -> model input tensor (batch of one)."""
+
+    def __init__(self, spec, fg_classes=(1,)):
+        self.spec = spec
+        self.W, self.H = spec.input_size
+        self.nchw = spec.layout == "nchw"
+        self.channels = spec.channels
+        self.dtype = np.dtype(spec.input_dtype)
+        self.fg_classes = list(fg_classes)
+        mean = np.asarray(spec.mean, np.float64)
+        std = np.asarray(spec.std, np.float64)
+        a = 1.0 / (255.0 * std)
+        b = -mean / std
+        self.quantized = np.issubdtype(self.dtype, np.integer)
+        if self.quantized:
+            scale, zp = spec.input_quant or (1.0, 0.0)
+            a, b = a / scale, b / scale + zp
+            info = np.iinfo(self.dtype)
+            self.qmin, self.qmax = info.min, info.max
+        self.bgr = spec.color_order == "bgr"
+        if self.bgr:
+            a, b = a[::-1].copy(), b[::-1].copy()
+        self.a = a.astype(np.float32)
+        self.b = b.astype(np.float32)
+        # Fast paths for integer inputs that take pixels as they are (or shifted by 128).
+        self.identity = bool(
+            self.quantized and self.dtype == np.uint8
+            and np.allclose(a, 1.0, atol=1e-3) and np.allclose(b, 0.0, atol=0.51)
+        )
+        self.xor128 = bool(
+            self.quantized and self.dtype == np.int8
+            and np.allclose(a, 1.0, atol=1e-3) and np.allclose(b, -128.0, atol=0.51)
+        )
+        self.plain_float = self.dtype == np.float32
+
+    def resize(self, frame: np.ndarray) -> np.ndarray:
+        h, w = frame.shape[:2]
+        if (w, h) == (self.W, self.H):
+            return frame
+        interp = cv2.INTER_AREA if (w > self.W and h > self.H) else cv2.INTER_LINEAR
+        return cv2.resize(frame, (self.W, self.H), interpolation=interp)
+
+    def __call__(self, frame: np.ndarray, prev: Prediction | None = None) -> np.ndarray:
+        frame = to_rgb(frame)
+        small = self.resize(frame)
+        if self.bgr:
+            small = small[:, :, ::-1]
+        C = self.channels
+        H, W = self.H, self.W
+        if self.identity or self.xor128:
+            img = small if not self.xor128 else (small ^ np.uint8(128)).view(np.int8)
+            out = np.empty((1, C, H, W) if self.nchw else (1, H, W, C), self.dtype)
+            if self.nchw:
+                out[0, :3] = img.transpose(2, 0, 1)
+            else:
+                out[0, :, :, :3] = img
+        else:
+            work = np.float32 if not self.quantized else np.float32
+            out = np.empty((1, C, H, W) if self.nchw else (1, H, W, C), work)
+            if self.nchw:
+                dst = out[0, :3]
+                np.multiply(small.transpose(2, 0, 1), self.a[:, None, None], out=dst)
+                dst += self.b[:, None, None]
+            else:
+                dst = out[0, :, :, :3]
+                np.multiply(small, self.a, out=dst)
+                dst += self.b
+            if self.quantized:
+                np.rint(dst, out=dst)
+                np.clip(dst, self.qmin, self.qmax, out=dst)
+        if C == 4:
+            self._prev_channel(out, prev)
+        if out.dtype != self.dtype:
+            out = out.astype(self.dtype)
+        return out
+
+    def _prev_channel(self, out: np.ndarray, prev: Prediction | None) -> None:
+        """4th channel: the previous frame's foreground probability at model input size."""
+        if prev is None:
+            m = 0.0
+        else:
+            fg = [i for i in self.fg_classes if i < prev.num_classes] or [prev.num_classes - 1]
+            m = prev.foreground_small(fg)
+            if m.shape != (self.H, self.W):
+                m = cv2.resize(m, (self.W, self.H), interpolation=cv2.INTER_LINEAR)
+        if self.quantized:
+            scale, zp = self.spec.input_quant or (1.0, 0.0)
+            m = np.clip(np.rint(np.asarray(m, np.float32) / scale + zp), self.qmin, self.qmax)
+        if self.nchw:
+            out[0, 3] = m
+        else:
+            out[0, :, :, 3] = m
+
+
+def softmax0(x: np.ndarray) -> np.ndarray:
+    """Softmax over axis 0 of a (C, h, w) float32 array (a new array)."""
+    e = x - x.max(axis=0, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=0, keepdims=True)
+    return e
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.negative(x, dtype=np.float32)
+    np.exp(e, out=e)
+    e += 1.0
+    np.reciprocal(e, out=e)
+    return e
+
+
+class Postprocessor:
+    """raw model outputs -> Prediction at model output resolution."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.index = spec.output_index
+        self.kind = spec.output_kind
+        self.layout = spec.output_layout
+        self.h, self.w = spec.output_size
+        self.C = spec.num_classes
+        self.quant = spec.output_quant
+
+    def probs(self, raw) -> np.ndarray:
+        y = raw[self.index] if isinstance(raw, (list, tuple)) else raw
+        y = np.asarray(y)
+        if self.quant is not None and self.kind != "labels":
+            scale, zp = self.quant
+            y = (y.astype(np.float32) - np.float32(zp)) * np.float32(scale)
+        kind = self.kind
+        if kind == "labels":
+            lab = y.reshape(self.h, self.w)
+            if lab.dtype.kind == "f":
+                lab = np.rint(lab)
+            lab = np.clip(lab, 0, self.C - 1).astype(np.intp, copy=False)
+            out = np.zeros((self.C, self.h * self.w), np.float32)
+            out[lab.ravel(), np.arange(self.h * self.w)] = 1.0
+            return out.reshape(self.C, self.h, self.w)
+        if kind in ("fg_prob", "fg_logit"):
+            p = y.reshape(self.h, self.w).astype(np.float32, copy=False)
+            if kind == "fg_logit":
+                p = sigmoid(p)
+            out = np.empty((2, self.h, self.w), np.float32)
+            np.clip(p, 0.0, 1.0, out=out[1])
+            np.subtract(1.0, out[1], out=out[0])
+            return out
+        # C-channel maps
+        if self.layout == "nhwc":
+            y = y.reshape(self.h, self.w, self.C).transpose(2, 0, 1)
+        else:
+            y = y.reshape(self.C, self.h, self.w)
+        if kind == "logits":
+            return softmax0(y.astype(np.float32))
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+    def __call__(self, raw, frame_size) -> Prediction:
+        return Prediction(self.probs(raw), (int(frame_size[0]), int(frame_size[1])))
+
+
+def check_output_shape(spec, arr: np.ndarray) -> None:
+    n = spec.output_size[0] * spec.output_size[1]
+    want = n * (1 if spec.output_kind in ("labels", "fg_prob", "fg_logit") else spec.num_classes)
+    if arr.size != want:
+        raise ModelError(
+            f"model output {spec.output_name!r} has shape {tuple(arr.shape)}, expected {want} values "
+            f"for a {spec.output_size[1]}x{spec.output_size[0]} {spec.output_kind} map"
+        )
