@@ -90,7 +90,7 @@ def run(args) -> int:
             method=args.method, per_channel=args.per_channel,
             activation_type=args.activation_type, mode=args.sensitivity_mode,
             progress=progress)
-        print("\r", end="")
+        print("\r" + " " * 40 + "\r", end="")
         fd, tmp = tempfile.mkstemp(dir=report_path.parent or ".", suffix=".tmp")
         with os.fdopen(fd, "w") as f:
             json.dump(report, f, indent=2)

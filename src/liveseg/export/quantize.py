@@ -394,6 +394,11 @@ def preprocess_for_quant(model_path, out_path):
     """ORT's quant_pre_process (symbolic shape inference + basic graph optimization)."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    # quant_pre_process logs whole tracebacks at ERROR level before raising: keep them quiet,
+    # the user gets one line (and --debug the exception).
+    log = logging.getLogger("onnxruntime.quantization.shape_inference")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
     try:
         quant_pre_process(str(model_path), str(out_path), skip_symbolic_shape=False)
     except Exception:  # noqa: BLE001 - symbolic inference fails on some graphs: retry without
@@ -401,14 +406,20 @@ def preprocess_for_quant(model_path, out_path):
             quant_pre_process(str(model_path), str(out_path), skip_symbolic_shape=True)
         except Exception as exc:  # noqa: BLE001
             raise ModelError(
-                f"ONNX Runtime cannot pre-process {model_path} for quantization: "
+                f"ONNX Runtime cannot pre-process {Path(model_path).name} for quantization: "
                 f"{_first_line(exc)}"
             ) from None
+    finally:
+        log.setLevel(level)
 
 
 def _first_line(exc) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+    """One line from an exception; long ORT messages keep their head and their tail."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if len(text) > 300:
+        text = text[:80] + " ... " + text[-200:]
+    return f"{type(exc).__name__}: {text}"
 
 
 def _qtype(name):
@@ -587,11 +598,13 @@ def _check_runs_random(model, card):
 # ---------------------------------------------------------------------------------------------
 # Verification helpers (tests, benchmarks)
 # ---------------------------------------------------------------------------------------------
-def optimized_ops(model_path_or_proto, level="all") -> dict:
+def optimized_ops(model_path_or_proto, level="extended", config=None) -> dict:
     """Op counts of the graph ORT actually executes (after its QDQ fusions).
 
     Saves the optimized model via SessionOptions.optimized_model_filepath and counts its
-    nodes: a real int8 model shows QLinearConv / QLinearMatMul / ConvInteger etc.
+    nodes: a real int8 model shows QLinearConv / QLinearMatMul / ConvInteger etc. Note: on
+    x86 ORT fuses QDQ Conv with *int8* activations only when the session config
+    ``session.qdqisint8allowed`` is "1"; by default those convs run in float between Q/DQ.
     """
     import onnx
     import onnxruntime as ort
@@ -605,6 +618,8 @@ def optimized_ops(model_path_or_proto, level="all") -> dict:
         }[level]
         so.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
         so.intra_op_num_threads = 1
+        for k, v in (config or {}).items():
+            so.add_session_config_entry(k, str(v))
         src = model_path_or_proto
         if not isinstance(src, (str, Path)):
             src = src.SerializeToString()
