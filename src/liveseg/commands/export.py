@@ -105,7 +105,7 @@ def _card(model, card_dict, stem, size, what):
 
     d = dict(card_dict or {})
     d.setdefault("name", stem)
-    if not d.get("classes"):
+    if not d.get("classes") and not (d.get("task") == "foreground" and model.num_classes == 2):
         d["classes"] = [f"class_{i}" for i in range(model.num_classes)]
         d.pop("palette", None)
     d["input_size"] = [int(size[0]), int(size[1])]

@@ -8,6 +8,6 @@ from liveseg.errors import require
 require("torch", "train")
 
 from liveseg.models.registry import create_model, get_builder, list_models, register_model  # noqa: I001
-from liveseg.models.heads import deeplabv3, deeplabv3plus, lraspp, unet_mlp  # noqa: F401
+from liveseg.models.heads import deeplabv3, deeplabv3plus, lraspp, mobileseg, unet_mlp  # noqa: F401
 
 __all__ = ["create_model", "get_builder", "list_models", "register_model"]

@@ -3,7 +3,8 @@
 Inverted residuals with optional squeeze-excite (hard-sigmoid gate, squeeze = expansion/4
 rounded to 8) and ReLU / hard-swish. ``output_stride=16`` dilates the last stage (as the paper
 does for segmentation); ``reduced_tail`` halves the last stage's channels (the paper's
-segmentation variant). The final 1x1 conv (960 / 576 channels) is kept: LR-ASPP uses it.
+segmentation variant). The final 1x1 conv (960 / 576 channels) is kept for LR-ASPP (``last_conv``); MobileSeg, like
+PaddleSeg's, takes the last block's output instead.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class MobileNetV3(nn.Module):
     """Features at strides 2, 4, 8, 16, 32 (the last one after the final 1x1 conv)."""
 
     def __init__(self, variant="large", in_channels=3, width_mult=1.0, output_stride=32,
-                 reduced_tail=False):
+                 reduced_tail=False, last_conv=True):
         super().__init__()
         if variant not in ("large", "small"):
             raise ValueError(f"variant must be 'large' or 'small', got {variant!r}")
@@ -94,9 +95,10 @@ class MobileNetV3(nn.Module):
             stages[-1].append(MBv3Block(cin, k, exp, cout, se, act, s, dilation))
             cin = cout
             chans[-1] = cout
-        last = make_divisible(LAST_CONV[variant] * width_mult / (2 if reduced_tail else 1), 8)
-        stages[-1].append(ConvBNAct(cin, last, 1, act="hswish"))
-        chans[-1] = last
+        if last_conv:
+            last = make_divisible(LAST_CONV[variant] * width_mult / (2 if reduced_tail else 1), 8)
+            stages[-1].append(ConvBNAct(cin, last, 1, act="hswish"))
+            chans[-1] = last
         self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
         self.channels = chans
         self.reductions = [min(2 ** (i + 1), output_stride) for i in range(len(stages))]
