@@ -9,35 +9,402 @@ the previous Prediction or None, for models that take the previous mask as an in
 returns a Prediction. A policy may skip ``infer`` and propagate earlier predictions instead;
 the returned Prediction's ``inferred`` says which happened. ``policy.stats()`` returns a dict
 for the run summary.
+
+Spec grammar of ``--temporal`` (``make_temporal``)::
+
+    SPEC     := SCHEDULE [ "+smooth" [ "=" ALPHA ] ]   |   "smooth" [ "=" ALPHA ]
+    SCHEDULE := "off"                                   network on every frame
+              | "fixed:" N [ "," "cut=" C ]             network every N-th frame, flow in between
+              | "adaptive" [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
+
+    adaptive keys: thresh=T  (keyframe when the accumulated doubt since the last keyframe
+                              exceeds T; default 0.3)
+                   max=M     (at most M-1 propagated frames in a row; default 5)
+                   cut=C     (scene-cut threshold, 0 disables; default 0.5)
+                   budget=MS (live sources: average milliseconds per frame the temporal stage
+                              and the network may spend; optional keyframes wait for credit)
+    ALPHA: the smallest weight a new prediction gets (at its least confident pixels); default 0.5.
+
+Examples: ``off``, ``fixed:3``, ``adaptive``, ``adaptive:thresh=0.2,max=8``,
+``fixed:2+smooth``, ``off+smooth=0.3``.
+
+All flow, warping and smoothing happen at the resolution of ``Prediction.probs`` (the model's
+output maps), see ``liveseg.video.flow``.
 """
 
 from __future__ import annotations
 
+import time
+
+import cv2
+import numpy as np
+
 from liveseg.errors import ConfigError
 from liveseg.runtime.prediction import Prediction
+from liveseg.video.flow import FlowEstimator, flow_size_for, scene_cut_score, small_gray, warp_maps
+
+GRAMMAR = (
+    "use off | fixed:N | adaptive[:thresh=T,max=M,cut=C,budget=MS], optionally followed by "
+    "+smooth or +smooth=ALPHA (e.g. fixed:3+smooth)"
+)
+DEFAULT_SMOOTH_ALPHA = 0.5
+DEFAULT_CUT = 0.5
+MAX_DECISIONS = 4096  # per-frame decision log kept for the run summary
 
 
-class EveryFrame:
-    """The reference: the network runs on every frame."""
+def _median(xs) -> float:
+    return float(np.median(xs)) if xs else 0.0
 
-    name = "off"
 
-    def __init__(self):
+def boundary_band(labels: np.ndarray, radius: int) -> np.ndarray:
+    """(h, w) bool: pixels within ``radius`` of a label boundary."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    grad = cv2.morphologyEx(labels, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    return cv2.dilate(grad.astype(np.uint8), k) > 0
+
+
+class Temporal:
+    """Run the network on some frames; warp the last prediction with optical flow on the rest.
+
+    Subclasses choose which frames are keyframes (``_decide``); this class does the flow,
+    the propagation, the optional smoothing and the bookkeeping.
+    """
+
+    name = "temporal"
+
+    def __init__(self, smooth: float | None = None, cut: float = DEFAULT_CUT, clock=None):
+        self.smooth = smooth
+        self.cut = cut
+        self.clock = clock or time.perf_counter
+        self.flow = FlowEstimator()
         self.last: Prediction | None = None
+        self._prev_gray: np.ndarray | None = None
+        self._prev_shape: tuple | None = None
+        self.since_key = 0  # frames since the last keyframe (0 on a keyframe)
+        self.frames = 0
         self.inferred = 0
+        self.reasons: dict[str, int] = {}
+        self.decisions: list[str] = []
+        self.flow_ms: list[float] = []
+        self.warp_ms: list[float] = []
+        self.smooth_ms: list[float] = []
+        self.infer_ms: list[float] = []
+        self.step_ms: list[float] = []
+        self.last_signals: dict = {}
 
+    # ---- what subclasses decide ----------------------------------------------------------
+    def _needs_flow(self) -> bool:
+        return True
+
+    def _decide(self, signals: dict, flow) -> tuple[bool, str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _after_step(self, elapsed_ms: float, inferred: bool) -> None:
+        pass
+
+    # ---- the stage -----------------------------------------------------------------------
     def step(self, frame, infer) -> Prediction:
-        pred = infer(self.last)
+        t_start = self.clock()
+        frame_hw = tuple(frame.shape[:2])
+        signals: dict = {}
+        flow = None
+        gray = None
+        if self.last is not None and self._prev_shape != frame.shape:
+            self.last = None  # a new source (frame size changed): start over
+            reason = "resize"
+        else:
+            reason = "first"
+        if self.last is None:
+            do_infer = True
+        else:
+            grid = flow_size_for(self.last.probs.shape[1:])
+            if self._needs_flow() or self.smooth is not None:
+                t0 = time.perf_counter()
+                gray = small_gray(frame, grid)
+                prev_gray = self._prev_gray
+                if prev_gray is None or prev_gray.shape != gray.shape:
+                    prev_gray = gray
+                flow = self.flow.compute(prev_gray, gray)
+                signals = {
+                    "since_key": self.since_key,
+                    "cut": scene_cut_score(prev_gray, gray),
+                    "warp_error": flow.warp_error,
+                    "frame_diff": flow.frame_diff,
+                    "magnitude": flow.magnitude,
+                    "inconsistent": flow.inconsistent_share,
+                }
+                self.flow_ms.append((time.perf_counter() - t0) * 1e3)
+            if self.cut and signals and (
+                signals["cut"] > self.cut or signals["inconsistent"] > 0.6
+            ):
+                do_infer, reason = True, "cut"
+            else:
+                do_infer, reason = self._decide(signals, flow)
+
+        if do_infer:
+            t0 = time.perf_counter()
+            pred = infer(self.last)
+            self.infer_ms.append((time.perf_counter() - t0) * 1e3)
+            pred.inferred = True
+            if self.smooth is not None and flow is not None and reason != "cut" \
+                    and self.last is not None and self.last.probs.shape == pred.probs.shape:
+                t0 = time.perf_counter()
+                warped, consistent = warp_maps(self.last.probs, flow)
+                pred.probs = self._smooth(pred.probs, warped, consistent)
+                self.smooth_ms.append((time.perf_counter() - t0) * 1e3)
+            self.since_key = 0
+            self.inferred += 1
+            self.reasons[reason] = self.reasons.get(reason, 0) + 1
+            self.decisions.append("K")
+        else:
+            t0 = time.perf_counter()
+            warped, consistent = warp_maps(self.last.probs, flow)
+            self.warp_ms.append((time.perf_counter() - t0) * 1e3)
+            pred = Prediction(probs=warped, frame_size=frame_hw, inferred=False,
+                              extras={"unreliable_share": float(1.0 - consistent.mean())})
+            self.since_key += 1
+            self.decisions.append(".")
+        if len(self.decisions) > MAX_DECISIONS:
+            del self.decisions[: len(self.decisions) - MAX_DECISIONS]
+
+        if gray is None and (self._needs_flow() or self.smooth is not None):
+            gray = small_gray(frame, flow_size_for(pred.probs.shape[1:]))
+        self._prev_gray = gray
+        self._prev_shape = frame.shape
         self.last = pred
-        self.inferred += 1
+        self.last_signals = signals
+        self.frames += 1
+        elapsed = (self.clock() - t_start) * 1e3
+        self.step_ms.append(elapsed)
+        self._after_step(elapsed, do_infer)
         return pred
 
+    def _smooth(self, new: np.ndarray, prev_warped: np.ndarray, consistent: np.ndarray):
+        """Confidence-weighted average: confident new pixels win, uncertain ones lean on the past.
+
+        weight of the new estimate = alpha + (1 - alpha) * confidence, where confidence is the
+        new top probability rescaled so that a uniform pixel is 0 and a certain one 1; pixels
+        whose motion failed the consistency check take the new estimate only.
+        """
+        c = new.shape[0]
+        top = new.max(axis=0)
+        conf = np.clip((top - 1.0 / c) / (1.0 - 1.0 / c), 0.0, 1.0)
+        a = self.smooth
+        w = a + (1.0 - a) * conf
+        w[~consistent] = 1.0
+        out = w[None] * new + (1.0 - w[None]) * prev_warped
+        return out.astype(np.float32, copy=False)
+
     def stats(self) -> dict:
-        return {"policy": self.name, "inferred_frames": self.inferred, "propagated_frames": 0}
+        total = max(self.frames, 1)
+        return {
+            "policy": self.name,
+            "frames": self.frames,
+            "inferred_frames": self.inferred,
+            "propagated_frames": self.frames - self.inferred,
+            "inferred_share": round(self.inferred / total, 4),
+            "keyframe_reasons": dict(self.reasons),
+            "flow_ms_total": round(float(np.sum(self.flow_ms)), 2),
+            "flow_ms_median": round(_median(self.flow_ms), 3),
+            "warp_ms_total": round(float(np.sum(self.warp_ms)), 2),
+            "warp_ms_median": round(_median(self.warp_ms), 3),
+            "smooth_ms_total": round(float(np.sum(self.smooth_ms)), 2),
+            "infer_ms_median": round(_median(self.infer_ms), 3),
+            "decisions": "".join(self.decisions),
+        }
 
 
-def make_temporal(spec: str | None):
-    """Build a policy from its ``--temporal`` spec."""
-    if spec in (None, "", "off"):
-        return EveryFrame()
-    raise ConfigError(f"unknown --temporal {spec!r}; choose: off")
+class EveryFrame(Temporal):
+    """The reference: the network runs on every frame (optionally smoothed over time)."""
+
+    def __init__(self, smooth: float | None = None, clock=None):
+        super().__init__(smooth=smooth, cut=0.0, clock=clock)
+        self.name = "off" if smooth is None else f"off+smooth={smooth:g}"
+
+    def _needs_flow(self) -> bool:
+        return False
+
+    def _decide(self, signals, flow):
+        return True, "every"
+
+
+class FixedKeyframes(Temporal):
+    """The network runs every N-th frame (and on scene cuts); flow propagation in between."""
+
+    def __init__(self, interval: int, smooth: float | None = None, cut: float = DEFAULT_CUT,
+                 clock=None):
+        super().__init__(smooth=smooth, cut=cut, clock=clock)
+        self.interval = interval
+        self.name = f"fixed:{interval}" + ("" if smooth is None else f"+smooth={smooth:g}")
+
+    def _decide(self, signals, flow):
+        if self.since_key + 1 >= self.interval:
+            return True, "interval"
+        return False, "interval"
+
+
+class AdaptiveKeyframes(Temporal):
+    """Keyframes when propagation stops being trustworthy, at most every ``max_interval``.
+
+    Per propagated frame the *doubt* is the share of the label-boundary band (pixels near an
+    edge of the current mask) whose motion failed the forward-backward check or whose
+    photometric warp error is high, plus the mean flow length inside that band measured in
+    band widths. Doubt accumulates from the last keyframe; over ``thresh`` the network runs.
+    """
+
+    def __init__(self, thresh: float = 0.3, max_interval: int = 5, cut: float = DEFAULT_CUT,
+                 budget_ms: float | None = None, smooth: float | None = None, clock=None):
+        super().__init__(smooth=smooth, cut=cut, clock=clock)
+        self.thresh = thresh
+        self.max_interval = max_interval
+        self.budget_ms = budget_ms
+        self.credit_ms = 0.0
+        self.doubt = 0.0
+        self.deferred = 0  # keyframes the time budget postponed
+        parts = [f"thresh={thresh:g}", f"max={max_interval}"]
+        if cut != DEFAULT_CUT:
+            parts.append(f"cut={cut:g}")
+        if budget_ms is not None:
+            parts.append(f"budget={budget_ms:g}")
+        self.name = "adaptive:" + ",".join(parts) + ("" if smooth is None else f"+smooth={smooth:g}")
+
+    def _frame_doubt(self, flow) -> float:
+        probs = self.last.probs
+        h, w = probs.shape[1:]
+        radius = max(1, round(0.02 * float(np.hypot(h, w))))
+        band = boundary_band(self.last.labels_small(), radius)
+        n_band = int(band.sum())
+        if n_band == 0:
+            return 0.0
+        fh, fw = flow.consistent.shape
+        if (fh, fw) != (h, w):
+            consistent = cv2.resize(flow.consistent.astype(np.uint8), (w, h),
+                                    interpolation=cv2.INTER_NEAREST).astype(bool)
+            back = cv2.resize(flow.backward, (w, h), interpolation=cv2.INTER_LINEAR)
+            back[..., 0] *= w / fw
+            back[..., 1] *= h / fh
+        else:
+            consistent, back = flow.consistent, flow.backward
+        bad = (~consistent & band).sum() / n_band
+        motion = float(np.sqrt((back[band] ** 2).sum(-1)).mean()) / radius
+        return float(bad + motion)
+
+    def _decide(self, signals, flow):
+        if self.since_key + 1 >= self.max_interval:
+            return True, "max"
+        d = self._frame_doubt(flow)
+        signals["doubt"] = d
+        if self.doubt + d > self.thresh:
+            if self.budget_ms is not None and self.credit_ms < 0:
+                self.doubt += d
+                self.deferred += 1
+                return False, "budget"
+            return True, "doubt"
+        self.doubt += d
+        return False, "doubt"
+
+    def stats(self) -> dict:
+        out = super().stats()
+        if self.budget_ms is not None:
+            out["budget_deferred"] = self.deferred
+        return out
+
+    def _after_step(self, elapsed_ms, inferred):
+        if inferred:
+            self.doubt = 0.0
+        if self.budget_ms is not None:
+            ceiling = 2.0 * self.budget_ms + _median(self.infer_ms[-16:])
+            self.credit_ms = min(self.credit_ms + self.budget_ms - elapsed_ms, ceiling)
+
+
+# ---- the --temporal spec ------------------------------------------------------------------
+def _bad(spec, why) -> ConfigError:
+    return ConfigError(f"invalid --temporal {spec!r}: {why}; {GRAMMAR}")
+
+
+def _number(spec, key, value, kind=float, lo=None, hi=None, lo_open=False):
+    try:
+        x = kind(value)
+    except ValueError:
+        raise _bad(spec, f"{key} must be {'an integer' if kind is int else 'a number'}, "
+                         f"got {value!r}") from None
+    if not np.isfinite(x) or (lo is not None and (x < lo or (lo_open and x == lo))) or \
+            (hi is not None and x > hi):
+        rng = f"{'>' if lo_open else '>='} {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
+        raise _bad(spec, f"{key} must be {rng}, got {value!r}")
+    return x
+
+
+def _kv(spec, text, allowed):
+    out = {}
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise _bad(spec, "empty option")
+        if "=" not in part:
+            raise _bad(spec, f"option {part!r} needs KEY=VALUE")
+        k, v = (s.strip() for s in part.split("=", 1))
+        if k not in allowed:
+            raise _bad(spec, f"unknown option {k!r} (allowed: {', '.join(allowed)})")
+        if k in out:
+            raise _bad(spec, f"option {k!r} given twice")
+        out[k] = v
+    return out
+
+
+def make_temporal(spec: str | None, clock=None):
+    """Build a policy from its ``--temporal`` spec (see the module docstring for the grammar)."""
+    if spec is None:
+        return EveryFrame(clock=clock)
+    if not isinstance(spec, str):
+        raise _bad(spec, "not a string")
+    text = spec.strip().lower()
+    if text in ("", "off"):
+        return EveryFrame(clock=clock)
+    smooth = None
+    base = text
+    if "+" in text:
+        base, mod = text.split("+", 1)
+        if "+" in mod:
+            raise _bad(spec, "only one '+' modifier (smooth) is allowed")
+        smooth = _parse_smooth(spec, mod)
+    elif text.startswith("smooth"):
+        base, smooth = "off", _parse_smooth(spec, text)
+    base = base.strip()
+    if base == "off":
+        return EveryFrame(smooth=smooth, clock=clock)
+    name, _, args = base.partition(":")
+    name = name.strip()
+    if name == "fixed":
+        if not args.strip():
+            raise _bad(spec, "fixed needs an interval, e.g. fixed:3")
+        first, _, rest = args.partition(",")
+        n = _number(spec, "the fixed interval", first.strip(), int, lo=1)
+        opts = _kv(spec, rest, ("cut",)) if rest.strip() else {}
+        cut = _number(spec, "cut", opts["cut"], lo=0, hi=2) if "cut" in opts else DEFAULT_CUT
+        return FixedKeyframes(int(n), smooth=smooth, cut=cut, clock=clock)
+    if name == "adaptive":
+        opts = _kv(spec, args, ("thresh", "max", "cut", "budget")) if args.strip() else {}
+        if _ == ":" and not args.strip():
+            raise _bad(spec, "adaptive: needs options after ':'")
+        kw = {}
+        if "thresh" in opts:
+            kw["thresh"] = _number(spec, "thresh", opts["thresh"], lo=0, lo_open=True)
+        if "max" in opts:
+            kw["max_interval"] = int(_number(spec, "max", opts["max"], int, lo=1))
+        if "cut" in opts:
+            kw["cut"] = _number(spec, "cut", opts["cut"], lo=0, hi=2)
+        if "budget" in opts:
+            kw["budget_ms"] = _number(spec, "budget", opts["budget"], lo=0, lo_open=True)
+        return AdaptiveKeyframes(smooth=smooth, clock=clock, **kw)
+    raise _bad(spec, f"unknown schedule {name!r}")
+
+
+def _parse_smooth(spec, mod: str) -> float:
+    mod = mod.strip()
+    if mod == "smooth":
+        return DEFAULT_SMOOTH_ALPHA
+    key, eq, value = mod.partition("=")
+    if key.strip() != "smooth" or not eq:
+        raise _bad(spec, f"unknown modifier {mod!r}")
+    return _number(spec, "smooth", value.strip(), lo=0, hi=1)

@@ -1,0 +1,188 @@
+"""Dense optical flow at low resolution, warping and the cheap per-frame signals.
+
+Everything here works on small grayscale frames (the size of the model's output maps, clamped
+to a range where DIS flow is meaningful), so a propagated frame costs about a millisecond.
+The flow is OpenCV's DIS (``PRESET_ULTRAFAST``), run both ways between consecutive frames;
+a forward-backward consistency check (Sundaram et al., ECCV 2010) marks the pixels whose
+motion cannot be trusted (occlusions, disocclusions, flow failures).
+
+Conventions: a flow field is (h, w, 2) float32 in pixels of the grid it was computed on;
+``backward[y, x]`` is the displacement from pixel (x, y) of the *current* frame to where that
+point was in the *previous* frame, so ``cv2.remap(prev, grid + backward)`` brings anything
+defined on the previous frame onto the current one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# DIS needs a few patches per side to say anything; beyond ~320 px it costs more than it helps.
+MIN_FLOW_SIDE = 64
+MAX_FLOW_SIDE = 320
+
+
+def flow_size_for(map_hw: tuple[int, int]) -> tuple[int, int]:
+    """(h, w) of the grid flow is computed on, for output maps of size ``map_hw``.
+
+    The maps' own size when it lies in [MIN_FLOW_SIDE, MAX_FLOW_SIDE]; otherwise scaled (same
+    aspect) so the short side reaches MIN_FLOW_SIDE or the long side MAX_FLOW_SIDE.
+    """
+    h, w = int(map_hw[0]), int(map_hw[1])
+    scale = 1.0
+    if max(h, w) > MAX_FLOW_SIDE:
+        scale = MAX_FLOW_SIDE / max(h, w)
+    elif min(h, w) < MIN_FLOW_SIDE:
+        scale = min(MIN_FLOW_SIDE / min(h, w), MAX_FLOW_SIDE / max(h, w))
+    return max(8, round(h * scale)), max(8, round(w * scale))
+
+
+# DIS stops refining at the pyramid level whose short side is still >= this many pixels.
+FINEST_LEVEL_SIDE = 60
+
+
+def finest_scale_for(hw: tuple[int, int]) -> int:
+    """DIS pyramid level to stop at: the smallest level with short side >= FINEST_LEVEL_SIDE."""
+    short = min(hw)
+    s = 0
+    while s < 2 and short / 2 ** (s + 1) >= FINEST_LEVEL_SIDE:
+        s += 1
+    return s
+
+
+def small_gray(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """RGB uint8 frame -> (h, w) uint8 gray, area-downscaled (or linearly upscaled)."""
+    h, w = hw
+    if frame.ndim == 3:
+        fh, fw = frame.shape[:2]
+        interp = cv2.INTER_AREA if (fh >= h and fw >= w) else cv2.INTER_LINEAR
+        small = cv2.resize(frame, (w, h), interpolation=interp)
+        return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    fh, fw = frame.shape
+    interp = cv2.INTER_AREA if (fh >= h and fw >= w) else cv2.INTER_LINEAR
+    return cv2.resize(frame, (w, h), interpolation=interp)
+
+
+def _grid(hw: tuple[int, int]) -> np.ndarray:
+    h, w = hw
+    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return np.stack([xs, ys], axis=-1)
+
+
+def resize_flow(flow: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Resample a flow field to grid ``hw`` and rescale its vectors to that grid's pixels."""
+    h, w = hw
+    fh, fw = flow.shape[:2]
+    if (fh, fw) == (h, w):
+        return flow
+    out = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+    out[..., 0] *= w / fw
+    out[..., 1] *= h / fh
+    return out
+
+
+@dataclass
+class FlowResult:
+    """Motion between the previous frame and the current one, on the flow grid."""
+
+    backward: np.ndarray  # (h, w, 2): current pixel -> its position in the previous frame
+    consistent: np.ndarray  # (h, w) bool: passes the forward-backward check
+    warp_error: float  # mean |prev warped to current - current| / 255 over consistent pixels
+    frame_diff: float  # mean |current - previous| / 255 (no motion compensation)
+    magnitude: float  # mean length of the backward flow, as a fraction of the grid diagonal
+
+    @property
+    def inconsistent_share(self) -> float:
+        return float(1.0 - self.consistent.mean())
+
+
+class FlowEstimator:
+    """DIS optical flow between consecutive small gray frames, both directions."""
+
+    def __init__(self, fb_alpha: float = 0.01, fb_beta: float = 0.5):
+        self.fb_alpha = fb_alpha
+        self.fb_beta = fb_beta
+        self._dis = None
+        self._hw: tuple[int, int] | None = None
+        self._grid: np.ndarray | None = None
+
+    def _ensure(self, hw: tuple[int, int]) -> None:
+        # A DIS instance carries state sized to its last input; one per grid size.
+        if self._hw != hw:
+            self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+            # The preset stops at 1/4 resolution (finest scale 2), which on grids this small
+            # leaves ~16-30 px and misses much of the motion (measured on DAVIS: 1-step
+            # propagated J 0.836 at level 2, 0.870 at level 1, 0.893 at level 0 on a 120x214 grid).
+            self._dis.setFinestScale(finest_scale_for(hw))
+            self._hw = hw
+            self._grid = _grid(hw)
+
+    def grid(self, hw: tuple[int, int]) -> np.ndarray:
+        self._ensure(hw)
+        return self._grid
+
+    def compute(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> FlowResult:
+        hw = cur_gray.shape[:2]
+        self._ensure(hw)
+        backward = self._dis.calc(cur_gray, prev_gray, None)
+        forward = self._dis.calc(prev_gray, cur_gray, None)
+        grid = self._grid
+        # Forward flow sampled where each current pixel came from; a consistent pair cancels.
+        fwd_at = cv2.remap(forward, grid + backward, None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        diff = backward + fwd_at
+        mag2 = (backward ** 2).sum(-1) + (fwd_at ** 2).sum(-1)
+        consistent = (diff ** 2).sum(-1) <= self.fb_alpha * mag2 + self.fb_beta
+        # Points that came from outside the previous frame cannot be propagated either.
+        src = grid + backward
+        h, w = hw
+        inside = (src[..., 0] >= -0.5) & (src[..., 0] <= w - 0.5) & \
+                 (src[..., 1] >= -0.5) & (src[..., 1] <= h - 0.5)
+        consistent &= inside
+        warped = cv2.remap(prev_gray, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        err = np.abs(warped.astype(np.int16) - cur_gray.astype(np.int16))
+        n_ok = int(consistent.sum())
+        warp_error = float(err[consistent].mean()) / 255.0 if n_ok else 1.0
+        frame_diff = float(cv2.absdiff(prev_gray, cur_gray).mean()) / 255.0
+        diag = float(np.hypot(h, w))
+        magnitude = float(np.sqrt((backward ** 2).sum(-1)).mean()) / diag
+        return FlowResult(backward, consistent, warp_error, frame_diff, magnitude)
+
+
+def warp_maps(maps: np.ndarray, flow: FlowResult, fallback: str = "warp"):
+    """Warp (C, h, w) maps from the previous frame onto the current one.
+
+    Returns ``(warped, consistent)``: the (C, h, w) warped maps and the (h, w) bool mask of
+    pixels that passed the consistency check, both on the maps' grid. ``flow`` may live on a
+    different grid than the maps; it is resampled. Pixels failing the check take the warped value
+    anyway (``fallback="warp"``, the default: on DAVIS it beats keeping the old value, fixed:3
+    oracle J&F 0.899 vs 0.885) or keep the previous value at the same place (``"keep"``); either
+    way they are flagged in the returned mask.
+    """
+    c, h, w = maps.shape
+    back = resize_flow(flow.backward, (h, w))
+    consistent = flow.consistent
+    if consistent.shape != (h, w):
+        consistent = cv2.resize(consistent.astype(np.uint8), (w, h),
+                                interpolation=cv2.INTER_NEAREST).astype(bool)
+    src = _grid((h, w)) + back
+    # cv2.remap handles up to 4 channels at once in HWC layout.
+    hwc = np.ascontiguousarray(maps.transpose(1, 2, 0))
+    out = np.empty_like(hwc)
+    for i in range(0, c, 4):
+        chunk = np.ascontiguousarray(hwc[..., i:i + 4])
+        r = cv2.remap(chunk, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out[..., i:i + 4] = r.reshape(h, w, -1)
+    if fallback == "keep":
+        out[~consistent] = hwc[~consistent]
+    return np.ascontiguousarray(out.transpose(2, 0, 1)), consistent
+
+
+def scene_cut_score(prev_gray: np.ndarray, cur_gray: np.ndarray) -> float:
+    """1 - correlation of 32-bin gray histograms: ~0 for the same scene, large across a cut."""
+    hp = cv2.calcHist([prev_gray], [0], None, [32], [0, 256])
+    hc = cv2.calcHist([cur_gray], [0], None, [32], [0, 256])
+    corr = cv2.compareHist(hp, hc, cv2.HISTCMP_CORREL)
+    return float(1.0 - corr)
