@@ -363,3 +363,130 @@ CONVENTIONS = {
     "fg_prev_mask": (dict(task="fg", output="sigmoid", prev_mask=True),
                      dict(prev_mask_input=True, channels=4), None),
 }
+
+
+# ---- TFLite ----------------------------------------------------------------------------------
+def make_tflite_model(
+    path,
+    *,
+    task: str = "color",
+    norm: str = "0_1",
+    input_dtype: str = "float32",
+    output: str = "logits",
+    size: tuple[int, int] = (32, 32),
+    out_stride: int = 1,
+    dynamic: bool = False,
+) -> Path:
+    """A .tflite twin of ``make_seg_model`` (NHWC), written directly as a flatbuffer with the
+    schema module ai-edge-litert ships (no TensorFlow needed). Needs ``ai_edge_litert``.
+
+    output: "logits" | "softmax" | "sigmoid" (task fg, 1 channel) | "argmax" (int64 [1,h,w]).
+    input_dtype "uint8": quantized input (scale/zero-point UINT8_QUANT[norm]) + DEQUANTIZE.
+    dynamic: H and W are -1 in the shape signature (resized at run time).
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as S
+
+    path = Path(path)
+    mean, std = NORM_MEAN_STD[norm]
+    W, H = size
+    buffers = [S.BufferT()]
+    tensors = []
+
+    def buf(arr):
+        b = S.BufferT()
+        b.data = np.frombuffer(np.ascontiguousarray(arr).tobytes(), np.uint8).copy()
+        buffers.append(b)
+        return len(buffers) - 1
+
+    def tensor(name, shape, ttype, data=None, quant=None, signature=None):
+        t = S.TensorT()
+        t.name, t.shape, t.type = name, list(shape), ttype
+        t.buffer = buf(data) if data is not None else 0
+        if signature is not None:
+            t.shapeSignature = list(signature)
+        if quant is not None:
+            q = S.QuantizationParametersT()
+            q.scale, q.zeroPoint = [float(quant[0])], [int(quant[1])]
+            t.quantization = q
+        tensors.append(t)
+        return len(tensors) - 1
+
+    codes, ops = [], []
+
+    def op(code, inputs, outputs, opt_type=0, opt=None):
+        if code not in [c.builtinCode for c in codes]:
+            oc = S.OperatorCodeT()
+            oc.builtinCode, oc.deprecatedBuiltinCode, oc.version = code, min(code, 127), 1
+            codes.append(oc)
+        o = S.OperatorT()
+        o.opcodeIndex = [c.builtinCode for c in codes].index(code)
+        o.inputs, o.outputs = list(inputs), list(outputs)
+        if opt is not None:
+            o.builtinOptionsType, o.builtinOptions = opt_type, opt
+        ops.append(o)
+
+    F32 = S.TensorType.FLOAT32
+    sig = [1, -1, -1, 3] if dynamic else None
+    if input_dtype == "uint8":
+        x_in = tensor("image", [1, H, W, 3], S.TensorType.UINT8, quant=UINT8_QUANT[norm],
+                      signature=sig)
+        x = tensor("deq", [1, H, W, 3], F32, signature=sig)
+        op(S.BuiltinOperator.DEQUANTIZE, [x_in], [x])
+    else:
+        x_in = x = tensor("image", [1, H, W, 3], F32, signature=sig)
+    h, w = H, W
+    if out_stride > 1:
+        h, w = H // out_stride, W // out_stride
+        pooled = tensor("pooled", [1, h, w, 3], F32)
+        po = S.Pool2DOptionsT()
+        po.padding, po.strideW, po.strideH = S.Padding.VALID, out_stride, out_stride
+        po.filterWidth, po.filterHeight = out_stride, out_stride
+        op(S.BuiltinOperator.AVERAGE_POOL_2D, [x], [pooled], S.BuiltinOptions.Pool2DOptions, po)
+        x = pooled
+    if task == "color":
+        nout = 4
+        wt = np.zeros((4, 1, 1, 3), np.float32)
+        bias = np.zeros(4, np.float32)
+        for c in range(3):
+            wt[c + 1, 0, 0, c] = K * std[c]
+            bias[c + 1] = K * (mean[c] - 0.5)
+    else:
+        nout = 1 if output == "sigmoid" else 2
+        wt = np.zeros((nout, 1, 1, 3), np.float32)
+        bias = np.zeros(nout, np.float32)
+        wt[nout - 1, 0, 0, 0] = K * std[0]
+        bias[nout - 1] = K * (mean[0] - 0.5)
+    w_t = tensor("head_w", wt.shape, F32, wt)
+    b_t = tensor("head_b", bias.shape, F32, bias)
+    osig = [1, -1, -1, nout] if dynamic else None
+    logits = tensor("logits", [1, h, w, nout], F32, signature=osig)
+    co = S.Conv2DOptionsT()
+    co.padding, co.strideW, co.strideH = S.Padding.VALID, 1, 1
+    op(S.BuiltinOperator.CONV_2D, [x, w_t, b_t], [logits], S.BuiltinOptions.Conv2DOptions, co)
+    y = logits
+    if output == "softmax":
+        y = tensor("probs", [1, h, w, nout], F32, signature=osig)
+        so = S.SoftmaxOptionsT()
+        so.beta = 1.0
+        op(S.BuiltinOperator.SOFTMAX, [logits], [y], S.BuiltinOptions.SoftmaxOptions, so)
+    elif output == "sigmoid":
+        y = tensor("fg_prob", [1, h, w, 1], F32, signature=osig)
+        op(S.BuiltinOperator.LOGISTIC, [logits], [y])
+    elif output == "argmax":
+        axis = tensor("axis", [1], S.TensorType.INT32, np.array([3], np.int32))
+        y = tensor("labels", [1, h, w], S.TensorType.INT64,
+                   signature=[1, -1, -1] if dynamic else None)
+        ao = S.ArgMaxOptionsT()
+        ao.outputType = S.TensorType.INT64
+        op(S.BuiltinOperator.ARG_MAX, [logits, axis], [y], S.BuiltinOptions.ArgMaxOptions, ao)
+    sg = S.SubGraphT()
+    sg.tensors, sg.inputs, sg.outputs, sg.operators, sg.name = tensors, [x_in], [y], ops, "main"
+    model = S.ModelT()
+    model.version, model.operatorCodes, model.subgraphs = 3, codes, [sg]
+    model.buffers, model.description = buffers, "liveseg test fixture"
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(b.Output()))
+    return path

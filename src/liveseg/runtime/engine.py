@@ -295,6 +295,7 @@ class LiteRTEngine(Engine):
         self.details = {"delegate": self.delegate}
         if fallback_reason:
             self.details["xnnpack_fallback"] = fallback_reason
+        self._describe_delegation()
         self.inputs = [self._info(d) for d in self._interp.get_input_details()]
         self.outputs = [self._info(d) for d in self._interp.get_output_details()]
         self._in_index = {d["name"]: d["index"] for d in self._interp.get_input_details()}
@@ -304,6 +305,8 @@ class LiteRTEngine(Engine):
             self.op_types = {str(o.get("op_name", "")).upper() for o in ops}
             produced = {}
             for o in ops:
+                if str(o.get("op_name", "")).upper() == "DELEGATE":
+                    continue
                 for t in o.get("outputs", []):
                     produced[int(t)] = str(o.get("op_name", "")).upper()
             for d in self._interp.get_output_details():
@@ -313,6 +316,28 @@ class LiteRTEngine(Engine):
         except Exception:
             self._ops = []
         self._shapes = {d["name"]: tuple(d["shape"]) for d in self._interp.get_input_details()}
+
+    def _describe_delegation(self) -> None:
+        """Whether XNNPACK really took nodes (a DELEGATE node appears in the execution plan)."""
+        if self.delegate != "xnnpack":
+            return
+        try:
+            names = [str(o.get("op_name", "")).upper() for o in self._interp._get_ops_details()]
+        except Exception:
+            return
+        if "DELEGATE" not in names:
+            self.delegate = "builtin (xnnpack took no nodes)"
+            self.details["delegate"] = self.delegate
+
+    def _fallback(self, reason: str) -> None:
+        """Reopen without the XNNPACK delegate (after it failed at run time)."""
+        self._open(self._mod.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        self.delegate = "builtin"
+        self.details["delegate"] = "builtin"
+        self.details["xnnpack_fallback"] = reason
+        self._shapes = {d["name"]: tuple(d["shape"]) for d in self._interp.get_input_details()}
+        self._in_index = {d["name"]: d["index"] for d in self._interp.get_input_details()}
+        self._out_index = [d["index"] for d in self._interp.get_output_details()]
 
     def argmax_classes(self, output_name: str) -> int | None:
         out = next((d for d in self._interp.get_output_details() if d["name"] == output_name), None)
@@ -358,6 +383,16 @@ class LiteRTEngine(Engine):
         return TensorInfo(d["name"], dims, np.dtype(d["dtype"]), quant)
 
     def run(self, feed: dict) -> list[np.ndarray]:
+        try:
+            return self._run(feed)
+        except RuntimeError as exc:
+            if not str(self.delegate).startswith("xnnpack"):
+                raise
+            # The delegate failed on this graph/shape: continue with the built-in kernels.
+            self._fallback(_first_line(exc))
+            return self._run(feed)
+
+    def _run(self, feed: dict) -> list[np.ndarray]:
         it = self._interp
         for name, arr in feed.items():
             idx = self._in_index[name]
@@ -411,9 +446,37 @@ class OpenVINOEngine(Engine):
                         self.metadata[str(kk)] = str(vv.value if hasattr(vv, "value") else vv)
         except Exception:
             pass
+        if self.path.suffix.lower() == ".onnx":  # keep the ONNX metadata (card, hints)
+            try:
+                import onnx
+
+                proto = onnx.load(str(self.path), load_external_data=False)
+                self.metadata.update({p.key: p.value for p in proto.metadata_props})
+            except Exception:
+                pass
+        self._model = model
         self.inputs = [self._info(p) for p in self.compiled.inputs]
         self.outputs = [self._info(p) for p in self.compiled.outputs]
         self.details = {"device": "CPU"}
+
+    def argmax_classes(self, output_name: str) -> int | None:
+        """Channels of an arg-max (TopK k=1 in OpenVINO graphs) that produces the output."""
+        for res in self._model.get_results():
+            port = res.input_value(0)
+            if output_name not in port.get_names():
+                continue
+            node = port.get_node()
+            while node.get_type_name() in ("Convert", "Reshape", "Squeeze", "Unsqueeze"):
+                node = node.input_value(0).get_node()
+            if node.get_type_name() != "TopK":
+                return None
+            try:
+                axis = int(node.get_axis())
+                dim = node.input_value(0).get_partial_shape()[axis]
+                return int(dim.get_length()) if dim.is_static else None
+            except Exception:
+                return None
+        return None
 
     @staticmethod
     def _info(port) -> TensorInfo:
