@@ -3,3 +3,13 @@
 __version__ = "0.1.0"
 
 from liveseg.errors import LivesegError  # noqa: E402,F401
+
+_API = {"load": "liveseg.api", "process_video": "liveseg.api", "Model": "liveseg.api"}
+
+
+def __getattr__(name):  # lazy: ``import liveseg`` stays light (no onnxruntime/cv2/av)
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'liveseg' has no attribute {name!r}")

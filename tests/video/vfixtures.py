@@ -85,19 +85,22 @@ def probe(path) -> dict:
     """Frame count, pts (seconds), average rate, size, audio presence of a video file."""
     with av.open(str(path)) as c:
         vs = c.streams.video[0]
-        times, sizes, alpha = [], set(), False
+        codec = vs.codec_context.name
+        rate = vs.average_rate
+        times, sizes = [], set()
         for f in c.decode(vs):
             times.append(float(f.pts * f.time_base))
             sizes.add((f.height, f.width))
-            alpha = alpha or "a" in f.format.name.replace("yuv", "")
         audio = bool(c.streams.audio)
-        adur = 0.0
-        if audio:
+        meta = dict(vs.metadata)
+    adur = 0.0
+    if audio:
+        with av.open(str(path)) as c:
             for p in c.demux(c.streams.audio[0]):
                 if p.pts is not None:
                     adur = max(adur, float((p.pts + (p.duration or 0)) * p.time_base))
-        return {"frames": len(times), "times": times, "rate": vs.average_rate,
-                "sizes": sizes, "audio": audio, "audio_s": adur, "codec": vs.codec_context.name}
+    return {"meta": meta, "frames": len(times), "times": times, "rate": rate,
+            "sizes": sizes, "audio": audio, "audio_s": adur, "codec": codec}
 
 
 class FakeModel:
@@ -136,3 +139,33 @@ class FakeModel:
 
     def predict(self, frame, prev=None):
         return self.postprocess(self.infer(self.preprocess(frame, prev)), frame.shape[:2])
+
+
+def tiny_onnx(path, size=(32, 24), with_card=True) -> Path:
+    """A real ONNX model (onnx.helper): 'person' where pixels are bright, 'car' never.
+
+    Input (1, 3, H, W) float in [0, 1] (card mean 0, std 1); output (1, 3, H/2, W/2) logits.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    path = Path(path)
+    w_, h_ = size
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, h_, w_])
+    y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3, h_ // 2, w_ // 2])
+    weight = np.array([[-4, -4, -4], [4, 4, 4], [0, 0, 0]], np.float32).reshape(3, 3, 1, 1)
+    bias = np.array([6.0, -6.0, -20.0], np.float32)
+    nodes = [
+        helper.make_node("AveragePool", ["input"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p", "w", "b"], ["logits"]),
+    ]
+    graph = helper.make_graph(nodes, "tiny", [x], [y], [numpy_helper.from_array(weight, "w"),
+                                                         numpy_helper.from_array(bias, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    if with_card:
+        ModelCard(name="tiny", classes=["background", "person", "car"], foreground=["person"],
+                  input_size=[w_, h_], mean=[0, 0, 0], std=[1, 1, 1],
+                  output_kind="logits").save(path.with_suffix(".json"))
+    return path

@@ -20,7 +20,7 @@ def add_arguments(parser):
                              "matte) or a folder (PNG per frame / per image)")
     parser.add_argument("--demo", action="store_true",
                         help="run on the built-in demo clip (no INPUT needed)")
-    parser.add_argument("--effect", choices=EFFECTS, default=None,
+    parser.add_argument("--effect", default=None, metavar="|".join(EFFECTS),
                         help="what to render (default: blur for foreground models, "
                              "overlay otherwise)")
     parser.add_argument("--alpha", type=float, default=0.5,
@@ -51,43 +51,24 @@ def add_arguments(parser):
 
 
 def _model_arguments(parser):
-    """--model plus the engine and foreign-model flags, shared with the runtime's verbs."""
-    try:
-        from liveseg.runtime.cli_args import add_model_arguments
-    except ImportError:
-        add_model_arguments = None
-    if add_model_arguments is not None:
-        add_model_arguments(parser)
-        return
-    # Until liveseg.runtime.cli_args exists: the same names as the command-line contract.
-    parser.add_argument("--model", metavar="NAME|PATH", default=None,
-                        help="shipped model name or .onnx/.tflite file (default: the shipped "
-                             "default model)")
-    parser.add_argument("--engine", default="auto",
-                        choices=("auto", "onnxruntime", "litert", "openvino"))
-    parser.add_argument("--threads", type=int, default=None, help="inference threads")
+    """--model, --engine, --threads and the foreign-model overrides (shared with `info`)."""
+    from liveseg.runtime.cli_args import add_model_arguments
+
+    add_model_arguments(parser)
 
 
 def _load(args):
     from liveseg import zoo
     from liveseg.errors import ModelError
-    from liveseg.runtime import load_model
+    from liveseg.runtime.cli_args import load_model_from_args
 
-    spec = getattr(args, "model", None)
+    spec = args.model
     if spec is None:
         spec = zoo.DEFAULT_MODEL
         if zoo.resolve(spec) is None:
             raise ModelError(f"the default model {spec!r} is not shipped in this install yet; "
                              "pass --model NAME|PATH.onnx")
-    overrides = None
-    try:
-        from liveseg.runtime.cli_args import overrides_from_args
-    except ImportError:
-        overrides_from_args = None
-    if overrides_from_args is not None:
-        overrides = overrides_from_args(args)
-    return load_model(spec, engine=getattr(args, "engine", "auto"),
-                      threads=getattr(args, "threads", None), overrides=overrides)
+    return load_model_from_args(args, model=spec)
 
 
 def _demo_input() -> str:

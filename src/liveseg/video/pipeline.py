@@ -61,7 +61,12 @@ class LatestSlot:
 
     def put(self, item, stop) -> None:
         with self._cv:
-            if self._has and self._item is not _END:
+            if item is _END:  # the end never replaces the last frame
+                while self._has:
+                    if stop.is_set():
+                        raise _Stopped
+                    self._cv.wait(0.1)
+            elif self._has:
                 self.drops += 1
             self._item, self._has = item, True
             self._cv.notify()
@@ -73,6 +78,7 @@ class LatestSlot:
                     raise _Stopped
                 self._cv.wait(0.1)
             item, self._item, self._has = self._item, None, False
+            self._cv.notify()
             return item
 
 
@@ -178,7 +184,9 @@ class Pipeline:
         # Preprocess ahead of inference (in its own thread) only when every frame is
         # inferred and the model does not need the previous prediction as an input;
         # otherwise a policy that skips frames would waste the work.
-        self.speculate = (not self.prev_input) and getattr(self.policy, "name", "") == "off"
+        from liveseg.video.temporal import EveryFrame
+
+        self.speculate = (not self.prev_input) and isinstance(self.policy, EveryFrame)
 
     # ---- the stages, each a function item -> item -----------------------------------------
     def _preprocess(self, item):

@@ -129,8 +129,10 @@ class VideoSource(Source):
         try:
             self.container = av.open(str(path), options=opts, timeout=(10.0, 10.0))
         except (av.FFmpegError, OSError, ValueError) as exc:
-            what = "stream" if self.is_url else "video"
-            raise InputError(f"cannot open {path} as a {what}: {_short(exc)}") from None
+            if self.is_url:
+                raise InputError(f"cannot open the stream {path}: {_short(exc)}") from None
+            raise InputError(f"cannot open {path} as a video (not a video, or corrupt or "
+                             f"truncated): {_short(exc)}") from None
         if not self.container.streams.video:
             self.container.close()
             raise InputError(f"{path} has no video stream")
@@ -266,7 +268,9 @@ def _images_in(folder: Path) -> list[Path]:
 
 
 def _short(exc: Exception) -> str:
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """The reason only: FFmpeg's strerror without the errno and the repeated file name."""
+    msg = getattr(exc, "strerror", None) or str(exc).strip() or type(exc).__name__
+    msg = str(msg).splitlines()[0]
     return msg[:200]
 
 

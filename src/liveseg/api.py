@@ -1,0 +1,77 @@
+"""The three-line Python API.
+
+    import liveseg
+    m = liveseg.load("model-or-path.onnx")           # a shipped model name or a model file
+    pred = m.segment(frame)                           # RGB uint8 (H, W, 3) in
+    pred.labels()   # (H, W) uint8 class indices;  pred.probs: (C, h, w) float32 probabilities
+    liveseg.process_video("in.mp4", "out.mp4", model=m, effect="blur")
+
+Nothing heavy is imported by ``import liveseg``; these load ONNX Runtime, OpenCV and PyAV
+when first called.
+"""
+
+from __future__ import annotations
+
+
+class Model:
+    """A loaded segmentation model (wraps ``liveseg.runtime.SegModel``)."""
+
+    def __init__(self, seg_model):
+        self._model = seg_model
+
+    @property
+    def card(self):
+        return self._model.card
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self._model.card.classes)
+
+    def segment(self, frame, prev=None):
+        """Segment one RGB uint8 frame (gray and RGBA are accepted too) -> Prediction.
+
+        ``pred.labels()`` gives (H, W) uint8 class indices at the frame's size,
+        ``pred.probs`` the (C, h, w) class probabilities at the model's resolution, and
+        ``pred.foreground(classes)`` a soft (H, W) alpha.
+        """
+        import numpy as np
+
+        from liveseg.runtime.processing import to_rgb
+
+        return self._model.predict(to_rgb(np.asarray(frame)), prev)
+
+    def __getattr__(self, name):  # card, preprocess, infer, postprocess, predict, describe...
+        return getattr(self._model, name)
+
+    def __repr__(self) -> str:
+        return f"liveseg.Model({self._model!r})"
+
+
+def load(model: str | None = None, engine: str = "auto", threads: int | None = None,
+         **overrides) -> Model:
+    """Open a shipped model (by name; default: the shipped default) or a model file.
+
+    ``overrides``: input_size=(W, H), mean=(r, g, b), std=(r, g, b), layout="nchw"|"nhwc",
+    classes=[...] for models whose conventions cannot be detected.
+    """
+    from liveseg import zoo
+    from liveseg.runtime import IOOverrides, load_model
+
+    ov = IOOverrides(**overrides) if overrides else None
+    return Model(load_model(model or zoo.DEFAULT_MODEL, engine=engine, threads=threads,
+                            overrides=ov))
+
+
+def process_video(input, output=None, *, model=None, effect="overlay", **options) -> dict:
+    """Segment a whole video/stream/webcam/image folder and write ``output``.
+
+    ``model``: a ``liveseg.load(...)`` result, or a name/path. ``options`` are those of
+    ``liveseg run`` in Python spelling: background, foreground, alpha, temporal, save_masks,
+    overwrite, crf, preset, stats, max_frames. Returns the run summary (frames, fps, stages...).
+    """
+    from liveseg.video.runner import process_video as _run
+
+    if model is None or isinstance(model, str):
+        model = load(model)
+    model = getattr(model, "_model", model)
+    return _run(input, output, model=model, effect=effect, **options)
