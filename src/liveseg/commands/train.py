@@ -1,13 +1,67 @@
-"""`liveseg train` (being built: see the issue that owns this verb)."""
+"""`liveseg train CONFIG.yaml [key=value ...]`: train a zoo model on a data set (torch extra)."""
 
-from liveseg.errors import LivesegError
+HELP = "train a segmentation model from a YAML config (overrides as key.sub=value)"
 
-HELP = "train (not built yet)"
+
+def _flags(parser):
+    parser.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
+                        help="continue exactly from a checkpoint (default: OUTPUT_DIR/last.pt)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start over in an output folder that already holds a run")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (overrides the config's 'threads')")
+    parser.add_argument("--device", default=None, help="auto, cpu or cuda (overrides the config)")
+    parser.add_argument("--output-dir", default=None, help="where checkpoints/logs/ONNX go")
+    parser.add_argument("--no-export", action="store_true", help="skip the final ONNX export")
 
 
 def add_arguments(parser):
-    pass
+    import argparse
+
+    _flags(parser)
+    parser.add_argument("config", help="experiment YAML (see configs/)")
+    # REMAINDER so that flags may also follow the config and the overrides.
+    parser.add_argument("overrides", nargs=argparse.REMAINDER, metavar="KEY=VALUE",
+                        help="config overrides, e.g. epochs=2 optimizer.lr=0.01 data.workers=1")
+
+
+def _split_rest(args):
+    """Flags given after CONFIG land in args.overrides: parse them, keep KEY=VALUE items."""
+    import argparse
+
+    from liveseg.errors import ConfigError
+
+    p = argparse.ArgumentParser(add_help=False)
+    _flags(p)
+    p.add_argument("--debug", action="store_true")
+    late, rest = p.parse_known_args(args.overrides)
+    for key, value in vars(late).items():
+        if value not in (None, False):
+            setattr(args, key, value)
+    bad = [r for r in rest if "=" not in r]
+    if bad:
+        raise ConfigError(f"unexpected arguments {bad}: overrides look like key.sub=value")
+    return rest
 
 
 def run(args):
-    raise LivesegError("'liveseg train' is not built yet")
+    from liveseg.errors import require
+
+    require("torch", "train")
+    from liveseg.train.config import load_config
+    from liveseg.train.trainer import train
+
+    overrides = _split_rest(args)
+    if args.threads is not None:
+        overrides.append(f"threads={args.threads}")
+    if args.device:
+        overrides.append(f"device={args.device}")
+    if args.output_dir:
+        overrides.append(f"output_dir={args.output_dir}")
+    cfg = load_config(args.config, overrides)
+    result = train(cfg, resume=args.resume, overwrite=args.overwrite,
+                   export=False if args.no_export else None)
+    best = result["best"]
+    print(f"best val {result['best_metric']} {best:.4f} at epoch {result['best_epoch']}; "
+          f"outputs in {result['output_dir']}" + (f"; model {result['onnx']}" if result.get("onnx") else ""))
+    return 0

@@ -1,0 +1,101 @@
+"""Augmentation on uint8 arrays with OpenCV (no torch): image (H, W, 3) RGB, mask (H, W).
+
+Every random choice comes from the ``rng`` passed in (a ``numpy.random.Generator``); the data
+set seeds it from (seed, epoch, sample index), so an epoch's augmentation is the same whether
+training ran straight through or was resumed, and whatever the number of loader workers.
+Normalisation (mean/std) happens later on the batch, in torch.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def resize_pair(img, mask, size_wh):
+    w, h = int(size_wh[0]), int(size_wh[1])
+    img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
+    if mask is not None:
+        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    return img, mask
+
+
+def photometric_jitter(img, rng, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0):
+    """ColorJitter-style jitter: factors drawn uniformly in [1-x, 1+x]; hue shift in [-x, x] turns."""
+    out = img.astype(np.float32)
+    if brightness > 0:
+        out *= rng.uniform(1 - brightness, 1 + brightness)
+    if contrast > 0:
+        c = rng.uniform(1 - contrast, 1 + contrast)
+        mean = float((out @ np.array([0.299, 0.587, 0.114], np.float32)).mean())
+        out = (out - mean) * c + mean
+    if saturation > 0:
+        s = rng.uniform(1 - saturation, 1 + saturation)
+        grey = (out @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+        out = (out - grey) * s + grey
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    if hue > 0:
+        shift = round(rng.uniform(-hue, hue) * 180)  # OpenCV hue is 0..179
+        if shift:
+            hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)
+            hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 180).astype(np.uint8)
+            out = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    return out
+
+
+class TrainTransform:
+    """Random scale -> pad (image 0, mask ignore) -> random crop -> flip -> photometric jitter."""
+
+    def __init__(
+        self,
+        crop_size,
+        scale=(0.5, 2.0),
+        flip: bool = True,
+        jitter: dict | None = None,
+        ignore_index: int = 255,
+        base_size=None,
+    ):
+        self.crop_w, self.crop_h = int(crop_size[0]), int(crop_size[1])
+        self.scale = (float(scale[0]), float(scale[1])) if scale else (1.0, 1.0)
+        self.flip = bool(flip)
+        self.jitter = dict(jitter or {})
+        self.ignore_index = int(ignore_index)
+        # Optional (W, H) the image is resized to before random scaling (scale is relative to it).
+        self.base_size = tuple(base_size) if base_size else None
+
+    def __call__(self, img, mask, rng: np.random.Generator):
+        if self.base_size:
+            img, mask = resize_pair(img, mask, self.base_size)
+        s = rng.uniform(*self.scale)
+        if abs(s - 1.0) > 1e-6:
+            h, w = img.shape[:2]
+            img, mask = resize_pair(img, mask, (max(1, round(w * s)), max(1, round(h * s))))
+        h, w = img.shape[:2]
+        ph, pw = max(0, self.crop_h - h), max(0, self.crop_w - w)
+        if ph or pw:
+            img = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+            mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=self.ignore_index)
+            h, w = img.shape[:2]
+        y = int(rng.integers(0, h - self.crop_h + 1))
+        x = int(rng.integers(0, w - self.crop_w + 1))
+        img = img[y : y + self.crop_h, x : x + self.crop_w]
+        mask = mask[y : y + self.crop_h, x : x + self.crop_w]
+        if self.flip and rng.random() < 0.5:
+            img = img[:, ::-1]
+            mask = mask[:, ::-1]
+        if self.jitter:
+            img = photometric_jitter(img, rng, **self.jitter)
+        return np.ascontiguousarray(img), np.ascontiguousarray(mask)
+
+
+class ValTransform:
+    """Deterministic: the image is resized to the model input size; the mask keeps its size
+    (predictions are upsampled to it, so metrics are measured at label resolution)."""
+
+    def __init__(self, input_size):
+        self.size = (int(input_size[0]), int(input_size[1]))
+
+    def __call__(self, img, mask, rng=None):
+        if img.shape[1] != self.size[0] or img.shape[0] != self.size[1]:
+            img = cv2.resize(img, self.size, interpolation=cv2.INTER_LINEAR)
+        return np.ascontiguousarray(img), mask

@@ -1,0 +1,139 @@
+"""Experiment configuration: YAML file + ``key.sub=value`` overrides over built-in defaults."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from liveseg.errors import ConfigError
+
+DEFAULTS: dict = {
+    "name": "experiment",
+    "seed": 0,
+    "threads": None,  # torch.set_num_threads; None = leave torch's default
+    "device": "auto",  # auto | cpu | cuda
+    "output_dir": "runs/{name}",
+    "data": {
+        "dataset": "camvid",
+        "root": None,
+        "train_split": "train",
+        "val_split": "val",
+        "options": {},  # reader options (val_clips, year, aug, ...)
+        "cache": True,
+        "workers": 0,
+        "preresize": None,  # [W, H] applied once to cached training images
+        "val_limit": None,  # evaluate only the first N validation images (quick runs)
+    },
+    "model": {"name": None, "options": {}},
+    "input_size": [480, 360],  # [W, H] of the validation / export input
+    "mean": [0.485, 0.456, 0.406],
+    "std": [0.229, 0.224, 0.225],
+    "augment": {
+        "crop": None,  # [W, H]; default input_size
+        "base_size": None,
+        "scale": [0.5, 2.0],
+        "flip": True,
+        "jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.0},
+    },
+    "epochs": 10,
+    "batch_size": 8,
+    "val_batch_size": 4,
+    "max_iters_per_epoch": None,  # cap iterations per epoch (smoke runs)
+    "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9,
+                  "final_lr": 0.1, "gamma": 1e-3, "nesterov": False},
+    "schedule": {"name": "poly", "power": 0.9, "warmup_iters": 0, "warmup_ratio": 0.1,
+                 "min_lr": 0.0},
+    "loss": [{"name": "ce", "weight": 1.0}],
+    "class_weights": None,  # list of C floats
+    "grad_clip": None,
+    "amp": True,  # CUDA only
+    "channels_last": True,  # CUDA only
+    "sync_bn": False,  # under DDP
+    "val_every": 1,
+    "best_metric": "miou",
+    "log_every": 10,
+    "export": {"onnx": True, "opset": 17, "name": None},
+}
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in (over or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k != "options":
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def parse_override(text: str):
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {text!r} has no key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: value is not valid YAML ({exc})") from None
+    return key.split("."), value
+
+
+def apply_overrides(cfg: dict, overrides) -> dict:
+    cfg = copy.deepcopy(cfg)
+    for text in overrides or []:
+        path, value = parse_override(text)
+        node = cfg
+        for part in path[:-1]:
+            if part not in node or node[part] is None:
+                node[part] = {}
+            if not isinstance(node[part], dict):
+                raise ConfigError(f"override {text!r}: {part!r} is not a section")
+            node = node[part]
+        if path[-1] not in node and node is cfg:
+            raise ConfigError(f"override {text!r}: unknown key {path[-1]!r}")
+        node[path[-1]] = value
+    return cfg
+
+
+def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
+    """Defaults <- YAML file (or ``base``) <- overrides; validated; ``output_dir`` formatted."""
+    user = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            user = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config {p} is not valid YAML: {exc}") from None
+        if not isinstance(user, dict):
+            raise ConfigError(f"config {p} must be a mapping at the top level")
+        unknown = sorted(set(user) - set(DEFAULTS))
+        if unknown:
+            raise ConfigError(f"config {p}: unknown keys {unknown}; known: {sorted(DEFAULTS)}")
+    cfg = _merge(DEFAULTS, base or {})
+    cfg = _merge(cfg, user)
+    cfg = apply_overrides(cfg, overrides)
+    validate(cfg)
+    cfg["output_dir"] = str(cfg["output_dir"]).format(name=cfg["name"])
+    return cfg
+
+
+def validate(cfg: dict) -> None:
+    if not cfg["model"].get("name"):
+        raise ConfigError("config: model.name is required (see 'liveseg models')")
+    if not cfg["data"].get("root"):
+        raise ConfigError("config: data.root is required (the data set folder)")
+    for key in ("input_size",):
+        v = cfg[key]
+        if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(int(x) > 0 for x in v)):
+            raise ConfigError(f"config: {key} must be [width, height], got {v!r}")
+    if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
+        raise ConfigError("config: epochs and batch_size must be >= 1")
+    if isinstance(cfg["loss"], (str, dict)):
+        cfg["loss"] = [cfg["loss"]]
+    cfg["loss"] = [{"name": x} if isinstance(x, str) else x for x in cfg["loss"]]

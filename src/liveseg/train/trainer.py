@@ -1,0 +1,455 @@
+"""The training loop behind ``liveseg train``.
+
+CPU here, CUDA with AMP + channels_last when present, DDP under ``torchrun`` (WORLD_SIZE > 1)
+with no code change. Reproducible: data order and augmentation are functions of (seed, epoch),
+and checkpoints carry optimizer, scheduler, scaler and RNG states, so ``--resume`` continues
+exactly from the last finished epoch. Per epoch: val metrics, ``last.pt`` (+ ``best.pt`` by the
+configured metric) written atomically, a line in ``log.csv`` and ``log.json``. At the end the
+best weights are exported to ONNX with a ModelCard carrying the measured val metrics.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from liveseg.errors import ConfigError, DependencyError, OutputError
+from liveseg.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+
+
+# ---- environment -------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def setup_distributed():
+    """(rank, world_size, local_rank); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(local)
+        dist.init_process_group(backend=backend)
+    return rank, world, local
+
+
+def pick_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device=cuda but CUDA is not available; use device=cpu")
+        return torch.device("cuda", local_rank)
+    if name != "cpu":
+        raise ConfigError(f"device must be auto, cpu or cuda, got {name!r}")
+    return torch.device("cpu")
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """Shuffled order that depends only on (seed, epoch)."""
+
+    def __init__(self, n: int, seed: int):
+        self.n = n
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        g = torch.Generator().manual_seed(self.seed * 100003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g).tolist())
+
+    def __len__(self):
+        return self.n
+
+
+# ---- building blocks ---------------------------------------------------------------------------
+def build_datasets(cfg: dict, progress: bool = False):
+    from liveseg.data.datasets import build_dataset
+    from liveseg.data.transforms import TrainTransform, ValTransform
+
+    d = cfg["data"]
+    aug = cfg["augment"]
+    opts = dict(d.get("options") or {})
+    crop = aug.get("crop") or cfg["input_size"]
+    train_tf = TrainTransform(crop, scale=aug.get("scale"), flip=aug.get("flip", True),
+                              jitter=aug.get("jitter"), base_size=aug.get("base_size"))
+    train = build_dataset(d["dataset"], d["root"], d["train_split"], transform=train_tf,
+                          cache=d.get("cache", True), preresize=d.get("preresize"),
+                          seed=cfg["seed"], progress=progress, **opts)
+    train_tf.ignore_index = train.info.ignore_index
+    val = None
+    if d.get("val_split"):
+        val = build_dataset(d["dataset"], d["root"], d["val_split"],
+                            transform=ValTransform(cfg["input_size"]), cache=d.get("cache", True),
+                            seed=cfg["seed"], progress=progress, **opts)
+    return train, val
+
+
+def build_model(cfg: dict, num_classes: int):
+    from liveseg.models import create_model
+
+    return create_model(cfg["model"]["name"], num_classes=num_classes,
+                        **dict(cfg["model"].get("options") or {}))
+
+
+def make_card(cfg: dict, info, metrics: dict | None = None, name: str | None = None):
+    from liveseg.card import ModelCard
+
+    return ModelCard(
+        name=name or cfg["export"].get("name") or cfg["name"],
+        task=info.task,
+        classes=list(info.classes),
+        palette=[list(c) for c in info.palette],
+        foreground=list(info.foreground),
+        input_size=[int(v) for v in cfg["input_size"]],
+        mean=[float(v) for v in cfg["mean"]],
+        std=[float(v) for v in cfg["std"]],
+        output_kind="logits",
+        prev_mask_input=bool((cfg["model"].get("options") or {}).get("prev_mask", False)),
+        architecture=cfg["model"]["name"],
+        training_data=info.training_data,
+        license=info.license,
+        metrics=dict(metrics or {}),
+        notes=f"trained with 'liveseg train' ({cfg['name']}, {cfg['epochs']} epochs)",
+    )
+
+
+def card_metrics(val: dict, split: str, epoch: int) -> dict:
+    keys = ("miou", "pixel_acc", "mean_class_acc", "fg_iou", "j_mean")
+    out = {f"val_{k}": round(float(val[k]), 4) for k in keys if val.get(k) is not None}
+    out["val_split"] = split
+    out["epoch"] = epoch
+    out["per_class_iou"] = val.get("per_class_iou")
+    return out
+
+
+# ---- logging -----------------------------------------------------------------------------------
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+CSV_FIELDS = ["epoch", "iters", "lr", "train_loss", "train_images_per_s", "train_s", "val_s",
+              "val_miou", "val_pixel_acc", "val_mean_class_acc", "val_fg_iou", "val_j_mean", "best"]
+
+
+def write_logs(out_dir: Path, history: list[dict]) -> None:
+    rows = []
+    for h in history:
+        rows.append({k: h.get(k, "") for k in CSV_FIELDS})
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, CSV_FIELDS)
+    w.writeheader()
+    w.writerows(rows)
+    _atomic_write(out_dir / "log.csv", buf.getvalue())
+    _atomic_write(out_dir / "log.json", json.dumps(history, indent=1) + "\n")
+
+
+# ---- training ----------------------------------------------------------------------------------
+class Trainer:
+    def __init__(self, cfg: dict, resume=None, overwrite: bool = False, console=None,
+                 export: bool | None = None):
+        self.cfg = cfg
+        self.resume = resume
+        self.overwrite = overwrite
+        self.export_enabled = cfg["export"].get("onnx", True) if export is None else export
+        from rich.console import Console
+
+        self.console = console or Console(stderr=True)
+
+    def log(self, *a, **kw):
+        if self.rank == 0:
+            self.console.print(*a, soft_wrap=True, **kw)
+
+    def run(self) -> dict:
+        self.rank, self.world, local = setup_distributed()
+        try:
+            return self._run(local)
+        finally:
+            if self.world > 1 and dist.is_initialized():
+                dist.destroy_process_group()
+
+    def _prepare_output(self) -> Path:
+        out = Path(self.cfg["output_dir"])
+        last = out / "last.pt"
+        if last.exists() and not self.resume and not self.overwrite:
+            raise OutputError(f"{out} already holds a training run; pass --resume to continue it "
+                              "or --overwrite to start over")
+        if self.rank == 0:
+            out.mkdir(parents=True, exist_ok=True)
+        return out
+
+    def _run(self, local_rank: int) -> dict:
+        import cv2
+
+        cfg = self.cfg
+        if cfg.get("threads"):
+            torch.set_num_threads(int(cfg["threads"]))
+        cv2.setNumThreads(1)
+        device = pick_device(cfg.get("device", "auto"), local_rank)
+        cuda = device.type == "cuda"
+        amp = bool(cfg.get("amp", True)) and cuda
+        channels_last = bool(cfg.get("channels_last", True)) and cuda
+        seed_everything(int(cfg["seed"]))
+        out = self._prepare_output()
+        ckpt = None
+        if self.resume:
+            path = out / "last.pt" if self.resume in (True, "auto") else Path(self.resume)
+            ckpt = load_checkpoint(path)
+
+        t0 = time.perf_counter()
+        train_set, val_set = build_datasets(cfg, progress=self.rank == 0 and self.console.is_terminal)
+        info = train_set.info
+        mb = (train_set.cached_bytes() + (val_set.cached_bytes() if val_set else 0)) / 2**20
+        self.log(f"data: {info.name} train {len(train_set)} / val {len(val_set) if val_set else 0} "
+                 f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s")
+
+        model = build_model(cfg, info.num_classes).to(device)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        raw_model = model
+        if self.world > 1:
+            if cfg.get("sync_bn"):
+                model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+                raw_model = model
+            model = torch.nn.parallel.DistributedDataParallel(
+                model, device_ids=[local_rank] if cuda else None)
+
+        from liveseg.data.base import collate
+        from liveseg.train.losses import build_loss
+        from liveseg.train.optim import build_optimizer, build_scheduler
+
+        criterion = build_loss(cfg["loss"], info.ignore_index, cfg.get("class_weights")).to(device)
+        if cfg.get("class_weights") is not None and len(cfg["class_weights"]) != info.num_classes:
+            raise ConfigError(f"class_weights has {len(cfg['class_weights'])} values for "
+                              f"{info.num_classes} classes")
+        bs = int(cfg["batch_size"])
+        if self.world > 1:
+            sampler = torch.utils.data.DistributedSampler(train_set, self.world, self.rank,
+                                                          shuffle=True, seed=int(cfg["seed"]),
+                                                          drop_last=True)
+        else:
+            sampler = EpochSampler(len(train_set), int(cfg["seed"]))
+        workers = int(cfg["data"].get("workers", 0))
+        ignore = info.ignore_index
+        loader = torch.utils.data.DataLoader(
+            train_set, batch_size=bs, sampler=sampler, num_workers=workers, drop_last=True,
+            collate_fn=functools.partial(collate, ignore_index=ignore), pin_memory=cuda)
+        iters = len(loader)
+        if iters == 0:
+            raise ConfigError(f"batch_size {bs} is larger than the training set "
+                              f"({len(train_set)} images per process)")
+        cap = cfg.get("max_iters_per_epoch")
+        if cap:
+            iters = min(iters, int(cap))
+        epochs = int(cfg["epochs"])
+        optimizer = build_optimizer(raw_model, cfg["optimizer"])
+        scheduler = build_scheduler(optimizer, cfg["schedule"], epochs * iters,
+                                    float(cfg["optimizer"].get("lr", 1e-3)))
+        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+
+        start_epoch, best, best_epoch, history = 0, -math.inf, -1, []
+        if ckpt is not None:
+            raw_model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+            if ckpt.get("scaler"):
+                scaler.load_state_dict(ckpt["scaler"])
+            set_rng_state(ckpt["rng"])
+            start_epoch = int(ckpt["epoch"]) + 1
+            best = float(ckpt.get("best", -math.inf))
+            best_epoch = int(ckpt.get("best_epoch", -1))
+            history = list(ckpt.get("history", []))
+            self.log(f"resumed from epoch {start_epoch} ({self.resume})")
+
+        val_loader = None
+        if val_set is not None and self.rank == 0:
+            val_loader = torch.utils.data.DataLoader(
+                val_set, batch_size=int(cfg.get("val_batch_size", 4)), shuffle=False,
+                num_workers=workers, collate_fn=functools.partial(collate, ignore_index=ignore))
+        best_key = str(cfg.get("best_metric", "miou"))
+        val = {}
+        self.log(f"model {cfg['model']['name']} ({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
+                 f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
+                 f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs")
+        for epoch in range(start_epoch, epochs):
+            train_set.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            model.train()
+            t_start = time.perf_counter()
+            loss_sum, n_imgs = 0.0, 0
+            progress = self._progress(f"epoch {epoch + 1}/{epochs}", iters)
+            for it, batch in enumerate(loader):
+                if it >= iters:
+                    break
+                x = batch["image"].to(device, non_blocking=True)
+                y = batch["mask"].to(device, non_blocking=True)
+                from liveseg.train.evaluate import model_logits, normalize
+
+                x = normalize(x, cfg["mean"], cfg["std"])
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
+                    logits = model_logits(model(x))
+                    if logits.shape[-2:] != y.shape[-2:]:
+                        logits = torch.nn.functional.interpolate(
+                            logits, size=y.shape[-2:], mode="bilinear", align_corners=False)
+                loss = criterion(logits.float(), y)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if cfg.get("grad_clip"):
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), float(cfg["grad_clip"]))
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                lv = float(loss.detach())
+                if not math.isfinite(lv):
+                    raise ConfigError(f"loss became {lv} at epoch {epoch + 1} iter {it + 1}; "
+                                      "lower optimizer.lr or enable grad_clip")
+                loss_sum += lv
+                n_imgs += x.shape[0]
+                progress(it, lv)
+            progress(None, None)
+            train_s = time.perf_counter() - t_start
+            row = {"epoch": epoch + 1, "iters": (epoch + 1) * iters,
+                   "lr": optimizer.param_groups[0]["lr"],
+                   "train_loss": round(loss_sum / max(1, iters), 5),
+                   "train_images_per_s": round(n_imgs * self.world / train_s, 3),
+                   "train_s": round(train_s, 2)}
+            is_best = False
+            if self.rank == 0:
+                do_val = val_loader is not None and (
+                    (epoch + 1) % int(cfg.get("val_every", 1)) == 0 or epoch + 1 == epochs)
+                if do_val:
+                    from liveseg.train.evaluate import evaluate_model
+
+                    tv = time.perf_counter()
+                    val = evaluate_model(raw_model, val_loader, info, device, cfg["mean"], cfg["std"],
+                                         limit=cfg["data"].get("val_limit"),
+                                         channels_last=channels_last, amp=amp)
+                    row["val_s"] = round(time.perf_counter() - tv, 2)
+                    for k in ("miou", "pixel_acc", "mean_class_acc", "fg_iou", "j_mean"):
+                        if val.get(k) is not None:
+                            row[f"val_{k}"] = round(float(val[k]), 5)
+                    row["val_per_class_iou"] = val.get("per_class_iou")
+                    score = val.get(best_key)
+                    if score is None:
+                        raise ConfigError(f"best_metric {best_key!r} is not a val metric here; "
+                                          f"choose from {[k for k, v in val.items() if isinstance(v, float)]}")
+                    if score > best:
+                        best, best_epoch, is_best = float(score), epoch + 1, True
+                row["best"] = is_best
+                history.append(row)
+                payload = {
+                    "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                    "epoch": epoch, "best": best, "best_epoch": best_epoch, "history": history,
+                    "rng": rng_state(), "config": cfg, "info": _info_dict(info),
+                    "val": val if do_val else None,
+                }
+                save_checkpoint(out / "last.pt", payload)
+                if is_best:
+                    save_checkpoint(out / "best.pt", payload)
+                write_logs(out, history)
+                msg = (f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f} "
+                       f"lr {row['lr']:.2e} {row['train_images_per_s']:.2f} img/s")
+                if do_val:
+                    msg += f" | val mIoU {val['miou']:.4f} pixel acc {val['pixel_acc']:.4f}"
+                    if val.get("j_mean") is not None:
+                        msg += f" J {val['j_mean']:.4f}"
+                    msg += " *best*" if is_best else ""
+                self.log(msg)
+            if self.world > 1:
+                dist.barrier()
+
+        result = {"output_dir": str(out), "best": best, "best_epoch": best_epoch,
+                  "history": history, "best_metric": best_key}
+        if self.rank == 0 and self.export_enabled:
+            result["onnx"] = str(self.export(out, info))
+        return result
+
+    def export(self, out: Path, info) -> Path:
+        try:
+            from liveseg.export.onnx_export import export_onnx
+        except ImportError as exc:
+            raise DependencyError(f"ONNX export is not available ({exc}); the checkpoints in "
+                                  f"{out} are kept") from None
+        src = out / "best.pt" if (out / "best.pt").exists() else out / "last.pt"
+        ckpt = load_checkpoint(src)
+        model = build_model(self.cfg, info.num_classes)
+        model.load_state_dict(ckpt["model"])
+        model.eval()
+        metrics = card_metrics(ckpt["val"], self.cfg["data"]["val_split"], ckpt["epoch"] + 1) \
+            if ckpt.get("val") else {}
+        card = make_card(self.cfg, info, metrics)
+        path = out / f"{card.name}.onnx"
+        export_onnx(model, path, input_size=tuple(self.cfg["input_size"]), card=card,
+                    opset=int(self.cfg["export"].get("opset", 17)))
+        self.log(f"exported {path} (+ {path.with_suffix('.json').name}) from {src.name}")
+        return path
+
+    def _progress(self, title: str, total: int):
+        """Callback(it, loss): a rich bar on a terminal, a line every log_every iters otherwise."""
+        every = max(1, int(self.cfg.get("log_every", 10)))
+        if self.rank != 0:
+            return lambda it, loss: None
+        if self.console.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                           TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
+                           console=self.console, transient=True)
+            task = bar.add_task(title, total=total, loss=float("nan"))
+            bar.start()
+
+            def cb(it, loss):
+                if it is None:
+                    bar.stop()
+                else:
+                    bar.update(task, completed=it + 1, loss=loss)
+            return cb
+        t0 = time.perf_counter()
+
+        def cb(it, loss):
+            if it is not None and ((it + 1) % every == 0 or it + 1 == total):
+                self.console.print(f"{title} iter {it + 1}/{total} loss {loss:.4f} "
+                                   f"({time.perf_counter() - t0:.0f}s)", soft_wrap=True)
+        return cb
+
+
+def _info_dict(info) -> dict:
+    from dataclasses import asdict
+
+    return asdict(info)
+
+
+def train(cfg: dict, resume=None, overwrite=False, export=None, console=None) -> dict:
+    return Trainer(cfg, resume=resume, overwrite=overwrite, export=export, console=console).run()
