@@ -180,6 +180,22 @@ def test_preprocess_matches_reference_formula(tmp_path):
     model = load_model(make_seg_model(tmp_path / "m.onnx", layout="nhwc", norm="-1_1",
                                       metadata={"normalization": "-1_1"}))
     img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
-    ref = cv2.resize(img, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    half = cv2.resize(img, (48, 32), interpolation=cv2.INTER_AREA)  # one exact halving
+    ref = cv2.resize(half, (32, 32), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
     ref = (ref - 0.5) / 0.5
     np.testing.assert_allclose(model.preprocess(img)[0], ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["nchw", "nhwc"])
+@pytest.mark.parametrize("prev_mask", [False, True])
+def test_preprocess_layouts_agree(tmp_path, layout, prev_mask):
+    """NCHW and NHWC fast paths compute the same numbers (incl. 4-channel inputs)."""
+    kw = dict(task="fg", output="sigmoid") if prev_mask else {}
+    model = load_model(make_seg_model(tmp_path / "m.onnx", layout=layout, prev_mask=prev_mask, **kw))
+    img = np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    x = model.preprocess(img)
+    if layout == "nhwc":
+        x = x.transpose(0, 3, 1, 2)
+    small = model._pre.resize(img).astype(np.float64) / 255
+    mean, std = np.array(model.io.mean), np.array(model.io.std)
+    np.testing.assert_allclose(x[0, :3], ((small - mean) / std).transpose(2, 0, 1), atol=1e-4)
