@@ -25,8 +25,8 @@ import copy
 import re
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 from torch.ao.quantization import FakeQuantize, MinMaxObserver, PerChannelMinMaxObserver
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 

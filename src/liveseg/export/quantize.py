@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.card import ONNX_METADATA_KEY, ModelCard, card_path_for
+from liveseg.card import ModelCard, card_path_for
 from liveseg.errors import ConfigError, InputError, ModelError, OutputError
 
 QUANT_METADATA_KEY = "liveseg.quantization"
@@ -49,7 +49,7 @@ def load_onnx(path):
         raise InputError(f"model not found: {path}")
     try:
         return onnx.load(str(path))
-    except Exception as exc:  # protobuf DecodeError, OSError, ...
+    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError, OSError, ...
         raise ModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
 
 
@@ -131,7 +131,12 @@ def list_calibration_images(spec) -> list[Path]:
     """
     spec = str(spec)
     kind, _, rest = spec.partition(":")
-    if kind.lower() == "camvid" and rest:
+    readers = _dataset_readers()
+    if kind.lower() in readers and kind.lower() not in ("camvid", "davis", "folder") and rest:
+        root, _, split = rest.partition(":")
+        samples = readers[kind.lower()](root, split or "train")[0]
+        images = [Path(s.image) for s in samples]
+    elif kind.lower() == "camvid" and rest:
         root, _, split = rest.partition(":")
         folder = Path(root) / (split or "train")
         if not folder.is_dir():
@@ -172,6 +177,14 @@ def list_calibration_images(spec) -> list[Path]:
     return images
 
 
+def _dataset_readers() -> dict:
+    try:
+        from liveseg.data import READERS
+    except ImportError:
+        return {}
+    return dict(READERS)
+
+
 def pick_evenly(items: list, n: int | None) -> list:
     """n items spread evenly over the list (deterministic; sequences are not over-sampled)."""
     if not n or n >= len(items):
@@ -192,7 +205,8 @@ def read_rgb(path) -> np.ndarray | None:
 def card_preprocess(card: ModelCard):
     """frame RGB uint8 (H,W,3) -> float32 batch tensor, following the card.
 
-    The same recipe as the runtime's preprocess: resize to the card's input size (bilinear),
+    The same recipe as the runtime's preprocess: resize to the card's input size (area when
+    shrinking, bilinear otherwise),
     scale to [0,1], subtract mean, divide by std, NCHW or NHWC, a zero previous-mask channel
     for ``prev_mask_input`` models.
     """
@@ -203,7 +217,8 @@ def card_preprocess(card: ModelCard):
     std = np.asarray(card.std, np.float32)
 
     def pre(frame):
-        x = cv2.resize(frame, (w, h), interpolation=cv2.INTER_LINEAR)
+        shrink = frame.shape[1] > w or frame.shape[0] > h
+        x = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
         if card.color_order == "bgr":
             x = x[..., ::-1]
         x = (x.astype(np.float32) / 255.0 - mean) / std
@@ -474,7 +489,11 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
 def quantize_model(model_path, output, calib, *, method="minmax", samples=64, exclude=(),
                    per_channel=True, activation_type="uint8", overwrite=False,
                    tensor_overrides=None, note_extra="") -> QuantizeResult:
-    """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked."""
+    """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked.
+
+    ``tensor_overrides``: ORT TensorQuantOverrides ({tensor: [{"rmin": .., "rmax": ..}]}), or a
+    callable building them from the pre-processed ONNX model (QAT pins its learned ranges).
+    """
     import onnx
 
     t0 = time.perf_counter()
@@ -491,6 +510,8 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
         preprocess_for_quant(model_path, pre)
         pre_model = onnx.load(str(pre))
         excluded = resolve_exclusions(pre_model, exclude)
+        if callable(tensor_overrides):  # ranges known by layer (QAT): names from this graph
+            tensor_overrides = tensor_overrides(pre_model)
         qpath = Path(tmp) / "q.onnx"
         run_quantize_static(pre, qpath, reader, method=method, per_channel=per_channel,
                             activation_type=activation_type, exclude_nodes=excluded,
@@ -509,6 +530,7 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
         "calibration": {"method": method, "data": str(calib), "images": len(reader),
                         "unreadable": len(reader.unreadable)},
         "excluded_nodes": excluded,
+        "pinned_ranges": len(tensor_overrides or {}),
         "source": Path(model_path).name,
     }
     note = (f"int8 QDQ ({activation_type} activations, int8 "
@@ -754,8 +776,8 @@ def format_sensitivity(report: dict, top=15) -> str:
         f"per-layer sensitivity ({report['mode']}: "
         + ("one layer quantized at a time" if report["mode"] == "only"
            else "all quantized but one layer") + f"), {report['eval_images']} images",
-        f"full int8: argmax agreement {100 * report['full_int8']['agreement']:.2f}%, "
-        f"SQNR {report['full_int8']['sqnr_db']:.1f} dB",
+        (f"full int8: argmax agreement {100 * report['full_int8']['agreement']:.2f}%, "
+         f"SQNR {report['full_int8']['sqnr_db']:.1f} dB"),
         f"{'agreement':>10} {'SQNR dB':>8}  node",
     ]
     for r in report["layers"][:top]:

@@ -1,0 +1,133 @@
+"""Quantization-aware training: fine-tune a trained model under fake quantization, then export
+a QDQ ONNX model that ONNX Runtime runs with integer kernels.
+
+1. ``lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and per-tensor
+   asymmetric activations fake-quantized (torch.ao FakeQuantize, straight-through gradients),
+   activation ranges calibrated on training images and frozen.
+2. Fine-tune the weights (AdamW, cross-entropy with the data set's ignore index).
+3. Export: the fine-tuned float network (BN folded) goes to ONNX, and ONNX Runtime's QDQ
+   quantizer quantizes it with the *QAT ranges pinned* (TensorQuantOverrides rmin/rmax on each
+   conv's input tensor; other tensors calibrated as in PTQ). Its int8 weight grid is the one QAT
+   trained on (ORT per-channel symmetric int8 = quant range +-127 from max|w|), so ORT runs
+   what was trained. Only 8/8 can be exported: ORT has no kernels below 8 bits; lower widths
+   are evaluated in simulation (``liveseg bench quant``).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from liveseg.errors import ConfigError
+from liveseg.export.lowbit import FakeQuantModel, calibrate, fake_quantize_model
+
+
+def normalize(images_u8: torch.Tensor, mean, std) -> torch.Tensor:
+    x = images_u8.float().div(255.0)
+    m = torch.as_tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
+    s = torch.as_tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
+                 iters=200, lr=5e-5, weight_decay=0.0, ignore_index=255, example=None,
+                 progress=None) -> FakeQuantModel:
+    """Fine-tune ``model`` under w_bits/a_bits fake quantization.
+
+    ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
+    uint8 and ``mask`` (N,H,W) int64; ``calib_batches``: the same kind, used to calibrate the
+    activation ranges first. Returns the fake-quant model in eval mode.
+    """
+    if iters < 0:
+        raise ConfigError("QAT iterations must be >= 0")
+    calib = [normalize(b["image"], mean, std) for b in calib_batches]
+    if not calib:
+        raise ConfigError("QAT needs calibration images")
+    example = calib[0][:1] if example is None else example
+    fq = fake_quantize_model(model, w_bits, a_bits, example)
+    calibrate(fq, calib)
+    params = [p for p in fq.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    fq.train()
+    done = 0
+    t0 = time.perf_counter()
+    while done < iters:
+        seen_any = False
+        for batch in train_batches:
+            seen_any = True
+            x = normalize(batch["image"], mean, std)
+            y = batch["mask"]
+            logits = fq(x)
+            if logits.shape[-2:] != y.shape[-2:]:
+                logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear",
+                                       align_corners=False)
+            loss = F.cross_entropy(logits, y, ignore_index=ignore_index)
+            if not math.isfinite(loss.item()):
+                raise ConfigError("QAT loss is not finite; lower --qat-lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for g in opt.param_groups:  # cosine decay to 0
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done / max(iters, 1)))
+            opt.step()
+            done += 1
+            if progress:
+                progress(done, iters, float(loss), time.perf_counter() - t0)
+            if done >= iters:
+                break
+        if not seen_any:
+            raise ConfigError("QAT got no training batches")
+    fq.eval()
+    return fq
+
+
+def conv_input_overrides(fq: FakeQuantModel):
+    """A callable for quantize_model: pre-processed ONNX graph -> TensorQuantOverrides that pin
+    each QAT-wrapped conv's input range. Conv nodes exported by torch are named after their
+    module scopes (``/backbone/backbone.features/backbone.features.0/Conv``)."""
+    ranges = fq.activation_ranges()
+
+    def build(pre_model) -> dict:
+        by_name = {}
+        for n in pre_model.graph.node:
+            if n.op_type in ("Conv", "Gemm", "MatMul") and n.name:
+                parts = n.name.strip("/").split("/")
+                if len(parts) >= 2:  # "/a/a.b/a.b.c/Conv": the module is the last scope
+                    by_name.setdefault(parts[-2], n)
+        out = {}
+        for layer, (lo, hi) in ranges.items():
+            node = by_name.get(layer)
+            if node is not None:
+                lo, hi = min(lo, 0.0), max(hi, 0.0)
+                out[node.input[0]] = [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+        return out
+
+    return build
+
+
+def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samples=64,
+                    overwrite=False):
+    """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult."""
+    from liveseg.export.onnx_export import export_onnx
+    from liveseg.export.quantize import quantize_model
+
+    if (fq.w_bits, fq.a_bits) != (8, 8):
+        raise ConfigError(
+            f"only 8/8 QAT models can be exported (ONNX Runtime has no {fq.w_bits}/{fq.a_bits}-bit "
+            "kernels); lower bit widths are evaluated in simulation"
+        )
+    net = fq.float_model().eval()
+    with tempfile.TemporaryDirectory(prefix="liveseg-qat-") as tmp:
+        fp32 = Path(tmp) / "qat_float.onnx"
+        export_onnx(net, fp32, input_size=tuple(input_size), card=card)
+        overrides = conv_input_overrides(fq)
+        res = quantize_model(fp32, output, calib, samples=samples, overwrite=overwrite,
+                             tensor_overrides=overrides,
+                             note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned")
+    res.info["qat"] = True
+    return res
