@@ -157,7 +157,11 @@ class VideoSource(Source):
 
     def __iter__(self):
         import av
+        from av.video.reformatter import VideoReformatter
 
+        # One reformatter for the whole stream keeps swscale's context cached
+        # (frame.to_ndarray(format=...) builds a new one per frame).
+        rgb = VideoReformatter()
         index = 0
         demux = self.container.demux(self.stream)
         while True:
@@ -176,7 +180,7 @@ class VideoSource(Source):
                 continue
             for frame in frames:
                 try:
-                    img = frame.to_ndarray(format="rgb24")
+                    img = rgb.reformat(frame, format="rgb24").to_ndarray()
                 except (av.FFmpegError, ValueError):
                     self.decode_errors += 1
                     continue
