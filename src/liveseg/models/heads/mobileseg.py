@@ -2,10 +2,11 @@
 
 Head: a pyramid-pooling context module on the stride-32 features (bins 1, 2, 4, each a 1x1 conv,
 upsampled and summed, then a 3x3 conv), then one unified attention fusion module (UAFM, spatial
-attention) per level at strides 32, 16 and 8: the higher-level features are upsampled to the
+attention) per level at strides 32, 16 and 8 (and 4 for Lite-HRNet, whose four branches are
+all used): the higher-level features are upsampled to the
 lower level, a spatial attention map from channel mean/max of both mixes them
-(``x * a + y * (1 - a)``), and a 3x3 conv follows. A 3x3 conv + 1x1 classifier on the stride-8
-output gives the logits, upsampled bilinearly to the input size.
+(``x * a + y * (1 - a)``), and a 3x3 conv follows. A 3x3 conv + 1x1 classifier on the
+highest-resolution output gives the logits, upsampled bilinearly to the input size.
 
 Differences from PaddleSeg, on purpose: the pooled context branches use a biased conv + ReLU
 without BatchNorm (a 1x1 pooled map makes BatchNorm fail for batch 1 in training), and the
@@ -63,14 +64,14 @@ class UAFM(nn.Module):
 
 class MobileSegHead(nn.Module):
     def __init__(self, in_channels, reductions, num_classes, bins=(1, 2, 4), context_channels=128,
-                 arm_channels=(32, 64, 128), head_channels=32):
+                 arm_channels=(32, 64, 128), head_channels=32, levels=(8, 16, 32)):
         super().__init__()
-        self.index = [reductions.index(r) for r in (8, 16, 32)]
+        self.index = [reductions.index(r) for r in levels]
         chans = [in_channels[i] for i in self.index]
         self.context = PyramidContext(chans[-1], context_channels, context_channels, bins)
-        arms = []
-        for i in range(3):
-            high = context_channels if i == 2 else arm_channels[i + 1]
+        arms, n = [], len(levels)
+        for i in range(n):
+            high = context_channels if i == n - 1 else arm_channels[i + 1]
             arms.append(UAFM(chans[i], high, arm_channels[i]))
         self.arms = nn.ModuleList(arms)
         self.seg = nn.Sequential(ConvBNAct(arm_channels[0], head_channels, 3),
@@ -79,7 +80,7 @@ class MobileSegHead(nn.Module):
     def forward(self, feats):
         xs = [feats[i] for i in self.index]
         high = self.context(xs[-1])
-        for i in (2, 1, 0):
+        for i in reversed(range(len(xs))):
             high = self.arms[i](xs[i], high)
         return self.seg(high)
 
@@ -94,23 +95,31 @@ BACKBONES = {
 }
 
 
+# Lite-HRNet's strength is its high-resolution branch: fuse all four (strides 4..32)
+LEVELS = {"lite_hrnet_18": (4, 8, 16, 32)}
+
+
 def _make_builder(backbone_name):
     name = f"mobileseg_{backbone_name}"
 
     def builder(num_classes=21, in_channels=None, prev_mask=False, context_bins=(1, 2, 4),
-                context_channels=128, arm_channels=(32, 64, 128)):
+                context_channels=128, arm_channels=None):
         cin = opt.in_channels(name, in_channels, prev_mask)
         bins = tuple(context_bins) if isinstance(context_bins, (list, tuple)) else None
         if not bins or not all(isinstance(b, int) and 1 <= b <= 16 for b in bins):
             raise opt.ConfigError(f"{name}: context_bins must be integers in [1, 16], "
                                   f"got {context_bins!r}")
         opt.positive_int(name, "context_channels", context_channels, 8, 1024)
+        levels = LEVELS.get(backbone_name, (8, 16, 32))
+        if arm_channels is None:
+            arm_channels = (32, 32, 64, 128)[-len(levels):]
         arms = tuple(arm_channels) if isinstance(arm_channels, (list, tuple)) else ()
-        if len(arms) != 3 or not all(isinstance(c, int) and 1 <= c <= 1024 for c in arms):
-            raise opt.ConfigError(f"{name}: arm_channels must be 3 integers, got {arm_channels!r}")
+        if len(arms) != len(levels) or not all(isinstance(c, int) and 1 <= c <= 1024 for c in arms):
+            raise opt.ConfigError(f"{name}: arm_channels must be {len(levels)} integers, "
+                                  f"got {arm_channels!r}")
         backbone = BACKBONES[backbone_name](cin)
         head = MobileSegHead(backbone.channels, backbone.reductions, num_classes, bins,
-                             context_channels, arms)
+                             context_channels, arms, levels=levels)
         pad = 32 if backbone_name.startswith("lite_hrnet") else 1
         return SegmentationModel(backbone, head, num_classes, cin, name, {
             "context_bins": list(bins), "context_channels": context_channels,
