@@ -360,6 +360,9 @@ CONVENTIONS = {
                            dict(output_kind="fg_logit", layout="nhwc"), None),
     "fg_two_channel_softmax": (dict(task="fg", output="softmax"),
                                dict(output_kind="probs", num_classes=2), None),
+    "fg_two_channel_logits_nhwc": (dict(task="fg", output="logits", layout="nhwc", norm="0_1"),
+                                   dict(output_kind="logits", num_classes=2, output_layout="nhwc"),
+                                   None),
     "fg_prev_mask": (dict(task="fg", output="sigmoid", prev_mask=True),
                      dict(prev_mask_input=True, channels=4), None),
 }

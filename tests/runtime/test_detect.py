@@ -199,3 +199,13 @@ def test_preprocess_layouts_agree(tmp_path, layout, prev_mask):
     small = model._pre.resize(img).astype(np.float64) / 255
     mean, std = np.array(model.io.mean), np.array(model.io.std)
     np.testing.assert_allclose(x[0, :3], ((small - mean) / std).transpose(2, 0, 1), atol=1e-4)
+
+
+def test_softmax_and_sigmoid_match_numpy():
+    from liveseg.runtime.processing import sigmoid, softmax0
+
+    x = np.random.default_rng(0).normal(size=(5, 7, 9)).astype(np.float32) * 30
+    e = np.exp(x - x.max(0))
+    np.testing.assert_allclose(softmax0(x), e / e.sum(0), atol=1e-6)
+    np.testing.assert_allclose(sigmoid(x[0]), 1 / (1 + np.exp(-x[0].astype(np.float64))), atol=1e-6)
+    assert np.isfinite(sigmoid(np.array([1e4, -1e4], np.float32))).all()

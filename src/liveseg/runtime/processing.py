@@ -150,16 +150,28 @@ class Preprocessor:
 
 
 def softmax0(x: np.ndarray) -> np.ndarray:
-    """Softmax over axis 0 of a (C, h, w) float32 array (a new array)."""
-    e = x - x.max(axis=0, keepdims=True)
-    np.exp(e, out=e)
-    e /= e.sum(axis=0, keepdims=True)
-    return e
+    """Softmax over axis 0 of a (C, h, w) array -> new contiguous float32 (C, h, w).
+
+    OpenCV's reductions and its SIMD exp are used instead of numpy's: on the 2-core test
+    machine numpy's float32 exp runs ~5x slower than cv2.exp (2.1 vs 0.4 ms for 21x256x256).
+    """
+    C, h, w = x.shape
+    y = np.ascontiguousarray(x, dtype=np.float32).reshape(C, h * w)
+    m = cv2.reduce(y, 0, cv2.REDUCE_MAX)
+    e = np.subtract(y, m)
+    cv2.exp(e, dst=e)
+    s = cv2.reduce(e, 0, cv2.REDUCE_SUM)
+    cv2.divide(1.0, s, dst=s)
+    e *= s
+    return e.reshape(C, h, w)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function -> new float32 array (cv2.exp, clipped so exp cannot overflow)."""
     e = np.negative(x, dtype=np.float32)
-    np.exp(e, out=e)
+    np.clip(e, -80.0, 80.0, out=e)
+    shape = e.shape
+    e = cv2.exp(e.reshape(shape[0], -1) if e.ndim > 1 else e.reshape(1, -1)).reshape(shape)
     e += 1.0
     np.reciprocal(e, out=e)
     return e
@@ -176,6 +188,8 @@ class Postprocessor:
         self.h, self.w = spec.output_size
         self.C = spec.num_classes
         self.quant = spec.output_quant
+        self._label_dtype = np.uint8 if self.C <= 256 else np.int32
+        self._class_ids = np.arange(self.C, dtype=self._label_dtype)[:, None, None]
 
     def probs(self, raw) -> np.ndarray:
         y = raw[self.index] if isinstance(raw, (list, tuple)) else raw
@@ -188,10 +202,9 @@ class Postprocessor:
             lab = y.reshape(self.h, self.w)
             if lab.dtype.kind == "f":
                 lab = np.rint(lab)
-            lab = np.clip(lab, 0, self.C - 1).astype(np.intp, copy=False)
-            out = np.zeros((self.C, self.h * self.w), np.float32)
-            out[lab.ravel(), np.arange(self.h * self.w)] = 1.0
-            return out.reshape(self.C, self.h, self.w)
+            # Narrow labels compare fastest; out-of-range labels are clipped into [0, C-1].
+            lab = np.clip(lab, 0, self.C - 1).astype(self._label_dtype)
+            return (lab[None] == self._class_ids).view(np.uint8).astype(np.float32)
         if kind in ("fg_prob", "fg_logit"):
             p = y.reshape(self.h, self.w).astype(np.float32, copy=False)
             if kind == "fg_logit":
@@ -206,7 +219,12 @@ class Postprocessor:
         else:
             y = y.reshape(self.C, self.h, self.w)
         if kind == "logits":
-            return softmax0(y.astype(np.float32))
+            if self.C == 2:  # softmax of two = sigmoid of the difference: one exp, not two
+                out = np.empty((2, self.h, self.w), np.float32)
+                out[1] = sigmoid(np.subtract(y[1], y[0], dtype=np.float32))
+                np.subtract(1.0, out[1], out=out[0])
+                return out
+            return softmax0(y)
         return np.ascontiguousarray(y, dtype=np.float32)
 
     def __call__(self, raw, frame_size) -> Prediction:
