@@ -88,7 +88,7 @@ def test_warped_masks_land_where_the_shape_moved():
         # The propagated mask follows the square, far better than the stale keyframe mask.
         truth, stale = gt_mask(t), gt_mask(t - t % 4)
         assert iou(mask, truth) > iou(stale, truth) + 0.1, t
-        assert (mask & truth).sum() / truth.sum() > 0.88  # covers where the square went
+        assert (mask & truth).sum() / truth.sum() > 0.85  # covers where the square went (keyframe: 0.95)
         # Its leading edges land where the square's edges moved to (within 2 px of 4 px/frame;
         # the trailing edge lags: disoccluded background has no source to warp from).
         ys, xs = np.nonzero(mask)

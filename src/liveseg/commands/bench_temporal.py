@@ -1,13 +1,347 @@
-"""`liveseg bench temporal` (being built)."""
+"""`liveseg bench temporal`: temporal reuse strategies on DAVIS-2016 clips with ground truth.
 
-from liveseg.errors import LivesegError
+For every ``--temporal`` spec: J&F (DAVIS definitions, ``liveseg.metrics.video``), flicker
+(dtSSD against the ground truth's own change, and the flicker rate), the share of frames the
+network ran on, and end-to-end fps (JPEG decode + the model + the temporal stage + the mask at
+frame size), with the specs run interleaved ``--repeats`` times and medians taken. Writes a
+JSON file and a PNG plot (J&F against effective fps, one curve per strategy) under ``--out``.
 
-HELP = "temporal benchmark (not built yet)"
+``--model oracle`` replaces the network by the ground truth downscaled to ``--oracle-size``:
+every-frame J&F is then the resolution ceiling and what the other specs lose is propagation
+error alone (its fps have no network in them and say nothing about speed-ups).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+HELP = "temporal reuse on DAVIS clips: J&F, flicker, frames inferred, E2E fps per --temporal spec"
+
+DEFAULT_SPECS = (
+    "off;off+smooth;"
+    "fixed:2;fixed:2+smooth;fixed:3;fixed:3+smooth;fixed:5;fixed:5+smooth;"
+    "adaptive:thresh=0.5,max=5;adaptive:thresh=0.5,max=5+smooth;"
+    "adaptive:thresh=1,max=5;adaptive:thresh=1,max=5+smooth;"
+    "adaptive:thresh=2,max=5;adaptive:thresh=2,max=5+smooth"
+)
+DEFAULT_DATA = "../shared/data/davis2016"
+DEFAULT_CONFIG = "configs/davis_subject_unet_lite.yaml"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--model", default="oracle",
+                        help="foreground model (shipped name or .onnx path), or 'oracle' "
+                             "(ground truth as the model: propagation error alone)")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="DAVIS-2016 root (default: %(default)s)")
+    parser.add_argument("--clips", default=None,
+                        help="comma-separated clip names (default: the held-out val_clips of --config)")
+    parser.add_argument("--config", default=DEFAULT_CONFIG,
+                        help="training config whose data.options.val_clips are the held-out clips "
+                             "(default: %(default)s)")
+    parser.add_argument("--specs", default=DEFAULT_SPECS,
+                        help="';'-separated --temporal specs (default: every frame, fixed 2/3/5, "
+                             "adaptive at three thresholds, each with and without smoothing)")
+    parser.add_argument("--threads", type=int, default=2, help="inference/OpenCV threads (default 2)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per spec (default 3)")
+    parser.add_argument("--max-frames", type=int, default=0, help="frames per clip (0: all)")
+    parser.add_argument("--oracle-size", default="320x192",
+                        help="WxH of the oracle's output maps (default %(default)s)")
+    parser.add_argument("--out", default="benchmarks/results", help="folder for JSON + PNG")
+    parser.add_argument("--tag", default=None, help="file name stem (default: temporal_<model>)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing result files")
+
+
+def machine_info(threads: int) -> dict:
+    import cv2
+    import numpy as np
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores_visible": os.cpu_count(), "threads": threads,
+            "python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__}
+    try:
+        import onnxruntime as ort
+
+        info["onnxruntime"] = ort.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return info
+
+
+def _held_out_clips(config_path) -> list[str]:
+    import yaml
+
+    from liveseg.errors import ConfigError
+
+    p = Path(config_path)
+    if not p.is_file():
+        raise ConfigError(f"config {p} not found; name the clips with --clips a,b,c")
+    cfg = yaml.safe_load(p.read_text()) or {}
+    clips = ((cfg.get("data") or {}).get("options") or {}).get("val_clips")
+    if not clips:
+        raise ConfigError(f"config {p} lists no data.options.val_clips; name the clips with --clips")
+    return [str(c) for c in clips]
+
+
+def _clip_files(root: Path, clip: str, max_frames: int):
+    from liveseg.errors import InputError
+
+    frames = sorted((root / "JPEGImages" / clip).glob("*.jpg"))
+    if not frames:
+        raise InputError(f"no frames for clip {clip!r} under {root / 'JPEGImages'}")
+    if max_frames:
+        frames = frames[:max_frames]
+    masks = [root / "Annotations" / clip / (f.stem + ".png") for f in frames]
+    missing = [m for m in masks if not m.is_file()]
+    if missing:
+        raise InputError(f"clip {clip!r}: no ground truth {missing[0]}")
+    return frames, masks
+
+
+class Oracle:
+    """Ground truth as a model: the true mask, area-downscaled to the output map size."""
+
+    def __init__(self, size_wh):
+        self.size = size_wh
+        self.foreground_indices = [1]
+        self.gt = None  # set per frame by the benchmark
+
+    def predict(self, frame, prev=None):
+        import cv2
+        import numpy as np
+
+        from liveseg.runtime.prediction import Prediction
+
+        fg = cv2.resize(self.gt.astype(np.float32), self.size, interpolation=cv2.INTER_AREA)
+        return Prediction(np.stack([1.0 - fg, fg]), frame_size=frame.shape[:2])
+
+
+def run_spec(spec, model, clips, data, measure_quality: bool):
+    """One pass of ``spec`` over all clips. Returns timings and (optionally) quality."""
+    import time
+
+    import cv2
+    import numpy as np
+
+    from liveseg.metrics.video import dtssd, evaluate_sequence, flicker_rate
+    from liveseg.video.temporal import make_temporal
+
+    fg_idx = model.foreground_indices
+    per_clip, lat_ms, n_frames, n_inferred, wall = {}, [], 0, 0, 0.0
+    flow_ms, stats_all = [], []
+    dts, flick = [], []
+    for clip in clips:
+        frames, _ = data[clip]
+        gts = data["_gt"][clip]
+        policy = make_temporal(spec)
+        preds, alphas = [], []
+        t_clip = time.perf_counter()
+        for i, path in enumerate(frames):
+            t0 = time.perf_counter()
+            frame = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            if isinstance(model, Oracle):
+                model.gt = gts[i]
+            pred = policy.step(frame, lambda prev, f=frame: model.predict(f, prev))
+            alpha = pred.foreground(fg_idx)
+            mask = alpha > 0.5
+            lat_ms.append((time.perf_counter() - t0) * 1e3)
+            if measure_quality:
+                preds.append(mask)
+                alphas.append(alpha)
+        wall += time.perf_counter() - t_clip
+        s = policy.stats()
+        stats_all.append(s)
+        n_frames += s["frames"]
+        n_inferred += s["inferred_frames"]
+        flow_ms.append(s["flow_ms_total"] + s["warp_ms_total"] + s["smooth_ms_total"])
+        if measure_quality:
+            r = evaluate_sequence(gts, preds)
+            per_clip[clip] = {k: r[k] for k in ("j", "f", "jf", "frames")}
+            per_clip[clip]["inferred_share"] = s["inferred_frames"] / s["frames"]
+            per_clip[clip]["decisions"] = s["decisions"]
+            per_clip[clip]["keyframe_reasons"] = s["keyframe_reasons"]
+            dts.append(dtssd(alphas, [g.astype(np.float32) for g in gts]))
+            flick.append(flicker_rate([p.astype(np.uint8) for p in preds], gts))
+    out = {"fps": n_frames / wall, "lat_ms": lat_ms, "frames": n_frames,
+           "inferred_share": n_inferred / n_frames,
+           "temporal_ms_per_frame": float(np.sum(flow_ms)) / n_frames}
+    if measure_quality:
+        from liveseg.metrics.video import summarize
+
+        summ = summarize({c: {**v, "j_recall": 0, "j_decay": 0, "f_recall": 0, "f_decay": 0}
+                          for c, v in per_clip.items()})
+        out.update(jf=summ["jf"], j=summ["j_mean"], f=summ["f_mean"],
+                   dtssd=float(np.mean(dts)), flicker_rate=float(np.mean(flick)),
+                   per_clip=per_clip)
+    return out
+
+
+def strategy_of(spec: str) -> str:
+    base, _, mod = spec.partition("+")
+    name = base.split(":")[0] or "off"
+    return name + ("+smooth" if mod else "")
+
+
+def plot(results, path: Path, title: str, oracle: bool):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    curves: dict[str, list] = {}
+    for r in results:
+        curves.setdefault(strategy_of(r["spec"]), []).append(r)
+    for name, rs in sorted(curves.items()):
+        style = "--" if "smooth" in name else "-"
+        for ax, key in ((axes[0], "fps"), (axes[1], "inferred_share")):
+            pts = sorted(rs, key=lambda r: r[key])
+            ax.plot([r[key] for r in pts], [100 * r["jf"] for r in pts], style, marker="o",
+                    label=name)
+            for r in pts:
+                lab = r["spec"].split("+")[0].replace("adaptive:", "a:").replace(",max=5", "")
+                ax.annotate(lab, (r[key], 100 * r["jf"]), fontsize=6, alpha=0.7,
+                            xytext=(2, 2), textcoords="offset points")
+    axes[0].set_xlabel("effective fps, end to end" + (" (oracle: no network)" if oracle else ""))
+    axes[1].set_xlabel("share of frames the network ran on")
+    for ax in axes:
+        ax.set_ylabel("J&F (x100)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    os.replace(tmp, path)
 
 
 def run(args):
-    raise LivesegError("'liveseg bench temporal' is not built yet")
+    import json
+
+    import cv2
+    import numpy as np
+
+    from liveseg.errors import ConfigError, InputError, OutputError
+    from liveseg.video.temporal import make_temporal
+
+    specs = [s.strip() for s in args.specs.split(";") if s.strip()]
+    if not specs:
+        raise ConfigError("--specs is empty; give ';'-separated --temporal specs")
+    for s in specs:
+        make_temporal(s)  # validate all before spending time
+    if args.repeats < 1 or args.threads < 1:
+        raise ConfigError("--repeats and --threads must be >= 1")
+    root = Path(args.data)
+    if not (root / "JPEGImages").is_dir():
+        raise InputError(f"{root} is not a DAVIS-2016 folder (no JPEGImages/); set --data")
+    clips = [c.strip() for c in args.clips.split(",") if c.strip()] if args.clips \
+        else _held_out_clips(args.config)
+
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    cv2.setNumThreads(args.threads)
+    oracle = args.model == "oracle"
+    if oracle:
+        try:
+            w, h = (int(v) for v in args.oracle_size.lower().split("x"))
+        except ValueError:
+            raise ConfigError(f"--oracle-size must be WxH, got {args.oracle_size!r}") from None
+        model = Oracle((w, h))
+        model_desc = f"oracle: ground truth at {w}x{h} (propagation error alone; no network)"
+    else:
+        from liveseg.runtime import load_model
+
+        model = load_model(args.model, threads=args.threads)
+        model_desc = repr(model)
+        if model.card.task != "foreground" and len(model.foreground_indices) < 1:
+            raise ConfigError(f"{args.model} has no foreground classes; use a subject model")
+
+    out_dir = Path(args.out)
+    stem = args.tag or ("temporal_" + ("oracle" if oracle else Path(str(model.path)).stem))
+    json_path, png_path = out_dir / f"{stem}.json", out_dir / f"{stem}.png"
+    for p in (json_path, png_path):
+        if p.exists() and not args.overwrite:
+            raise OutputError(f"{p} exists; pass --overwrite to replace it or --tag to rename")
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    data = {"_gt": {}}
+    for c in clips:
+        frames, masks = _clip_files(root, c, args.max_frames)
+        data[c] = (frames, masks)
+        data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_GRAYSCALE) > 127 for m in masks]
+
+    info = machine_info(args.threads)
+    print(f"model: {model_desc}")
+    print(f"clips ({len(clips)}): {', '.join(clips)}  frames: "
+          f"{sum(len(data[c][0]) for c in clips)}")
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+
+    # Warm-up: a few frames through the model and the flow.
+    warm = data[clips[0]]
+    if oracle:
+        model.gt = data["_gt"][clips[0]][0]
+    pol = make_temporal("fixed:2")
+    for path in warm[0][:6]:
+        frame = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        pol.step(frame, lambda prev, f=frame: model.predict(f, prev))
+
+    results = {s: {"spec": s, "fps_runs": [], "lat_ms": []} for s in specs}
+    for rep in range(args.repeats):
+        order = specs if rep % 2 == 0 else specs[::-1]  # interleaved, alternating order
+        for s in order:
+            r = run_spec(s, model, clips, data, measure_quality=(rep == 0))
+            res = results[s]
+            res["fps_runs"].append(r["fps"])
+            res["lat_ms"].extend(r["lat_ms"])
+            res["inferred_share"] = r["inferred_share"]
+            res["temporal_ms_per_frame"] = r["temporal_ms_per_frame"]
+            res["frames"] = r["frames"]
+            if rep == 0:
+                res.update({k: r[k] for k in ("jf", "j", "f", "dtssd", "flicker_rate", "per_clip")})
+            print(f"  pass {rep + 1}/{args.repeats} {s:42s} {r['fps']:7.1f} fps", file=sys.stderr)
+
+    base = results[specs[0]]
+    rows = []
+    for s in specs:
+        r = results[s]
+        r["fps"] = float(np.median(r["fps_runs"]))
+        r["lat_ms_median"] = float(np.median(r["lat_ms"]))
+        r["lat_ms_p90"] = float(np.percentile(r["lat_ms"], 90))
+        r["fps_ratio"] = r["fps"] / float(np.median(base["fps_runs"]))
+        r["jf_delta"] = r["jf"] - base["jf"]
+        del r["lat_ms"]
+        rows.append(r)
+
+    hdr = (f"| spec | J&F | dJ&F vs {specs[0]} | J | F | dtSSD | flicker | inferred | "
+           f"fps (median of {args.repeats}) | x {specs[0]} | ms/frame p50 / p90 | temporal ms/frame |")
+    lines = [hdr, "|" + "---|" * 12]
+    for r in rows:
+        lines.append(
+            f"| `{r['spec']}` | {100 * r['jf']:.2f} | {100 * r['jf_delta']:+.2f} | "
+            f"{100 * r['j']:.2f} | {100 * r['f']:.2f} | {r['dtssd']:.4f} | {r['flicker_rate']:.4f} | "
+            f"{100 * r['inferred_share']:.0f}% | {r['fps']:.1f} | {r['fps_ratio']:.2f} | "
+            f"{r['lat_ms_median']:.1f} / {r['lat_ms_p90']:.1f} | {r['temporal_ms_per_frame']:.2f} |"
+        )
+    table = "\n".join(lines)
+    print(table)
+
+    payload = {"model": model_desc, "oracle": oracle, "clips": clips, "machine": info,
+               "command": " ".join(["liveseg", "bench", "temporal", *sys.argv[3:]])
+               if sys.argv[1:3] == ["bench", "temporal"] else " ".join(sys.argv),
+               "repeats": args.repeats, "results": rows, "table": table}
+    tmp = json_path.with_name(json_path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    os.replace(tmp, json_path)
+    title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {args.threads} threads"
+    plot(rows, png_path, title, oracle)
+    print(f"wrote {json_path} and {png_path}")
+    return 0

@@ -96,6 +96,10 @@ class Temporal:
     def _needs_flow(self) -> bool:
         return True
 
+    def _scheduled(self) -> str | None:
+        """A keyframe reason when this frame is a keyframe whatever the signals say."""
+        return None
+
     def _decide(self, signals: dict, flow) -> tuple[bool, str]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -114,8 +118,11 @@ class Temporal:
             reason = "resize"
         else:
             reason = "first"
+        scheduled = self._scheduled() if self.last is not None else None
         if self.last is None:
             do_infer = True
+        elif scheduled and self.smooth is None:
+            do_infer, reason = True, scheduled  # no flow needed: nothing is warped
         else:
             grid = flow_size_for(self.last.probs.shape[1:])
             if self._needs_flow() or self.smooth is not None:
@@ -237,8 +244,11 @@ class FixedKeyframes(Temporal):
         self.interval = interval
         self.name = f"fixed:{interval}" + ("" if smooth is None else f"+smooth={smooth:g}")
 
+    def _scheduled(self):
+        return "interval" if self.since_key + 1 >= self.interval else None
+
     def _decide(self, signals, flow):
-        if self.since_key + 1 >= self.interval:
+        if self._scheduled():
             return True, "interval"
         return False, "interval"
 
@@ -289,8 +299,11 @@ class AdaptiveKeyframes(Temporal):
         motion = float(np.sqrt((back[band] ** 2).sum(-1)).mean()) / radius
         return float(bad + motion)
 
+    def _scheduled(self):
+        return "max" if self.since_key + 1 >= self.max_interval else None
+
     def _decide(self, signals, flow):
-        if self.since_key + 1 >= self.max_interval:
+        if self._scheduled():
             return True, "max"
         d = self._frame_doubt(flow)
         signals["doubt"] = d
