@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 
 from liveseg.metrics.video import (
-    bound_pixels, db_statistics, disk, dtssd, evaluate_sequence, f_measure, flicker_rate,
-    j_measure, seg2bmap, summarize,
+    bound_pixels,
+    db_statistics,
+    disk,
+    dtssd,
+    evaluate_sequence,
+    f_measure,
+    flicker_rate,
+    j_measure,
+    seg2bmap,
+    summarize,
 )
 
 

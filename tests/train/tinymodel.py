@@ -1,6 +1,5 @@
 """A tiny registered model for trainer tests (BN + dropout, so modes and RNG matter)."""
 
-import torch
 from torch import nn
 
 from liveseg.models import list_models, register_model
@@ -22,5 +21,4 @@ class Tiny(nn.Module):
 if NAME not in list_models():
     @register_model(name=NAME)
     def _tiny(num_classes=21):
-        torch.manual_seed(0) if False else None
         return Tiny(num_classes)

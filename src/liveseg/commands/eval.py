@@ -1,13 +1,349 @@
-"""`liveseg eval` (being built: see the issue that owns this verb)."""
+"""`liveseg eval`: segmentation metrics for a model on a data set, or for saved predictions.
 
-from liveseg.errors import LivesegError
+    liveseg eval MODEL.onnx|MODEL.tflite|NAME --config configs/x.yaml [--flip] [--scales ...]
+    liveseg eval runs/x/best.pt [--flip] [--scales 0.75,1,1.25]
+    liveseg eval --pred DIR --gt DIR --metric miou --num-classes N [--ignore-index V]
+    liveseg eval --pred DIR --gt DIR --metric jf [--all-frames]
+"""
 
-HELP = "eval (not built yet)"
+HELP = "evaluate a model (checkpoint, ONNX, TFLite) or saved predictions: mIoU, J&F, flicker"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("model", nargs="?", help="PyTorch checkpoint (.pt), ONNX/TFLite file or zoo name")
+    g = parser.add_argument_group("data set (for a model)")
+    g.add_argument("--config", help="take the data set from this training YAML (data section)")
+    g.add_argument("--dataset", help="camvid, davis2016, davis2017, voc, cityscapes, folder")
+    g.add_argument("--root", help="data set folder")
+    g.add_argument("--split", default=None, help="split to evaluate (default: the config's val split)")
+    g.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="reader option, e.g. val_clips=[bear,hike] or aug=true (repeatable)")
+    g.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
+    t = parser.add_argument_group("test-time augmentation")
+    t.add_argument("--flip", action="store_true", help="average with the horizontally flipped input")
+    t.add_argument("--scales", default="1.0",
+                   help="comma-separated input scales, e.g. 0.75,1.0,1.25 (multi-scale)")
+    t.add_argument("--all-frames", action="store_true",
+                   help="J&F: keep each clip's first and last frames (DAVIS drops them)")
+    f = parser.add_argument_group("saved predictions")
+    f.add_argument("--pred", help="folder of predicted label maps (PNG, matched by file name)")
+    f.add_argument("--gt", help="folder of ground-truth label maps")
+    f.add_argument("--metric", choices=("miou", "jf"), default="miou")
+    f.add_argument("--num-classes", type=int, help="number of classes (--metric miou)")
+    f.add_argument("--ignore-index", type=int, default=255, help="ground-truth value to ignore")
+    o = parser.add_argument_group("run")
+    o.add_argument("--engine", default="auto", help="runtime engine for model files")
+    o.add_argument("--threads", type=int, default=None, help="inference threads")
+    o.add_argument("--device", default="auto", help="checkpoints: auto, cpu or cuda")
+    o.add_argument("--json", dest="json_out", help="write the metrics to this JSON file")
+    o.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
 
+# ---- helpers -------------------------------------------------------------------------------------
+def _scales(text):
+    from liveseg.errors import ConfigError
+
+    try:
+        vals = [float(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--scales must be comma-separated numbers, got {text!r}") from None
+    if not vals or min(vals) <= 0:
+        raise ConfigError(f"--scales must be positive numbers, got {text!r}")
+    return vals
+
+
+def _check_json_out(args):
+    from pathlib import Path
+
+    from liveseg.errors import OutputError
+
+    if not args.json_out:
+        return None
+    p = Path(args.json_out)
+    if p.exists() and not args.overwrite:
+        raise OutputError(f"{p} exists; pass --overwrite to replace it")
+    if not p.parent.exists():
+        raise OutputError(f"output folder {p.parent} does not exist")
+    return p
+
+
+def _write_json(path, result):
+    import json
+    import os
+
+    if path is None:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _data_spec(args, ckpt_cfg=None):
+    """(dataset name, root, split, reader options) from flags > --config > checkpoint config."""
+    from liveseg.errors import ConfigError
+    from liveseg.train.config import parse_override
+
+    data = {}
+    if ckpt_cfg is not None:
+        data = dict(ckpt_cfg["data"])
+    if args.config:
+        import yaml
+
+        from liveseg.errors import ConfigError as CE
+
+        try:
+            with open(args.config) as fh:
+                y = yaml.safe_load(fh) or {}
+        except OSError as exc:
+            raise CE(f"cannot read config {args.config}: {exc}") from None
+        data.update(y.get("data") or {})
+        if data.get("root") and not args.root:
+            from liveseg.train.config import resolve_root
+
+            data["root"] = resolve_root(data["root"], args.config)
+    name = args.dataset or data.get("dataset")
+    root = args.root or data.get("root")
+    split = args.split or data.get("val_split") or "val"
+    opts = dict(data.get("options") or {}) if (not args.dataset or args.dataset == data.get("dataset")) else {}
+    for text in args.data_option:
+        path, value = parse_override(text)
+        opts[".".join(path)] = value
+    if not name or not root:
+        raise ConfigError("say which data set to evaluate on: --config CONFIG.yaml, or "
+                          "--dataset NAME --root DIR [--split S]")
+    return name, root, split, opts
+
+
+def _items(ds, limit=None):
+    for i in range(len(ds) if not limit else min(limit, len(ds))):
+        img, mask = ds.read(i)
+        yield img, mask, ds.samples[i].group
+
+
+# ---- predictors ----------------------------------------------------------------------------------
+class RuntimePredictor:
+    """Runtime engine model -> (C, H, W) probabilities at frame size, with flip / scales."""
+
+    def __init__(self, spec, engine, threads, scales, flip):
+        from liveseg.errors import ConfigError
+        from liveseg.runtime import IOOverrides, load_model
+
+        self.main = load_model(spec, engine=engine, threads=threads)
+        self.flip = flip
+        self.models = []
+        w, h = self.main.io.input_size
+        for s in scales:
+            if abs(s - 1.0) < 1e-6:
+                self.models.append(self.main)
+                continue
+            if not getattr(self.main.io, "dynamic_size", False):
+                raise ConfigError(f"{self.main.path.name} has a fixed {w}x{h} input: multi-scale "
+                                  "needs a model exported with a dynamic size, or a checkpoint")
+            size = (max(8, round(w * s / 8) * 8), max(8, round(h * s / 8) * 8))
+            self.models.append(load_model(spec, engine=engine, threads=threads,
+                                          overrides=IOOverrides(input_size=size)))
+        if self.main.io.prev_mask_input and (flip or len(self.models) > 1):
+            raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
+        self.prev = None
+
+    @property
+    def card(self):
+        return self.main.card
+
+    def reset(self):
+        self.prev = None
+
+    def __call__(self, image):
+        import numpy as np
+
+        from liveseg.metrics.evaluate import upsample_probs
+
+        total = None
+        for m in self.models:
+            pred = m.predict(image, self.prev)
+            if m is self.main and self.main.io.prev_mask_input:
+                self.prev = pred
+            p = upsample_probs(pred.probs, image.shape[:2])
+            total = p if total is None else total + p
+            if self.flip:
+                fp = m.predict(np.ascontiguousarray(image[:, ::-1])).probs[:, :, ::-1]
+                total = total + upsample_probs(np.ascontiguousarray(fp), image.shape[:2])
+        return total
+
+
+class TorchPredictor:
+    """Checkpoint model: image resized to the trained input size, logits upsampled to it."""
+
+    def __init__(self, model, cfg, device, scales, flip):
+        self.model, self.cfg, self.device = model, cfg, device
+        self.scales, self.flip = scales, flip
+
+    def __call__(self, image):
+        import cv2
+        import torch
+
+        from liveseg.train.evaluate import normalize, predict_probs
+
+        w, h = self.cfg["input_size"]
+        x = cv2.resize(image, (int(w), int(h)), interpolation=cv2.INTER_LINEAR)
+        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self.device)
+        t = normalize(t, self.cfg["mean"], self.cfg["std"])
+        with torch.no_grad():
+            p = predict_probs(self.model, t, image.shape[:2], self.scales, self.flip)
+        return p[0].float().cpu().numpy()
+
+
+# ---- output --------------------------------------------------------------------------------------
+def _print(result, title):
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+
+    def f(v):
+        return "-" if v is None else f"{v:.4f}"
+
+    table = Table(title=title)
+    table.add_column("class")
+    table.add_column("IoU", justify="right")
+    table.add_column("acc", justify="right")
+    for name, iou in result["per_class_iou"].items():
+        table.add_row(name, f(iou), f(result.get("per_class_acc", {}).get(name)))
+    con.print(table)
+    con.print(f"mIoU {f(result['miou'])}  pixel acc {f(result['pixel_acc'])}  "
+              f"mean class acc {f(result['mean_class_acc'])}  ({result['images']} images)")
+    v = result.get("video")
+    if v:
+        _print_video(con, v)
+
+
+def _print_video(con, v):
+    con.print(f"J&F {v['jf']:.4f}  J mean {v['j_mean']:.4f} recall {v['j_recall']:.4f} decay "
+              f"{v['j_decay']:.4f}  F mean {v['f_mean']:.4f} recall {v['f_recall']:.4f} decay "
+              f"{v['f_decay']:.4f}  flicker {v['flicker']:.4f} dtSSD {v['dtssd']:.4f} "
+              f"({v['clips']} clips)")
+
+
+# ---- run -----------------------------------------------------------------------------------------
 def run(args):
-    raise LivesegError("'liveseg eval' is not built yet")
+    from pathlib import Path
+
+    from liveseg.errors import ConfigError
+
+    out_path = _check_json_out(args)
+    if args.pred or args.gt:
+        if not (args.pred and args.gt):
+            raise ConfigError("--pred and --gt go together")
+        if args.model:
+            raise ConfigError("give either a MODEL or --pred/--gt, not both")
+        return _run_dirs(args, out_path)
+    if not args.model:
+        raise ConfigError("give a MODEL to evaluate (checkpoint, ONNX, TFLite, zoo name) or --pred/--gt")
+    scales = _scales(args.scales)
+    if Path(args.model).suffix.lower() in (".pt", ".pth", ".ckpt"):
+        result, title = _run_checkpoint(args, scales)
+    else:
+        result, title = _run_runtime(args, scales)
+    _print(result, title)
+    _write_json(out_path, result)
+    return 0
+
+
+def _run_dirs(args, out_path):
+    from rich.console import Console
+
+    from liveseg.errors import ConfigError
+    from liveseg.metrics.evaluate import evaluate_clip_dirs, evaluate_label_dirs
+
+    if args.metric == "miou":
+        if not args.num_classes or args.num_classes < 1:
+            raise ConfigError("--metric miou needs --num-classes N")
+        ignore = None if args.ignore_index < 0 else args.ignore_index
+        result = evaluate_label_dirs(args.pred, args.gt, args.num_classes, ignore)
+        _print(result, f"{args.pred} vs {args.gt}")
+    else:
+        result = evaluate_clip_dirs(args.pred, args.gt, all_frames=args.all_frames)
+        con = Console()
+        from rich.table import Table
+
+        table = Table(title=f"{args.pred} vs {args.gt}")
+        for col in ("clip", "J", "F", "J&F", "J recall", "F recall", "J decay", "F decay", "flicker"):
+            table.add_column(col, justify="right" if col != "clip" else "left")
+        for clip, c in result["per_clip"].items():
+            table.add_row(clip, *(f"{c[k]:.4f}" for k in ("j", "f", "jf", "j_recall", "f_recall",
+                                                         "j_decay", "f_decay", "flicker")))
+        con.print(table)
+        _print_video(con, result)
+    _write_json(out_path, result)
+    return 0
+
+
+def _run_runtime(args, scales):
+    from pathlib import Path
+
+    from liveseg.data.datasets import read_dataset
+    from liveseg.errors import ConfigError
+    from liveseg.metrics.evaluate import evaluate_predictor
+
+    name, root, split, opts = _data_spec(args)
+    samples, info, lut = read_dataset(name, root, split, **opts)
+    from liveseg.data.base import SegmentationDataset
+
+    ds = SegmentationDataset(samples, info, lut, cache=False)
+    pred = RuntimePredictor(args.model, args.engine, args.threads, scales, args.flip)
+    if pred.main.num_classes != info.num_classes:
+        raise ConfigError(f"the model predicts {pred.main.num_classes} classes but {name} has "
+                          f"{info.num_classes}")
+    fg = 1 if info.task == "foreground" else None
+    result = _with_progress(lambda progress: evaluate_predictor(
+        pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
+        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset),
+        min(len(ds), args.limit or len(ds)))
+    result.update(model=str(args.model), engine=pred.main.engine.name, dataset=name, split=split,
+                  flip=args.flip, scales=scales)
+    return result, f"{Path(str(args.model)).name} on {name}/{split}"
+
+
+def _run_checkpoint(args, scales):
+    from pathlib import Path
+
+    import torch
+
+    from liveseg.data.base import SegmentationDataset
+    from liveseg.data.datasets import read_dataset
+    from liveseg.metrics.evaluate import evaluate_predictor
+    from liveseg.train.checkpoint import load_checkpoint
+    from liveseg.train.trainer import build_model, pick_device
+
+    ckpt = load_checkpoint(args.model)
+    cfg = ckpt["config"]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    name, root, split, opts = _data_spec(args, cfg)
+    samples, info, lut = read_dataset(name, root, split, **opts)
+    ds = SegmentationDataset(samples, info, lut, cache=False)
+    device = pick_device(args.device, 0)
+    model = build_model(cfg, len(ckpt["info"]["classes"])).to(device)
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    pred = TorchPredictor(model, cfg, device, scales, args.flip)
+    fg = 1 if info.task == "foreground" else None
+    result = _with_progress(lambda progress: evaluate_predictor(
+        pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
+        foreground_index=fg, all_frames=args.all_frames, progress=progress),
+        min(len(ds), args.limit or len(ds)))
+    result.update(model=str(args.model), epoch=int(ckpt["epoch"]) + 1, dataset=name, split=split,
+                  flip=args.flip, scales=scales)
+    return result, f"{Path(str(args.model)).name} (epoch {ckpt['epoch'] + 1}) on {name}/{split}"
+
+
+def _with_progress(fn, total):
+    from rich.console import Console
+    from rich.progress import Progress
+
+    con = Console(stderr=True)
+    if not con.is_terminal:
+        return fn(None)
+    with Progress(console=con, transient=True) as bar:
+        task = bar.add_task("evaluating", total=total)
+        return fn(lambda n: bar.advance(task, n))

@@ -12,6 +12,8 @@ def _flags(parser):
                         help="torch threads (overrides the config's 'threads')")
     parser.add_argument("--device", default=None, help="auto, cpu or cuda (overrides the config)")
     parser.add_argument("--output-dir", default=None, help="where checkpoints/logs/ONNX go")
+    parser.add_argument("--stop-after", type=int, default=None, metavar="N",
+                        help="stop after N epochs of this invocation (resume later with --resume)")
     parser.add_argument("--no-export", action="store_true", help="skip the final ONNX export")
 
 
@@ -60,7 +62,7 @@ def run(args):
         overrides.append(f"output_dir={args.output_dir}")
     cfg = load_config(args.config, overrides)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite,
-                   export=False if args.no_export else None)
+                   export=False if args.no_export else None, stop_after=args.stop_after)
     best = result["best"]
     print(f"best val {result['best_metric']} {best:.4f} at epoch {result['best_epoch']}; "
           f"outputs in {result['output_dir']}" + (f"; model {result['onnx']}" if result.get("onnx") else ""))

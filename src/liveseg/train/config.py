@@ -119,8 +119,26 @@ def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
     cfg = _merge(cfg, user)
     cfg = apply_overrides(cfg, overrides)
     validate(cfg)
+    cfg["data"]["root"] = resolve_root(cfg["data"]["root"], path)
     cfg["output_dir"] = str(cfg["output_dir"]).format(name=cfg["name"])
     return cfg
+
+
+def resolve_root(root, config_path=None) -> str:
+    """Absolute data folder: relative paths are taken from the current folder, else from the
+    config file's folder and its parent (so configs/ work from anywhere). Checkpoints then
+    carry a path that works from any folder."""
+    p = Path(str(root)).expanduser()
+    if p.is_absolute():
+        return str(p)
+    cands = [Path.cwd() / p]
+    if config_path is not None:
+        here = Path(config_path).resolve().parent
+        cands += [here / p, here.parent / p]
+    for c in cands:
+        if c.is_dir():
+            return str(c.resolve())
+    return str(cands[0])
 
 
 def validate(cfg: dict) -> None:

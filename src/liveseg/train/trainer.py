@@ -169,8 +169,9 @@ def write_logs(out_dir: Path, history: list[dict]) -> None:
 # ---- training ----------------------------------------------------------------------------------
 class Trainer:
     def __init__(self, cfg: dict, resume=None, overwrite: bool = False, console=None,
-                 export: bool | None = None):
+                 export: bool | None = None, stop_after: int | None = None):
         self.cfg = cfg
+        self.stop_after = stop_after
         self.resume = resume
         self.overwrite = overwrite
         self.export_enabled = cfg["export"].get("onnx", True) if export is None else export
@@ -273,7 +274,10 @@ class Trainer:
         if ckpt is not None:
             raw_model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
+            fresh = [dict(f.__dict__) for f in scheduler.lr_lambdas]
             scheduler.load_state_dict(ckpt["scheduler"])
+            for f, d in zip(scheduler.lr_lambdas, fresh):
+                f.__dict__.update(d)  # the schedule of this config (epochs may be extended)
             if ckpt.get("scaler"):
                 scaler.load_state_dict(ckpt["scaler"])
             set_rng_state(ckpt["rng"])
@@ -293,7 +297,8 @@ class Trainer:
         self.log(f"model {cfg['model']['name']} ({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
                  f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
                  f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs")
-        for epoch in range(start_epoch, epochs):
+        end = epochs if not self.stop_after else min(epochs, start_epoch + int(self.stop_after))
+        for epoch in range(start_epoch, end):
             train_set.set_epoch(epoch)
             sampler.set_epoch(epoch)
             model.train()
@@ -385,8 +390,10 @@ class Trainer:
                 dist.barrier()
 
         result = {"output_dir": str(out), "best": best, "best_epoch": best_epoch,
-                  "history": history, "best_metric": best_key}
-        if self.rank == 0 and self.export_enabled:
+                  "history": history, "best_metric": best_key, "finished": end == epochs}
+        if end < epochs:
+            self.log(f"stopped after epoch {end} of {epochs}; continue with --resume")
+        elif self.rank == 0 and self.export_enabled:
             result["onnx"] = str(self.export(out, info))
         return result
 
@@ -451,5 +458,7 @@ def _info_dict(info) -> dict:
     return asdict(info)
 
 
-def train(cfg: dict, resume=None, overwrite=False, export=None, console=None) -> dict:
-    return Trainer(cfg, resume=resume, overwrite=overwrite, export=export, console=console).run()
+def train(cfg: dict, resume=None, overwrite=False, export=None, console=None,
+          stop_after=None) -> dict:
+    return Trainer(cfg, resume=resume, overwrite=overwrite, export=export, console=console,
+                   stop_after=stop_after).run()
