@@ -41,6 +41,16 @@ def add_arguments(parser):
                         help="images used to measure error in --sensitivity (default 8)")
     parser.add_argument("--list-nodes", action="store_true",
                         help="print the layers that --exclude can name, and stop")
+    parser.add_argument("--qat", action="store_true",
+                        help="quantization-aware training: MODEL is a training checkpoint (.pt); "
+                             "fine-tune it under 8-bit fake quantization on its own training "
+                             "data, then export int8 QDQ ONNX")
+    parser.add_argument("--qat-iters", type=int, default=100, help="QAT iterations (default 100)")
+    parser.add_argument("--qat-lr", type=float, default=5e-5, help="QAT learning rate")
+    parser.add_argument("--qat-batch", type=int, default=8, help="QAT batch size")
+    parser.add_argument("--data-root", help="QAT: the data set root, if the checkpoint's "
+                        "config points elsewhere")
+    parser.add_argument("--threads", type=int, help="torch threads for QAT")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
 
 
@@ -72,6 +82,19 @@ def run(args) -> int:
             for n in onnx.load(str(pre)).graph.node:
                 if n.op_type in q.COMPUTE_OPS:
                     print(f"{n.op_type:<14} {n.name}")
+        return 0
+
+    if args.qat:
+        from liveseg.export.qat import qat_from_checkpoint
+
+        out = Path(args.output) if args.output else _default_output(args.model, "int8-qat")
+        _, res = qat_from_checkpoint(
+            args.model, out, data_root=args.data_root, calib=args.calib, iters=args.qat_iters,
+            lr=args.qat_lr, batch_size=args.qat_batch, calib_samples=args.samples,
+            threads=args.threads, overwrite=args.overwrite)
+        print(f"wrote {res.output} ({res.size_bytes / 1e6:.2f} MB) and "
+              f"{res.output.with_suffix('.json').name}: {res.card.notes.split(' | ')[-1]}")
+        print(f"  {res.info['pinned_ranges']} activation ranges pinned from QAT")
         return 0
 
     exclude = [t for t in args.exclude.split(",") if t.strip()]

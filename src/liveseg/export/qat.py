@@ -131,3 +131,72 @@ def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samp
                              note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned")
     res.info["qat"] = True
     return res
+
+
+def calibration_batches(dataset: str, root, split: str, input_size, n: int = 64,
+                        batch: int = 8) -> list[dict]:
+    """n images spread evenly over a split, resized to the model input (the validation
+    transform), as batches of {"image": uint8 (N,3,H,W)}."""
+    from liveseg.data import build_dataset, collate
+    from liveseg.data.transforms import ValTransform
+
+    ds = build_dataset(dataset, root, split, transform=ValTransform(input_size), cache=False)
+    if len(ds) == 0:
+        raise ConfigError(f"{dataset}:{root}:{split} has no images")
+    idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).round().astype(int).tolist()
+    idx = list(dict.fromkeys(idx))
+    return [{"image": collate([ds[i] for i in idx[j:j + batch]])["image"]}
+            for j in range(0, len(idx), batch)]
+
+
+def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters=100,
+                        lr=5e-5, batch_size=8, calib_samples=64, bits=(8, 8), threads=None,
+                        overwrite=False, log=print):
+    """`liveseg quantize CKPT.pt --qat`: fine-tune with fake quantization on the checkpoint's
+    own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
+    from liveseg.card import ModelCard
+    from liveseg.data import collate
+    from liveseg.errors import InputError
+    from liveseg.export.checkpoint_model import _load, build_from_source
+    from liveseg.export.quantize import check_output
+    from liveseg.train.trainer import build_datasets
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    ckpt = _load(Path(checkpoint))
+    cfg = ckpt.get("config") if isinstance(ckpt, dict) else None
+    if not isinstance(cfg, dict) or "data" not in cfg:
+        raise InputError(f"{checkpoint} has no training config: QAT needs its data set")
+    if bits == (8, 8):
+        check_output(checkpoint, output, overwrite)
+    cfg = dict(cfg)
+    cfg["data"] = dict(cfg["data"])
+    if data_root:
+        cfg["data"]["root"] = str(data_root)
+    cfg["data"]["val_split"] = None
+    model, card_dict, _ = build_from_source(str(checkpoint))
+    if not card_dict:
+        raise InputError(f"{checkpoint} carries no model card")
+    card = ModelCard.from_dict(card_dict)
+    train_ds, _ = build_datasets(cfg)
+    loader = torch.utils.data.DataLoader(
+        train_ds, batch_size=batch_size, shuffle=True, drop_last=True,
+        collate_fn=lambda b: collate(b, train_ds.info.ignore_index),
+        generator=torch.Generator().manual_seed(0))
+    dataset, root = cfg["data"]["dataset"], cfg["data"]["root"]
+    calib_b = calibration_batches(dataset, root, cfg["data"].get("train_split", "train"),
+                                  card.input_size, calib_samples)
+
+    def progress(i, n, loss, secs):
+        if i == 1 or i % 10 == 0 or i == n:
+            log(f"  QAT {bits[0]}/{bits[1]} iter {i}/{n} loss {loss:.4f} ({secs:.0f}s)")
+
+    fq = qat_finetune(model, loader, calib_b, mean=card.mean, std=card.std, w_bits=bits[0],
+                      a_bits=bits[1], iters=iters, lr=lr,
+                      ignore_index=train_ds.info.ignore_index, progress=progress)
+    if bits != (8, 8):
+        return fq, None
+    calib = calib or f"{dataset}:{root}:{cfg['data'].get('train_split', 'train')}"
+    res = export_qat_onnx(fq, output, card, calib, input_size=card.input_size,
+                          samples=calib_samples, overwrite=overwrite)
+    return fq, res

@@ -1,0 +1,55 @@
+"""QAT: fine-tune under fake quantization, export QDQ ONNX that ORT runs with int8 kernels."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+torch = pytest.importorskip("torch")
+sys.path.insert(0, str(Path(__file__).parent))
+from test_quant import TinySeg, images  # noqa: E402
+
+from liveseg.card import ModelCard  # noqa: E402
+from liveseg.export import quantize as q  # noqa: E402
+from liveseg.export.qat import export_qat_onnx, normalize, qat_finetune  # noqa: E402
+
+W, H = 48, 32
+
+
+def test_qat_finetune_and_int8_export(tmp_path):
+    import cv2
+
+    torch.manual_seed(0)
+    net = TinySeg().eval()
+    calib = images(tmp_path / "calib", n=4, size=(H, W))
+    imgs = torch.stack([torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
+                        for p in sorted(calib.iterdir())])
+    with torch.no_grad():  # teach the float model's own labels: loss must go down
+        target = net(normalize(imgs, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])).argmax(1)
+    batches = [{"image": imgs, "mask": target}]
+    losses = []
+    card = ModelCard(name="tiny", classes=list("abcde"), input_size=[W, H])
+    fq = qat_finetune(net, batches, [{"image": imgs}], mean=card.mean, std=card.std, iters=6,
+                      lr=1e-3, progress=lambda i, n, loss, s: losses.append(loss))
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    out = tmp_path / "qat.onnx"
+    res = export_qat_onnx(fq, out, card, calib, input_size=(W, H))
+    assert res.info["pinned_ranges"] == len(fq.wrapped()) == 5
+    model = onnx.load(str(out))
+    assert q.count_ops(model)["QuantizeLinear"] >= 5
+    opt = q.optimized_ops(out)
+    assert opt.get("QLinearConv") == 5 and "Conv" not in opt
+    # ORT's int8 model computes what QAT simulated (same weight grid, pinned ranges)
+    x = normalize(imgs, card.mean, card.std)
+    with torch.no_grad():
+        sim = fq(x).numpy()
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = np.concatenate([sess.run(None, {"input": x[i:i + 1].numpy()})[0] for i in range(4)])
+    assert q.output_error([sim], [got])["agreement"] > 0.9
+    assert ModelCard.load(out.with_suffix(".json")).name == "tiny-int8"
+    with pytest.raises(Exception, match="only 8/8"):
+        fq.w_bits = 4
+        export_qat_onnx(fq, tmp_path / "x.onnx", card, calib, input_size=(W, H))
