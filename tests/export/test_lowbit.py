@@ -3,7 +3,7 @@
 import pytest
 
 torch = pytest.importorskip("torch")
-from liveseg.export import lowbit  # noqa: E402
+from liveseg.export import lowbit
 
 nn = torch.nn
 

@@ -10,11 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
-from test_quant import TinySeg, images  # noqa: E402
+from test_quant import TinySeg, images
 
-from liveseg.card import ModelCard  # noqa: E402
-from liveseg.export import quantize as q  # noqa: E402
-from liveseg.export.qat import export_qat_onnx, normalize, qat_finetune  # noqa: E402
+from liveseg.card import ModelCard
+from liveseg.export import quantize as q
+from liveseg.export.qat import export_qat_onnx, normalize, qat_finetune
 
 W, H = 48, 32
 
