@@ -164,6 +164,7 @@ def test_unet_decoder_and_conv_options(decoder, conv, width):
         assert model(torch.randn(1, 3, 45, 67)).shape == (1, NUM_CLASSES, 45, 67)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_adaptive_pool_export_form_matches_torch():
     x = torch.randn(2, 5, 7, 10)
     for bins in (2, 3, 4):

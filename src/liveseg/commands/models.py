@@ -1,13 +1,107 @@
-"""`liveseg models` (being built: see the issue that owns this verb)."""
+"""`liveseg models`: the shipped models, then the architectures of the PyTorch model zoo."""
 
-from liveseg.errors import LivesegError
-
-HELP = "models (not built yet)"
+HELP = "list shipped models and model-zoo architectures (--details: params, GMACs, ONNX size)"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--details", action="store_true",
+                        help="per architecture: parameters, GMACs and ONNX size (slower)")
+    parser.add_argument("--size", default="256", metavar="N|WxH",
+                        help="input resolution for --details (default 256 = 256x256)")
+    parser.add_argument("--num-classes", type=int, default=21,
+                        help="classes for --details (default 21)")
+    parser.add_argument("--no-onnx", action="store_true",
+                        help="with --details, skip exporting each model to measure its ONNX size")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="only these architectures (default: all)")
+
+
+def parse_size(text):
+    from liveseg.errors import ConfigError
+
+    t = str(text).lower()
+    try:
+        w, h = (int(v) for v in t.split("x")) if "x" in t else (int(t), int(t))
+    except ValueError:
+        raise ConfigError(f"--size must be N or WxH, e.g. 256 or 480x360, got {text!r}") from None
+    if w < 32 or h < 32 or w > 4096 or h > 4096:
+        raise ConfigError(f"--size must be between 32 and 4096, got {text!r}")
+    return w, h
 
 
 def run(args):
-    raise LivesegError("'liveseg models' is not built yet")
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from liveseg.errors import DependencyError
+    from liveseg.zoo import list_shipped
+
+    console = Console()
+    size = parse_size(args.size)
+    shipped = list_shipped()
+    report = {"shipped": [c.to_dict() for c in shipped], "architectures": []}
+
+    try:
+        from liveseg.models import get_builder, list_models
+    except DependencyError as exc:
+        list_models, arch_error = None, str(exc)
+    names = []
+    if list_models is not None:
+        names = list(args.names) or list_models()
+        for n in names:
+            get_builder(n)  # unknown names: ConfigError listing close matches
+    rows = []
+    for n in names:
+        doc = " ".join((get_builder(n).__doc__ or "").split())
+        row = {"name": n, "summary": doc}
+        if args.details:
+            from liveseg.models.profile import summarize
+
+            row.update(summarize(n, args.num_classes, size, with_onnx=not args.no_onnx))
+        rows.append(row)
+    report["architectures"] = rows
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    t = Table(title=f"Shipped models ({len(shipped)})", title_justify="left")
+    for col in ("name", "task", "classes", "input WxH", "architecture", "prev mask"):
+        t.add_column(col)
+    for c in shipped:
+        t.add_row(c.name, c.task, str(c.num_classes), f"{c.input_size[0]}x{c.input_size[1]}",
+                  c.architecture or "-", "yes" if c.prev_mask_input else "no")
+    if shipped:
+        console.print(t)
+    else:
+        console.print("Shipped models: none yet")
+    if list_models is None:
+        console.print(f"Architectures: unavailable ({arch_error})")
+        return 0
+    title = f"Architectures ({len(rows)})"
+    if args.details:
+        title += f" at {size[0]}x{size[1]}, {args.num_classes} classes"
+    t = Table(title=title, title_justify="left")
+    t.add_column("name")
+    if args.details:
+        t.add_column("params (M)", justify="right")
+        t.add_column("GMACs", justify="right")
+        if not args.no_onnx:
+            t.add_column("ONNX (MB)", justify="right")
+    else:
+        t.add_column("description")
+    for r in rows:
+        if args.details:
+            cells = [f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e9:.2f}"]
+            if not args.no_onnx:
+                cells.append(f"{r['onnx_bytes'] / 1e6:.1f}")
+            t.add_row(r["name"], *cells)
+        else:
+            t.add_row(r["name"], r["summary"])
+    console.print(t)
+    if args.details:
+        console.print("GMACs: multiply-accumulates of convolutions and matrix products "
+                      "(torch FlopCounterMode FLOPs / 2).")
+    return 0
