@@ -7,7 +7,7 @@ machine noise hits both alike, and times postprocess for each output kind
 (21-class logits -> softmax, 21-class label map -> one-hot, 1-channel foreground prob).
 Prints machine info, medians and p90 in ms, and baseline/liveseg ratios.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_runtime.py [--reps 300] [--json out.json]
+    OMP_NUM_THREADS=1 python benchmarks/bench_runtime.py [--reps 300] [--cv-threads 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -123,7 +123,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--cv-threads", type=int, default=None,
+                    help="cv2.setNumThreads (default: OpenCV's own choice)")
     args = ap.parse_args(argv)
+    if args.cv_threads is not None:
+        cv2.setNumThreads(args.cv_threads)
     info = machine_info()
     print("machine:", json.dumps(info))
     frame = np.random.default_rng(0).integers(0, 256, (480, 640, 3), dtype=np.uint8)
