@@ -23,9 +23,9 @@ HELP = "temporal reuse on DAVIS clips: J&F, flicker, frames inferred, E2E fps pe
 DEFAULT_SPECS = (
     "off;off+smooth;"
     "fixed:2;fixed:2+smooth;fixed:3;fixed:3+smooth;fixed:5;fixed:5+smooth;"
-    "adaptive:thresh=0.5,max=5;adaptive:thresh=0.5,max=5+smooth;"
+    "adaptive:thresh=0.6,max=5;adaptive:thresh=0.6,max=5+smooth;"
     "adaptive:thresh=1,max=5;adaptive:thresh=1,max=5+smooth;"
-    "adaptive:thresh=2,max=5;adaptive:thresh=2,max=5+smooth"
+    "adaptive:thresh=1.5,max=5;adaptive:thresh=1.5,max=5+smooth"
 )
 DEFAULT_DATA = "../shared/data/davis2016"
 DEFAULT_CONFIG = "configs/davis_subject_unet_lite.yaml"
@@ -341,7 +341,7 @@ def run(args):
     tmp = json_path.with_name(json_path.name + ".tmp")
     tmp.write_text(json.dumps(payload, indent=1) + "\n")
     os.replace(tmp, json_path)
-    title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {args.threads} threads"
+    title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {args.threads} thread(s)"
     plot(rows, png_path, title, oracle)
     print(f"wrote {json_path} and {png_path}")
     return 0

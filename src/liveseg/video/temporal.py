@@ -18,7 +18,7 @@ Spec grammar of ``--temporal`` (``make_temporal``)::
               | "adaptive" [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
 
     adaptive keys: thresh=T  (keyframe when the accumulated doubt since the last keyframe
-                              exceeds T; default 0.3)
+                              exceeds T; default 1.5)
                    max=M     (at most M-1 propagated frames in a row; default 5)
                    cut=C     (scene-cut threshold, 0 disables; default 0.5)
                    budget=MS (live sources: average milliseconds per frame the temporal stage
@@ -262,7 +262,7 @@ class AdaptiveKeyframes(Temporal):
     band widths. Doubt accumulates from the last keyframe; over ``thresh`` the network runs.
     """
 
-    def __init__(self, thresh: float = 0.3, max_interval: int = 5, cut: float = DEFAULT_CUT,
+    def __init__(self, thresh: float = 1.5, max_interval: int = 5, cut: float = DEFAULT_CUT,
                  budget_ms: float | None = None, smooth: float | None = None, clock=None):
         super().__init__(smooth=smooth, cut=cut, clock=clock)
         self.thresh = thresh
