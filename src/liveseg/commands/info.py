@@ -49,7 +49,8 @@ def run(args):
         ("threads", eng["threads"] or "engine default"),
         ("inputs", "\n".join(eng["inputs"])),
         ("outputs", "\n".join(eng["outputs"])),
-        ("input layout", io["layout"] + (" (4th channel: previous mask)" if io["prev_mask_input"] else "")),
+        ("input layout", io["layout"] + f"  [from {io['layout_source']}]"
+         + (" (4th channel: previous mask)" if io["prev_mask_input"] else "")),
         ("input size", f"{io['input_size'][0]}x{io['input_size'][1]}"
          + (" (dynamic)" if io["dynamic_size"] else " (fixed)")),
         ("input dtype", io["input_dtype"] + (f", quant scale={io['input_quant'][0]:.6g} "

@@ -95,6 +95,7 @@ class IOSpec:
     input_quant: tuple | None
     norm: str  # human-readable: "imagenet", "[0,1]", "[-1,1]", "raw 0..255", "custom"
     norm_source: str  # override | card | metadata | graph | quantization | default
+    layout_source: str = "shape"  # override | card | shape | default
     output_index: int = 0
     output_name: str = ""
     output_kind: str = "logits"
@@ -440,7 +441,6 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
     ov = overrides or IOOverrides()
     notes: list[str] = []
     inp = _detect_input(engine, card, ov, notes)
-    layout_src = inp.pop("layout_source")
     spec = IOSpec(**inp, notes=notes)
     if card is not None:
         spec.color_order = card.color_order
