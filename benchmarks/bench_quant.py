@@ -127,8 +127,8 @@ def speed(args):
 
     import torch
 
-    from liveseg.commands.bench_quant import ort_runner, torch_runner
     from liveseg.card import ModelCard
+    from liveseg.commands.bench_quant import ort_runner, torch_runner
     from liveseg.export.onnx_export import export_onnx
     from liveseg.export.quantize import quantize_dynamic_model, quantize_model
     from liveseg.models import create_model
@@ -152,7 +152,7 @@ def speed(args):
             files["dynamic"] = quantize_dynamic_model(fp32, tmp / "dyn.onnx").output
             x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
 
-            def make(threads):
+            def make(threads, files=files, x=x, model=model):
                 fns = {k: ort_runner(p, threads, x) for k, p in files.items()}
                 fns["int8-s8act+allowed"] = ort_runner(files["int8-s8act"], threads, x,
                                                        {"session.qdqisint8allowed": "1"})

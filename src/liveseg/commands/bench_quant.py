@@ -26,6 +26,8 @@ def add_arguments(parser):
     parser.add_argument("--limit", type=int, help="evaluate only the first N val images")
     parser.add_argument("--bits", default="32/32,8/8,6/6,6/4,4/4",
                         help="simulated w/a widths (default 32/32,8/8,6/6,6/4,4/4)")
+    parser.add_argument("--variants", default="fp16,dynamic,int8,int8-s8act",
+                        help="ONNX variants besides fp32 (default fp16,dynamic,int8,int8-s8act)")
     parser.add_argument("--qat-onnx", help="an int8 QAT model to include (liveseg quantize --qat)")
     parser.add_argument("--workdir", default="out/bench_quant",
                         help="where the variants are written (reused when present)")
@@ -111,7 +113,8 @@ def torch_runner(model, threads, x):
     return run
 
 
-def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=print) -> dict:
+def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=print,
+                   names=("fp16", "dynamic", "int8", "int8-s8act")) -> dict:
     """fp16 / dynamic / int8 PTQ files of the model in workdir (reused when already there)."""
     from pathlib import Path
 
@@ -131,7 +134,13 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
         "int8-s8act": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
                                                samples=calib_samples, activation_type="int8"),
     }
-    for name, job in jobs.items():
+    unknown = set(names) - set(jobs)
+    if unknown:
+        from liveseg.errors import ConfigError
+
+        raise ConfigError(f"unknown variants {sorted(unknown)}; choose from {sorted(jobs)}")
+    for name in names:
+        job = jobs[name]
         p = workdir / f"{stem}-{name}.onnx"
         if not p.exists():
             log(f"building {p.name} ...")
@@ -198,7 +207,8 @@ def run(args) -> int:
         raise ConfigError(f"--bits must look like 8/8,6/4, got {args.bits!r}") from None
     card = card_for_model(args.onnx)
     variants = build_variants(args.onnx, args.workdir, args.data, args.calib_split,
-                              args.calib_samples)
+                              args.calib_samples,
+                              names=[v for v in args.variants.split(",") if v and v != "fp32"])
     if args.qat_onnx:
         variants["int8-qat"] = Path(args.qat_onnx)
     frame = np.random.default_rng(0).integers(0, 255, (card.input_size[1], card.input_size[0], 3),
