@@ -152,6 +152,8 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
 def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=None,
                    log=print) -> list[dict]:
     """mIoU of the checkpoint under fake quantization at each w/a width."""
+    from pathlib import Path
+
     import torch
 
     from liveseg.data import build_dataset, collate
@@ -162,9 +164,12 @@ def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=Non
     from liveseg.train.evaluate import evaluate_model
 
     kind, root = parse_spec(data)
+    from liveseg.export.checkpoint_model import _load
+    from liveseg.export.qat import card_from_checkpoint
+
     model, card, _ = build_from_source(str(checkpoint))
     model.eval()
-    card = card or {}
+    card = card_from_checkpoint(_load(Path(checkpoint)), card).to_dict()
     size = card.get("input_size") or [480, 360]
     mean = card.get("mean") or [0.485, 0.456, 0.406]
     std = card.get("std") or [0.229, 0.224, 0.225]

@@ -154,7 +154,6 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
                         overwrite=False, log=print):
     """`liveseg quantize CKPT.pt --qat`: fine-tune with fake quantization on the checkpoint's
     own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
-    from liveseg.card import ModelCard
     from liveseg.data import collate
     from liveseg.errors import InputError
     from liveseg.export.checkpoint_model import _load, build_from_source
@@ -175,9 +174,7 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
         cfg["data"]["root"] = str(data_root)
     cfg["data"]["val_split"] = None
     model, card_dict, _ = build_from_source(str(checkpoint))
-    if not card_dict:
-        raise InputError(f"{checkpoint} carries no model card")
-    card = ModelCard.from_dict(card_dict)
+    card = card_from_checkpoint(ckpt, card_dict)
     train_ds, _ = build_datasets(cfg)
     loader = torch.utils.data.DataLoader(
         train_ds, batch_size=batch_size, shuffle=True, drop_last=True,
@@ -200,3 +197,25 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     res = export_qat_onnx(fq, output, card, calib, input_size=card.input_size,
                           samples=calib_samples, overwrite=overwrite)
     return fq, res
+
+
+def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
+    """The checkpoint's card, or one made from its training config and data-set info (the
+    per-epoch ``last.pt`` of the trainer carries no card)."""
+    from liveseg.card import ModelCard
+    from liveseg.errors import InputError
+
+    if card_dict:
+        return ModelCard.from_dict(card_dict)
+    cfg = ckpt.get("config") if isinstance(ckpt, dict) else None
+    info = ckpt.get("info") if isinstance(ckpt, dict) else None
+    if not isinstance(cfg, dict) or not isinstance(info, dict):
+        raise InputError("the checkpoint carries neither a model card nor its training config")
+    return ModelCard(
+        name=cfg.get("name") or "model", task=info.get("task", "semantic"),
+        classes=list(info.get("classes") or []), palette=list(info.get("palette") or []),
+        input_size=[int(v) for v in cfg["input_size"]],
+        mean=[float(v) for v in cfg["mean"]], std=[float(v) for v in cfg["std"]],
+        architecture=(cfg.get("model") or {}).get("name", ""),
+        training_data=info.get("training_data", ""), license=info.get("license", ""),
+        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")
