@@ -162,3 +162,33 @@ def test_demo_and_default_model_errors_are_clear(env, tmp_path, capsys, monkeypa
     assert code != 0 and "default model" in err and "--model" in err
     code, _, err = _main(capsys, env["video"], "--demo", "--model", env["model"])
     assert code != 0 and "either INPUT or --demo" in err
+
+
+def test_ctrl_c_in_a_real_process_leaves_a_playable_partial(env, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    video = make_video(tmp_path / "long.mp4", n=1500, w=64, h=48)
+    out = tmp_path / "out.mp4"
+    part = tmp_path / "out.partial.mp4"
+    # Background jobs start with SIGINT ignored; install Python's handler as a terminal has it.
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from liveseg.cli import main; sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "run", str(video), "-o", str(out), "--model",
+         str(env["model"]), "--effect", "blur"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"})
+    while not part.exists() and proc.poll() is None:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"partial output kept at {part}" in err and "Traceback" not in err
+    assert not out.exists()
+    info = probe(part)
+    assert 1 <= info["frames"] < 1500

@@ -162,7 +162,15 @@ class Blur(_Matted):
         h, w = frame.shape[:2]
         scale = min(1.0, 160.0 / max(h, w))
         sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else frame
+        small = frame
+        # Exact halvings take OpenCV's fast INTER_AREA path (3x faster than one fractional
+        # INTER_AREA resize at 640x480); the last step is bilinear (blurred right after).
+        while small.shape[1] >= 2 * sw and small.shape[0] >= 2 * sh and \
+                small.shape[1] % 2 == 0 and small.shape[0] % 2 == 0:
+            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2),
+                               interpolation=cv2.INTER_AREA)
+        if small.shape[:2] != (sh, sw):
+            small = cv2.resize(small, (sw, sh), interpolation=cv2.INTER_LINEAR)
         k = max(3, int(max(sw, sh) / 16 * self.strength) | 1)
         small = cv2.stackBlur(small, (k, k)) if hasattr(cv2, "stackBlur") else cv2.blur(small, (k, k))
         if (sh, sw) == (h, w):

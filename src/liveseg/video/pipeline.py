@@ -178,6 +178,9 @@ class Pipeline:
         self.notes: list[str] = []
         self.stop = threading.Event()
         self._error: BaseException | None = None
+        self._status = "done"  # or "interrupted" (Ctrl-C); errors win over both
+        self._sinks_finished = False
+        self._sinks_done = threading.Event()
         self._err_lock = threading.Lock()
         card = getattr(model, "card", None)
         self.prev_input = bool(getattr(card, "prev_mask_input", False))
@@ -284,7 +287,19 @@ class Pipeline:
         except BaseException as exc:  # noqa: BLE001 - surfaced once from run()
             self._fail(exc)
 
-    def _stage_thread(self, fns, in_q, out_q):
+    def _stage_thread(self, fns, in_q, out_q, owns_sinks=False):
+        try:
+            self._stage_loop(fns, in_q, out_q)
+        finally:
+            if owns_sinks:
+                # The thread that wrote to the sinks closes them: encoders and muxers are
+                # never touched from two threads (an interrupted run closes a valid file).
+                try:
+                    self._finish_sinks()
+                finally:
+                    self._sinks_done.set()
+
+    def _stage_loop(self, fns, in_q, out_q):
         stop = self.stop
         try:
             while True:
@@ -320,22 +335,30 @@ class Pipeline:
                                     name="liveseg-source", daemon=True)]
         for i, (name, fns) in enumerate(stages):
             threads.append(threading.Thread(target=self._stage_thread,
-                                            args=(fns, queues[i], queues[i + 1]),
+                                            args=(fns, queues[i], queues[i + 1],
+                                                  i == len(stages) - 1),
                                             name=f"liveseg-{name}", daemon=True))
         for t in threads:
             t.start()
+        # The main thread waits on an Event, not Thread.join: a Ctrl-C inside join() makes
+        # CPython <= 3.11 mark the still-running thread as stopped (bpo-45274's fix), and a
+        # later join() would return before the sinks are closed.
         try:
             # The sink thread ends last (it sees _END after everything else).
-            while threads[-1].is_alive():
-                threads[-1].join(0.1)
+            while not self._sinks_done.wait(0.1):
                 if poll is not None:
                     poll(self.frames_done)
         except BaseException:
+            self._status = "interrupted"
             self.stop.set()  # Ctrl-C: every stage gives up at its next queue operation
             raise
         finally:
-            for t in threads[1:]:
+            for t in threads[1:-1]:
                 t.join(5.0)
+            # The sink thread finishes the sinks (flush, trailer, rename) before it ends.
+            if not self._sinks_done.wait(60.0):
+                self.notes.append("the output stage did not stop within 60 s; its file may "
+                                  "be incomplete")
             # A live source may sit in a blocking read; it is a daemon thread.
             threads[0].join(0.5 if self.live else 5.0)
 
@@ -348,32 +371,37 @@ class Pipeline:
         prev_cv_threads = cv2.getNumThreads()
         cv2.setNumThreads(1)
         t0 = time.perf_counter()
-        status = "done"
         try:
             if self.threaded:
                 self._run_threaded(poll)
             else:
                 try:
                     self._run_inline()
-                except BaseException as exc:
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise
+                except KeyboardInterrupt:
+                    self._status = "interrupted"
+                    raise
+                except BaseException as exc:  # noqa: BLE001 - surfaced once below
                     self._fail(exc)
-        except KeyboardInterrupt:
-            status = "interrupted"
-            self.stop.set()
-            raise
+                finally:
+                    self._finish_sinks()
         finally:
             wall = time.perf_counter() - t0
             cv2.setNumThreads(prev_cv_threads)
-            if self._error is not None:
-                status = "error"
-            self._finish(status)
+            with contextlib.suppress(Exception):  # a broken source must not mask the result
+                self.source.close()
+            close = getattr(self.effect, "close", None)
+            if close is not None:
+                close()
         if self._error is not None:
             raise self._error
         return self._stats(wall)
 
-    def _finish(self, status: str) -> None:
+    def _finish_sinks(self) -> None:
+        """Close every sink: done (rename into place), interrupted (keep partial), error."""
+        if self._sinks_finished:
+            return
+        self._sinks_finished = True
+        status = "error" if self._error is not None else self._status
         errors = []
         for s in self.sinks:
             try:
@@ -382,13 +410,8 @@ class Pipeline:
                     self.notes.append(note)
             except Exception as exc:  # noqa: BLE001 - finish every sink, report the first
                 errors.append(exc)
-        with contextlib.suppress(Exception):  # a broken source must not mask the run's result
-            self.source.close()
-        close = getattr(self.effect, "close", None)
-        if close is not None:
-            close()
-        if errors and self._error is None and status == "done":
-            self._error = errors[0]
+        if errors and status == "done":
+            self._fail(errors[0])
 
     def _stats(self, wall: float) -> RunStats:
         stages = self.times.summary()
