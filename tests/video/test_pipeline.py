@@ -270,3 +270,17 @@ def test_temporal_previous_prediction_reaches_prev_mask_models(tmp_path):
     model = FakeModel(prev_mask_input=True)
     _run(src, None, model=model)
     assert model.prev_seen == [False, True, True, True, True]
+
+
+def test_stream_source_in_live_mode(tmp_path):
+    """A PyAV source with live=True (what rtsp:// and http:// inputs get): newest frame wins."""
+    src = make_video(tmp_path / "in.mp4", n=40, audio=False)
+
+    class SlowModel(FakeModel):
+        def infer(self, tensor):
+            time.sleep(0.01)
+            return super().infer(tensor)
+
+    stats = _run(src, tmp_path / "live.mkv", model=SlowModel(), live=True)
+    assert stats["live"] and stats["frames"] + stats["drops"] == 40
+    assert probe(tmp_path / "live.mkv")["frames"] == stats["frames"]

@@ -127,6 +127,9 @@ def _bad_inputs(env, tmp_path):
         ([v, "--model", m, "-o", str(d / "out.mp4"), "--effect", "matte"], "alpha"),
         ([v, "--model", m, "--temporal", "bogus-policy"], "temporal"),
         (["webcam:x", "--model", m], "webcam"),
+        (["webcam:7", "--model", m], "cannot open webcam 7"),
+        (["rtsp://127.0.0.1:1/none", "--model", m], "cannot open the stream"),
+        ([v, "--model", m, "--show"], "--show needs"),
         ([], "no INPUT"),
     ]
 

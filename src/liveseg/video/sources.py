@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import glob as _glob
 import os
+import sys
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -205,6 +206,9 @@ class WebcamSource(Source):
         import cv2
 
         self.description = f"webcam:{index}"
+        if sys.platform.startswith("linux") and not Path(f"/dev/video{index}").exists():
+            raise InputError(f"cannot open webcam {index}: /dev/video{index} does not exist")
+        _quiet_opencv(cv2)
         self.cap = cv2.VideoCapture(index)
         if not self.cap.isOpened():
             raise InputError(f"cannot open webcam {index} (no camera at that index, or no access)")
@@ -265,6 +269,12 @@ class ImageSource(Source):
         for i, p in enumerate(self.paths):
             img = read_image(p)
             yield SourceFrame(i, img, i, self.time_base, p.stem, time.perf_counter())
+
+
+def _quiet_opencv(cv2) -> None:
+    """OpenCV's capture backends print warnings while probing; errors are ours to report."""
+    with contextlib.suppress(Exception):
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def _images_in(folder: Path) -> list[Path]:
