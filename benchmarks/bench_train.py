@@ -29,9 +29,10 @@ CASES = [
 
 def cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"
@@ -95,7 +96,7 @@ def main(argv=None) -> int:
     for name, w, h, bs in cases:
         ts = sorted(state[name][4])
         med = statistics.median(ts)
-        p90 = ts[min(len(ts) - 1, int(round(0.9 * (len(ts) - 1))))]
+        p90 = ts[min(len(ts) - 1, round(0.9 * (len(ts) - 1)))]
         rows.append({"model": name, "crop": [w, h], "batch": bs, "median_s": med, "p90_s": p90,
                      "images_per_s": bs / med, "steps": len(ts)})
         print(f"{name:30s} {w:>4d}x{h:<4d} {bs:>5d} {med:>10.3f} {p90:>7.3f} {bs / med:>7.2f}")

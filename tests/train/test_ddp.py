@@ -16,7 +16,7 @@ def _free_port():
 def _worker(rank, world, port, cfg_path, root, out):
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")
-    import train.tinymodel  # noqa: F401 - registers the tiny model in this process
+    import train.tinymodel
     from liveseg.train.config import load_config
     from liveseg.train.trainer import train
 
@@ -27,6 +27,7 @@ def _worker(rank, world, port, cfg_path, root, out):
 
 def test_two_process_gloo_training(tmp_path):
     from data.segfixtures import make_folder
+
     from train.tinymodel import NAME
 
     root = make_folder(tmp_path / "data", n=9)

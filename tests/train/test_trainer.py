@@ -100,7 +100,17 @@ def test_cli_train_flags_after_config_and_davis_j(tmp_path, capsys):
     assert "best val j_mean" in capsys.readouterr().out
     # eval with J&F on the held-out clip from the checkpoint's own config
     js = tmp_path / "e.json"
-    assert main(["eval", str(tmp_path / "o" / "last.pt"), "--json", str(js)]) == 0
+    assert main(["eval", str(tmp_path / "o" / "last.pt"), "--json", str(js),
+                 "--save-pred", str(tmp_path / "pred")]) == 0
     r = json.loads(js.read_text())
     assert r["video"]["clips"] == 1 and set(r["video"]["per_clip"]["c"]) >= {"j", "f", "j_decay"}
+    # saved predictions scored by --pred/--gt give the same J&F
+    import shutil
+
+    shutil.copytree(root / "Annotations" / "c", tmp_path / "gt" / "c")
+    js2 = tmp_path / "jf.json"
+    assert main(["eval", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
+                 "--metric", "jf", "--json", str(js2)]) == 0
+    r2 = json.loads(js2.read_text())
+    assert r2["j_mean"] == pytest.approx(r["video"]["j_mean"]) and r2["jf"] == pytest.approx(r["video"]["jf"])
     assert main(["train", str(p), "bogus"]) == 4  # ConfigError exit code

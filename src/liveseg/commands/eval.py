@@ -35,6 +35,8 @@ def add_arguments(parser):
     o.add_argument("--engine", default="auto", help="runtime engine for model files")
     o.add_argument("--threads", type=int, default=None, help="inference threads")
     o.add_argument("--device", default="auto", help="checkpoints: auto, cpu or cuda")
+    o.add_argument("--save-pred", metavar="DIR",
+                   help="write predicted label PNGs (Cityscapes: labelIds; DAVIS: 0/255 per clip)")
     o.add_argument("--json", dest="json_out", help="write the metrics to this JSON file")
     o.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
@@ -112,6 +114,44 @@ def _data_spec(args, ckpt_cfg=None):
         raise ConfigError("say which data set to evaluate on: --config CONFIG.yaml, or "
                           "--dataset NAME --root DIR [--split S]")
     return name, root, split, opts
+
+
+def _saver(args, ds, name):
+    """on_label callback writing predictions under --save-pred, or None."""
+    if not args.save_pred:
+        return None
+    import os
+    from pathlib import Path
+
+    import cv2
+    import numpy as np
+
+    from liveseg.errors import OutputError
+
+    out = Path(args.save_pred)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        raise OutputError(f"{out} is not empty; pass --overwrite to write into it")
+    if out.resolve() in {Path(ds.samples[0].image).resolve().parent, Path(str(args.root or "")).resolve()}:
+        raise OutputError(f"--save-pred {out} would write into the input data")
+    binary = ds.info.task == "foreground"
+    if name == "cityscapes":
+        from liveseg.data.datasets import cityscapes_train_to_label_ids as to_ids
+    else:
+        to_ids = None
+
+    def save(n, label):
+        s = ds.samples[n]
+        rel = Path(s.name if binary and "/" in s.name else Path(s.image).stem).with_suffix(".png")
+        lab = label.astype(np.uint8)
+        lab = to_ids(lab) if to_ids else (lab * 255 if binary else lab)
+        dst = out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.stem}.tmp.png")
+        if not cv2.imwrite(str(tmp), lab):
+            raise OutputError(f"cannot write {dst}")
+        os.replace(tmp, dst)
+
+    return save
 
 
 def _items(ds, limit=None):
@@ -297,7 +337,8 @@ def _run_runtime(args, scales):
     fg = 1 if info.task == "foreground" else None
     result = _with_progress(lambda progress: evaluate_predictor(
         pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
-        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset),
+        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
+        on_label=_saver(args, ds, name)),
         min(len(ds), args.limit or len(ds)))
     result.update(model=str(args.model), engine=pred.main.engine.name, dataset=name, split=split,
                   flip=args.flip, scales=scales)
@@ -330,7 +371,8 @@ def _run_checkpoint(args, scales):
     fg = 1 if info.task == "foreground" else None
     result = _with_progress(lambda progress: evaluate_predictor(
         pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
-        foreground_index=fg, all_frames=args.all_frames, progress=progress),
+        foreground_index=fg, all_frames=args.all_frames, progress=progress,
+        on_label=_saver(args, ds, name)),
         min(len(ds), args.limit or len(ds)))
     result.update(model=str(args.model), epoch=int(ckpt["epoch"]) + 1, dataset=name, split=split,
                   flip=args.flip, scales=scales)

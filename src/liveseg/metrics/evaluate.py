@@ -116,11 +116,12 @@ def upsample_probs(probs: np.ndarray, size_hw) -> np.ndarray:
 
 def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | None, class_names=None,
                        foreground_index: int | None = None, all_frames: bool = False,
-                       limit: int | None = None, progress=None, reset=None) -> dict:
+                       limit: int | None = None, progress=None, reset=None, on_label=None) -> dict:
     """Run ``predict(image) -> (C, H, W) probabilities at image size`` over ``items``, an iterable
     of (image, mask, group). Confusion-matrix metrics over everything; when
     ``foreground_index`` is given and items carry groups (clips, in frame order), DAVIS J&F per
-    clip plus flicker / dtSSD. ``reset()`` is called at each new clip (temporal predictors)."""
+    clip plus flicker / dtSSD. ``reset()`` is called at each new clip (temporal predictors);
+    ``on_label(n, label_map)`` sees each arg-max label map (e.g. to save predictions)."""
     cm = ConfusionMatrix(num_classes, ignore_index)
     per_clip = {}
     cur, gts, preds, softs = None, [], [], []
@@ -138,6 +139,8 @@ def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | Non
                 reset()
         probs = predict(image)
         label = probs.argmax(0)
+        if on_label is not None:
+            on_label(n, label)
         cm.update(label, mask)
         if foreground_index is not None and group:
             valid = mask != ignore_index if ignore_index is not None else np.ones(mask.shape, bool)
