@@ -56,6 +56,8 @@ def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None,
     else:
         state = _first(ckpt, "state_dict", "model_state", "model_state_dict")
     card = ckpt.get("card") if isinstance(ckpt.get("card"), Mapping) else None
+    if card is None and isinstance(ckpt.get("info"), Mapping):
+        card = _card_from_trainer(cfg, ckpt["info"], name)
     if not name and card:
         name = card.get("architecture")
     options = dict(_first(ckpt, "model_options", "options") or _first(cfg_model, "options") or {})
@@ -67,6 +69,21 @@ def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None,
     if not isinstance(state, Mapping):
         raise InputError("the checkpoint holds no model weights (state dict)")
     return str(name), options, num_classes, dict(card) if card else None, state
+
+
+def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
+    """Card fields from a 'liveseg train' checkpoint: data-set info + training config."""
+    card = {k: info[k] for k in ("task", "classes", "palette", "foreground", "training_data",
+                                 "license") if info.get(k) not in (None, "")}
+    export = cfg.get("export") if isinstance(cfg.get("export"), Mapping) else {}
+    card["name"] = export.get("name") or cfg.get("name") or name or "model"
+    for k in ("input_size", "mean", "std"):
+        if cfg.get(k) is not None:
+            card[k] = [v for v in cfg[k]]
+    if name:
+        card["architecture"] = name
+    card["notes"] = f"trained with 'liveseg train' ({cfg.get('name', '?')})"
+    return card
 
 
 def build_from_source(source: str, num_classes: int | None = None, options: dict | None = None):
@@ -84,7 +101,12 @@ def build_from_source(source: str, num_classes: int | None = None, options: dict
         ck_options.update(options)
         model = create_model(name, num_classes=int(num_classes or ck_classes or 21), **ck_options)
         state = {k.removeprefix("module."): v for k, v in state.items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
+        try:
+            missing, unexpected = model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # shape mismatches
+            first = str(exc).strip().splitlines()[1:2] or [str(exc)[:200]]
+            raise InputError(f"checkpoint weights do not fit {name} {ck_options}: "
+                             f"{first[0].strip()}") from None
         if missing or unexpected:
             raise InputError(
                 f"checkpoint weights do not fit {name} {ck_options}: "
