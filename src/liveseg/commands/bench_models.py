@@ -1,13 +1,47 @@
-"""`liveseg bench models` (being built)."""
+"""`liveseg bench models`: params, GMACs, ORT fp32 latency (1 and 2 threads) and PyTorch eager
+latency for every model-zoo architecture at 256 and 512, in one run."""
 
-from liveseg.errors import LivesegError
-
-HELP = "models benchmark (not built yet)"
+HELP = "model zoo: params, GMACs, ORT fp32 1/2-thread and PyTorch eager latency per model"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--models", default="", help="comma-separated names (default: all)")
+    parser.add_argument("--sizes", default="256,512",
+                        help="comma-separated sizes, N or WxH (default 256,512)")
+    parser.add_argument("--runs", type=int, default=10, help="timed rounds per model (default 10)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up rounds (default 2)")
+    parser.add_argument("--baseline", default="deeplabv3plus_mobilenetv2",
+                        help="model the ratios are computed against")
+    parser.add_argument("--json", default=None, metavar="PATH", help="also save results as JSON")
+    parser.add_argument("--markdown", default=None, metavar="PATH",
+                        help="also save the table as Markdown")
 
 
 def run(args):
-    raise LivesegError("'liveseg bench models' is not built yet")
+    import os
+    from pathlib import Path
+
+    from liveseg.commands.models import parse_size
+    from liveseg.errors import ConfigError, OutputError
+    from liveseg.models import get_builder, list_models
+    from liveseg.models.bench import markdown, run_bench, save_json
+
+    names = [n.strip() for n in args.models.split(",") if n.strip()] or list_models()
+    for n in names:
+        get_builder(n)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    if args.runs < 1 or args.warmup < 0:
+        raise ConfigError("--runs must be >= 1 and --warmup >= 0")
+    for p in (args.json, args.markdown):
+        if p and not Path(p).parent.is_dir():
+            raise OutputError(f"folder of {p} does not exist")
+    result = run_bench(names, sizes, runs=args.runs, warmup=args.warmup, baseline=args.baseline)
+    table = markdown(result)
+    print(table)
+    if args.json:
+        save_json(result, args.json)
+    if args.markdown:
+        tmp = Path(args.markdown).with_name(Path(args.markdown).name + ".tmp")
+        tmp.write_text(table + "\n")
+        os.replace(tmp, args.markdown)
+    return 0

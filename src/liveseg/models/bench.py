@@ -1,0 +1,133 @@
+"""Model-zoo benchmark: every architecture at given sizes -- parameters, GMACs, onnxruntime fp32
+latency at 1 and 2 threads and PyTorch eager latency (1 thread), all in one run.
+
+Per (model, size): export to ONNX (fixed size), warm up every engine, then ``runs`` rounds that
+interleave the engines (ORT 1 thread, ORT 2 threads, PyTorch) so that load changes on a shared
+machine hit all of them alike; medians and p90 of the per-round times. Ratios are against the
+baseline model (default deeplabv3plus_mobilenetv2) at the same size, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def machine_info() -> dict:
+    import onnx
+    import onnxruntime
+    import torch
+
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
+            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
+            "onnx": onnx.__version__, "numpy": np.__version__,
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")}
+
+
+def _stats(ms):
+    a = np.asarray(ms)
+    return {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90))}
+
+
+def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log=print) -> dict:
+    import torch
+
+    from liveseg.export.onnx_export import export_onnx, ort_session
+    from liveseg.models import create_model
+    from liveseg.models.profile import count_macs, count_params
+
+    w, h = size
+    torch.manual_seed(0)
+    model = create_model(name, num_classes=num_classes).eval()
+    row = {"name": name, "size": [w, h], "params": count_params(model),
+           "macs": count_macs(model, size)}
+    x = np.random.default_rng(0).standard_normal((1, model.in_channels, h, w)).astype(np.float32)
+    xt = torch.from_numpy(x)
+    with tempfile.TemporaryDirectory() as d:
+        path = export_onnx(model, Path(d) / "m.onnx", size)
+        row["onnx_bytes"] = path.stat().st_size
+        sessions = {t: ort_session(path, threads=t) for t in threads}
+    engines = {f"ort_{t}t": (lambda s=s: s.run(None, {"input": x})) for t, s in sessions.items()}
+
+    def eager():
+        with torch.no_grad():
+            model(xt)
+
+    engines["torch_1t"] = eager
+    times = {k: [] for k in engines}
+    old_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(warmup):
+            for fn in engines.values():
+                fn()
+        for _ in range(runs):
+            for k, fn in engines.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(1000 * (time.perf_counter() - t0))
+    finally:
+        torch.set_num_threads(old_threads)
+    for k, v in times.items():
+        row[k] = _stats(v)
+    log(f"{name} {w}x{h}: " + ", ".join(f"{k} {row[k]['median_ms']:.1f} ms" for k in times))
+    return row
+
+
+def run_bench(names, sizes, threads=(1, 2), runs=10, warmup=2, baseline="deeplabv3plus_mobilenetv2",
+              log=print) -> dict:
+    rows = []
+    for size in sizes:
+        for n in names:
+            rows.append(bench_one(n, size, threads, runs, warmup, log=log))
+    for r in rows:
+        base = next((b for b in rows if b["name"] == baseline and b["size"] == r["size"]), None)
+        if base:
+            r["ort_1t_vs_baseline"] = r["ort_1t"]["median_ms"] / base["ort_1t"]["median_ms"]
+    return {"machine": machine_info(), "runs": runs, "warmup": warmup, "baseline": baseline,
+            "rows": rows}
+
+
+def markdown(result: dict) -> str:
+    m = result["machine"]
+    lines = [
+        (f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs; Python {m['python']}, torch "
+        f"{m['torch']}, onnxruntime {m['onnxruntime']}, onnx {m['onnx']}. "
+        f"{result['runs']} interleaved rounds after {result['warmup']} warm-up; ms median / p90; "
+        f"batch 1, fp32, 21 classes. Ratio: ORT 1-thread median vs {result['baseline']} "
+        "at the same size."),
+        "",
+        ("| model | size | params (M) | GMACs | ONNX MB | ORT 1 thread | ORT 2 threads | "
+        "PyTorch eager 1 thread | ratio |"),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:
+        def cell(k, r=r):
+            return f"{r[k]['median_ms']:.1f} / {r[k]['p90_ms']:.1f}" if k in r else "-"
+        ratio = f"{r['ort_1t_vs_baseline']:.2f}" if "ort_1t_vs_baseline" in r else "-"
+        lines.append(
+            f"| {r['name']} | {r['size'][0]}x{r['size'][1]} | {r['params'] / 1e6:.2f} | "
+            f"{r['macs'] / 1e9:.2f} | {r['onnx_bytes'] / 1e6:.1f} | {cell('ort_1t')} | "
+            f"{cell('ort_2t')} | {cell('torch_1t')} | {ratio} |")
+    return "\n".join(lines)
+
+
+def save_json(result, path):
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, path)
