@@ -238,6 +238,7 @@ class Trainer:
                 model, device_ids=[local_rank] if cuda else None)
 
         from liveseg.data.base import collate
+        from liveseg.train.evaluate import model_logits, normalize
         from liveseg.train.losses import build_loss
         from liveseg.train.optim import build_optimizer, build_scheduler
 
@@ -310,8 +311,6 @@ class Trainer:
                     break
                 x = batch["image"].to(device, non_blocking=True)
                 y = batch["mask"].to(device, non_blocking=True)
-                from liveseg.train.evaluate import model_logits, normalize
-
                 x = normalize(x, cfg["mean"], cfg["std"])
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
