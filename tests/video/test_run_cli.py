@@ -195,3 +195,12 @@ def test_ctrl_c_in_a_real_process_leaves_a_playable_partial(env, tmp_path):
     assert not out.exists()
     info = probe(part)
     assert 1 <= info["frames"] < 600
+
+
+def test_temporal_policy_counts_inferred_and_propagated(env, tmp_path, capsys):
+    stats = tmp_path / "s.json"
+    code, _, err = _main(capsys, env["video"], "--model", env["model"], "--temporal", "fixed:2",
+                         "--stats", stats, "--quiet")
+    assert code == 0, err
+    s = json.loads(stats.read_text())
+    assert s["frames"] == 10 and s["inferred_frames"] == 5 and s["propagated_frames"] == 5
