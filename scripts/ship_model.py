@@ -1,0 +1,162 @@
+"""Turn a finished training run into shipped zoo models: fp32 + int8 ONNX with measured cards.
+
+Every figure in the cards comes from the public commands, run here in order:
+  1. ``liveseg quantize``  fp32 ONNX -> int8 QDQ (calibrated on training images of the run's data set)
+  2. ``liveseg eval``      fp32 and int8 on the run's validation split (mIoU, or J&F for DAVIS)
+  3. ``liveseg run``       end-to-end fps on the 640x480 demo clip (decode -> effect, null sink),
+                           several repeats, median; 1 and 2 threads
+and then the files are written into ``src/liveseg/zoo`` as ``<name>-fp32.onnx`` and
+``<name>-int8.onnx``, each with its ``.json`` card.
+
+Usage (from the repository root):
+  python scripts/ship_model.py runs/<run> --config configs/<run>.yaml --name <zoo name>
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ZOO = ROOT / "src" / "liveseg" / "zoo"
+
+
+def sh(*cmd):
+    print("$", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], check=True, cwd=ROOT)
+
+
+def liveseg(*args):
+    sh(sys.executable, "-m", "liveseg", *args)
+
+
+def evaluate(model: Path, config: str, threads: int, work: Path) -> dict:
+    out = work / f"eval-{model.stem}.json"
+    liveseg("eval", model, "--config", config, "--threads", threads, "--json", out, "--overwrite")
+    return json.loads(out.read_text())
+
+
+def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, work: Path) -> dict:
+    fps, infer = [], []
+    for i in range(repeats):
+        stats = work / f"stats-{model.stem}-{threads}-{i}.json"
+        liveseg("run", clip, "--model", model, "--threads", threads, "--effect", effect,
+                "--stats", stats, "--no-progress", "--quiet")
+        s = json.loads(stats.read_text())
+        fps.append(float(s["fps"]))
+        stage = s["stages"]["infer"]
+        if "median_ms" in stage:
+            infer.append(float(stage["median_ms"]))
+    out = {"e2e_fps_median": round(statistics.median(fps), 1), "e2e_fps_runs": fps}
+    if infer:
+        out["inference_ms_median"] = round(statistics.median(infer), 2)
+    return out
+
+
+def headline(metrics: dict) -> dict:
+    """The few numbers a card shows first (mIoU for semantic models, J&F for DAVIS)."""
+    keep = {}
+    for key in ("miou", "pixel_acc", "mean_class_acc", "per_class_iou", "jf", "j_mean", "f_mean",
+                "flicker", "dtssd", "j_and_f"):
+        if key in metrics:
+            keep[key] = metrics[key]
+    video = metrics.get("video") or {}
+    for key in ("jf", "j_mean", "f_mean", "flicker", "dtssd"):
+        if key in video and key not in keep:
+            keep[key] = video[key]
+    return keep
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", help="training run folder (holds <name>.onnx + .json from liveseg train)")
+    ap.add_argument("--config", required=True, help="the run's training YAML (data set for eval)")
+    ap.add_argument("--name", required=True, help="zoo name, e.g. davis-subject-unet-lite0-144x256")
+    ap.add_argument("--calib-samples", type=int, default=128)
+    ap.add_argument("--effect", default="blur", help="effect for the E2E fps figure")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--eval-threads", type=int, default=2)
+    ap.add_argument("--zoo", default=str(ZOO), help="where to write the shipped files")
+    args = ap.parse_args(argv)
+
+    run = Path(args.run)
+    fp32_src = next((p for p in run.glob("*.onnx") if not p.stem.endswith("int8")), None)
+    if fp32_src is None:
+        sys.exit(f"no exported ONNX in {run}: finish the training run (liveseg train) first")
+    card = json.loads(fp32_src.with_suffix(".json").read_text())
+
+    work = Path(tempfile.mkdtemp(prefix="ship-"))
+    fp32 = work / f"{args.name}-fp32.onnx"
+    int8 = work / f"{args.name}-int8.onnx"
+    shutil.copy(fp32_src, fp32)
+    shutil.copy(fp32_src.with_suffix(".json"), fp32.with_suffix(".json"))
+
+    # 1. int8: calibration images come from the run's own training split (never the val split).
+    import yaml
+
+    cfg = yaml.safe_load(Path(args.config).read_text())
+    root = (ROOT / cfg["data"]["root"]).resolve()
+    calib_dir = {"camvid": root / "train", "davis2016": root / "JPEGImages"}[cfg["data"]["dataset"]]
+    val_clips = set(cfg["data"].get("options", {}).get("val_clips", []))
+    if val_clips:  # DAVIS: calibrate on training clips only
+        calib_dir = work / "calib"
+        calib_dir.mkdir()
+        for clip in sorted((root / "JPEGImages").iterdir()):
+            if clip.name not in val_clips:
+                for f in sorted(clip.glob("*.jpg"))[::8]:
+                    (calib_dir / f"{clip.name}-{f.name}").symlink_to(f)
+    liveseg("quantize", fp32, "--calib", calib_dir, "--samples", args.calib_samples, "-o", int8,
+            "--overwrite")
+
+    # 2. accuracy on the validation split, fp32 and int8 through the same runtime.
+    metrics = {m.stem: evaluate(m, args.config, args.eval_threads, work) for m in (fp32, int8)}
+
+    # 3. speed on the 640x480 demo clip.
+    from liveseg.video.demo import make_demo_clip
+
+    clip = make_demo_clip(work / "demo.mp4")
+    speed = {}
+    for m in (fp32, int8):
+        speed[m.stem] = {f"{t}_threads": e2e_fps(m, clip, t, args.effect, args.repeats, work)
+                         for t in (1, 2)}
+
+    machine = f"{platform.processor() or platform.machine()}, {platform.system()}, 2 cores"
+    for m in (fp32, int8):
+        c = dict(card)
+        c["name"] = m.stem
+        c["metrics"] = {"val": headline(metrics[m.stem]), "split": cfg["data"].get("val_split", "val"),
+                        "val_clips": sorted(val_clips) or None,
+                        "measured_with": f"liveseg eval {m.name} --config {args.config}"}
+        c["latency"] = {"input": "640x480 demo clip (liveseg run --demo source)",
+                        "effect": args.effect, "sink": "null", "engine": "onnxruntime",
+                        **speed[m.stem], "machine": machine,
+                        "measured_with": f"liveseg run demo.mp4 --model {m.name} --threads T "
+                                         f"--effect {args.effect} --stats s.json "
+                                         f"(median of {args.repeats})"}
+        c["notes"] = ((c.get("notes") or "") + (" int8: ONNX Runtime static QDQ, uint8 activations, "
+                      "int8 per-channel weights, calibrated on training images."
+                      if m is int8 else "")).strip()
+        m.with_suffix(".json").write_text(json.dumps(c, indent=2) + "\n")
+        size = m.stat().st_size
+        if size > 10 * 1024 * 1024:
+            sys.exit(f"{m.name} is {size / 2**20:.1f} MiB: over the 10 MB limit for shipped files")
+
+    for m in (fp32, int8):
+        shutil.copy(m, Path(args.zoo) / m.name)
+        shutil.copy(m.with_suffix(".json"), Path(args.zoo) / m.with_suffix(".json").name)
+        print(f"shipped {Path(args.zoo) / m.name} ({m.stat().st_size / 2**20:.2f} MiB)")
+    summary = {m.stem: {"metrics": headline(metrics[m.stem]), "speed": speed[m.stem],
+                        "size_mib": round(m.stat().st_size / 2**20, 2)} for m in (fp32, int8)}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
