@@ -68,7 +68,8 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
                 logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear",
                                        align_corners=False)
             loss = F.cross_entropy(logits, y, ignore_index=ignore_index)
-            if not math.isfinite(loss.item()):
+            loss_value = loss.item()
+            if not math.isfinite(loss_value):
                 raise ConfigError("QAT loss is not finite; lower --qat-lr")
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -77,7 +78,7 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
             opt.step()
             done += 1
             if progress:
-                progress(done, iters, float(loss), time.perf_counter() - t0)
+                progress(done, iters, loss_value, time.perf_counter() - t0)
             if done >= iters:
                 break
         if not seen_any:
