@@ -19,11 +19,23 @@ from liveseg.export.qat import export_qat_onnx, normalize, qat_finetune
 W, H = 48, 32
 
 
+class Nested(torch.nn.Module):
+    """Module paths like the zoo's (backbone.stages.0....): containers leave no ONNX scope."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Module()
+        self.backbone.stages = torch.nn.ModuleList([TinySeg()])
+
+    def forward(self, x):
+        return self.backbone.stages[0](x)
+
+
 def test_qat_finetune_and_int8_export(tmp_path):
     import cv2
 
     torch.manual_seed(0)
-    net = TinySeg().eval()
+    net = Nested().eval()
     calib = images(tmp_path / "calib", n=4, size=(H, W))
     imgs = torch.stack([torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
                         for p in sorted(calib.iterdir())])

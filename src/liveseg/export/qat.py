@@ -93,19 +93,31 @@ def conv_input_overrides(fq: FakeQuantModel):
     module scopes (``/backbone/backbone.features/backbone.features.0/Conv``)."""
     ranges = fq.activation_ranges()
 
+    def module_of(node_name: str) -> str | None:
+        # torch names a node after its module scopes: "/backbone/stages.0/stages.0.0/Conv" for
+        # module backbone.stages.0.0 (containers that are not called leave no scope), so the
+        # last scope is a dotted suffix of the module path and the first its first component.
+        parts = node_name.strip("/").split("/")
+        if len(parts) < 2:
+            return None
+        last = parts[-2]
+        cands = [m for m in ranges if m == last or m.endswith("." + last)]
+        if len(cands) > 1:
+            cands = [m for m in cands if m.split(".")[0] == parts[0]]
+        return cands[0] if len(cands) == 1 else None
+
     def build(pre_model) -> dict:
-        by_name = {}
+        out, used = {}, set()
         for n in pre_model.graph.node:
-            if n.op_type in ("Conv", "Gemm", "MatMul") and n.name:
-                parts = n.name.strip("/").split("/")
-                if len(parts) >= 2:  # "/a/a.b/a.b.c/Conv": the module is the last scope
-                    by_name.setdefault(parts[-2], n)
-        out = {}
-        for layer, (lo, hi) in ranges.items():
-            node = by_name.get(layer)
-            if node is not None:
-                lo, hi = min(lo, 0.0), max(hi, 0.0)
-                out[node.input[0]] = [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
+            if n.op_type not in ("Conv", "Gemm", "MatMul") or not n.name:
+                continue
+            layer = module_of(n.name)
+            if layer is None or layer in used:
+                continue
+            used.add(layer)
+            lo, hi = ranges[layer]
+            lo, hi = min(lo, 0.0), max(hi, 0.0)
+            out[n.input[0]] = [{"rmin": np.float32(lo), "rmax": np.float32(hi)}]
         return out
 
     return build
