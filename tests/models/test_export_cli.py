@@ -119,3 +119,16 @@ def test_tflite_export_parity_with_onnx(tmp_path):
     assert r["input_shape"] == [1, 3, 48, 64]
     assert r["argmax_agreement"] >= 0.999
     assert r["max_abs_diff"] < 1e-3
+
+
+def test_bench_models_smoke(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["bench", "models", "--models", "lraspp_mobilenetv3_small", "--sizes", "64",
+                 "--runs", "1", "--warmup", "0", "--json", str(out)]) == 0
+    assert "| lraspp_mobilenetv3_small | 64x64 |" in capsys.readouterr().out
+    row = json.loads(out.read_text())["rows"][0]
+    for k in ("ort_1t", "ort_2t", "torch_1t"):
+        assert row[k]["median_ms"] > 0
+    assert row["params"] > 0 and row["macs"] > 0 and row["onnx_bytes"] > 0
+    assert "cpu" in json.loads(out.read_text())["machine"]
+    assert main(["bench", "models", "--models", "nosuchmodel"]) != 0
