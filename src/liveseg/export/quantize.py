@@ -467,19 +467,23 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
         extra["TensorQuantOverrides"] = tensor_overrides
     if reader is not None:
         reader.rewind()
+    import contextlib
+    import io
+
     try:
-        quantize_static(
-            str(pre_path), str(out_path), reader,
-            quant_format=QuantFormat.QDQ,
-            per_channel=per_channel,
-            activation_type=_qtype(activation_type),
-            weight_type=_qtype("int8"),
-            nodes_to_exclude=list(exclude_nodes),
-            nodes_to_quantize=list(nodes_to_quantize or []),
-            calibrate_method=_calib_method(method),
-            extra_options=extra,
-            calibration_cache_path=calib_cache,
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # histogram calibrators print progress
+            quantize_static(
+                str(pre_path), str(out_path), reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=_qtype(activation_type),
+                weight_type=_qtype("int8"),
+                nodes_to_exclude=list(exclude_nodes),
+                nodes_to_quantize=list(nodes_to_quantize or []),
+                calibrate_method=_calib_method(method),
+                extra_options=extra,
+                calibration_cache_path=calib_cache,
+            )
     except (InputError, ConfigError):
         raise
     except Exception as exc:  # noqa: BLE001 - ORT raises many kinds; one line for the user
