@@ -93,17 +93,31 @@ def conv_input_overrides(fq: FakeQuantModel):
     module scopes (``/backbone/backbone.features/backbone.features.0/Conv``)."""
     ranges = fq.activation_ranges()
 
+    def unqualified(path: str) -> str:
+        # torch.onnx's scope name of a module: its path from the last non-numeric atom
+        # ("backbone.stages.1.0" -> "stages.1.0"); containers that are never called leave none.
+        atoms = path.split(".")
+        for i in range(len(atoms) - 1, -1, -1):
+            if not atoms[i].isnumeric():
+                return ".".join(atoms[i:])
+        return path
+
+    def chain(path: str) -> list[str]:
+        atoms = path.split(".")
+        return [unqualified(".".join(atoms[:i])) for i in range(1, len(atoms) + 1)]
+
+    def is_subsequence(sub, seq) -> bool:
+        it = iter(seq)
+        return all(any(s == x for x in it) for s in sub)
+
     def module_of(node_name: str) -> str | None:
-        # torch names a node after its module scopes: "/backbone/stages.0/stages.0.0/Conv" for
-        # module backbone.stages.0.0 (containers that are not called leave no scope), so the
-        # last scope is a dotted suffix of the module path and the first its first component.
-        parts = node_name.strip("/").split("/")
-        if len(parts) < 2:
+        # "/backbone/stages.1/stages.1.0/conv/conv.0/conv.0.0/Conv": the scopes of the called
+        # modules from the root down; the layer's own scope is the last.
+        scopes = node_name.strip("/").split("/")[:-1]
+        if not scopes:
             return None
-        last = parts[-2]
-        cands = [m for m in ranges if m == last or m.endswith("." + last)]
-        if len(cands) > 1:
-            cands = [m for m in cands if m.split(".")[0] == parts[0]]
+        cands = [m for m in ranges if unqualified(m) == scopes[-1]
+                 and is_subsequence(scopes, chain(m))]
         return cands[0] if len(cands) == 1 else None
 
     def build(pre_model) -> dict:
