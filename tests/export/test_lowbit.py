@@ -54,6 +54,9 @@ def test_int8_weight_grid_is_ort_symmetric():
     scale = w.abs().amax(dim=(1, 2, 3)) / 127  # ORT: per-channel symmetric int8, +-127
     q = layer.quant_weight().detach() / scale.view(-1, 1, 1, 1)
     assert torch.allclose(q, q.round(), atol=1e-3) and q.abs().max() <= 127.001
+    rr = lowbit.fake_quantize_model(m, 8, 8, x, w_qmax=64).wrapped()[0][1]  # ORT reduce_range
+    q7 = rr.quant_weight().detach() / (w.abs().amax(dim=(1, 2, 3)) / 64).view(-1, 1, 1, 1)
+    assert torch.allclose(q7, q7.round(), atol=1e-3) and q7.abs().max() <= 64.001
     sizes = [lowbit.packed_size_bytes(fq.float_model(), b) for b in (32, 8, 4)]
     assert sizes[0] > sizes[1] > sizes[2]
 

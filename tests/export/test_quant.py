@@ -94,6 +94,8 @@ def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
     int8_w = [i for i in model.graph.initializer
               if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
     assert len(int8_w) == 5  # one per conv weight
+    # default reduce_range: 7-bit weights (+-64), safe from AVX2's saturating u8s8 pairs
+    assert max(abs(int(v)) for w in int8_w for v in onnx.numpy_helper.to_array(w).ravel()) == 64
     assert not [i for i in model.graph.initializer
                 if i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 4]
     # What ORT executes: integer kernels, no float Conv left.
@@ -116,7 +118,10 @@ def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
 def test_exclude_first_last_and_op_type(tiny, tmp_path):
     out = tmp_path / "x.onnx"
     res = q.quantize_model(tiny / "net.onnx", out, tiny / "calib", samples=4,
-                           exclude=["first", "last"], method="percentile")
+                           exclude=["first", "last"], method="percentile", reduce_range=False)
+    w8 = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer
+          if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    assert max(int(abs(w.astype(int)).max()) for w in w8) == 127
     assert len(res.info["excluded_nodes"]) == 2
     opt = q.optimized_ops(out)
     assert opt.get("QLinearConv") == 3 and opt.get("Conv", 0) + opt.get("FusedConv", 0) == 2

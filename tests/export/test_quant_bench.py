@@ -47,7 +47,7 @@ def test_bench_quant_table(tmp_path, capsys):
     for col in ("Network", "Input", "Stride", "Quantization (w/a)", "mIoU", "Runtime",
                 "File size"):
         assert col in out
-    for row in ("fp32 (32/32)", "int8 PTQ (8/8)", "PyTorch eager",
+    for row in ("fp32 (32/32)", "int8 PTQ (8/8", "PyTorch eager",
                 "simulated 32/32", "simulated 4/4", "int8/fp32 speed-up"):
         assert row in out
     import json

@@ -26,8 +26,9 @@ def add_arguments(parser):
     parser.add_argument("--limit", type=int, help="evaluate only the first N val images")
     parser.add_argument("--bits", default="32/32,8/8,6/6,6/4,4/4",
                         help="simulated w/a widths (default 32/32,8/8,6/6,6/4,4/4)")
-    parser.add_argument("--variants", default="fp16,dynamic,int8,int8-s8act",
-                        help="ONNX variants besides fp32 (default fp16,dynamic,int8,int8-s8act)")
+    parser.add_argument("--variants", default="fp16,dynamic,int8,int8-full,int8-s8act",
+                        help="ONNX variants besides fp32: fp16, dynamic, int8 (7-bit weights, "
+                             "the default recipe), int8-full (8-bit weights), int8-s8act")
     parser.add_argument("--qat-onnx", help="an int8 QAT model to include (liveseg quantize --qat)")
     parser.add_argument("--workdir", default="out/bench_quant",
                         help="where the variants are written (reused when present)")
@@ -114,7 +115,7 @@ def torch_runner(model, threads, x):
 
 
 def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=print,
-                   names=("fp16", "dynamic", "int8", "int8-s8act")) -> dict:
+                   names=("fp16", "dynamic", "int8", "int8-full", "int8-s8act")) -> dict:
     """fp16 / dynamic / int8 PTQ files of the model in workdir (reused when already there)."""
     from pathlib import Path
 
@@ -130,9 +131,12 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
         "fp16": lambda p: convert_fp16(onnx_path, p),
         "dynamic": lambda p: quantize_dynamic_model(onnx_path, p),
         "int8": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
-                                         samples=calib_samples),
+                                         samples=calib_samples, reduce_range=True),
+        "int8-full": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
+                                              samples=calib_samples, reduce_range=False),
         "int8-s8act": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
-                                               samples=calib_samples, activation_type="int8"),
+                                               samples=calib_samples, activation_type="int8",
+                                               reduce_range=True),
     }
     unknown = set(names) - set(jobs)
     if unknown:
@@ -236,7 +240,8 @@ def run(args) -> int:
     net = card.architecture or card.name
     size_txt = f"{card.input_size[0]}x{card.input_size[1]}"
     labels = {"fp32": "fp32 (32/32)", "fp16": "fp16 (16/16)", "dynamic": "dynamic (8/fp32)",
-              "int8": "int8 PTQ (8/8)", "int8-s8act": "int8 PTQ, int8 act (8/8)",
+              "int8": "int8 PTQ (8/8, 7-bit w)", "int8-full": "int8 PTQ (8/8, full w)",
+              "int8-s8act": "int8 PTQ, int8 act (8/8)",
               "int8-qat": "int8 QAT (8/8)"}
     for k, p in variants.items():
         ev = evaluate_onnx(p, args.data, args.val_split, args.limit, threads=args.threads)

@@ -99,12 +99,13 @@ def fold_batchnorm(model: nn.Module, example: torch.Tensor, atol: float = 1e-3) 
 # ---------------------------------------------------------------------------------------------
 # Fake-quant modules
 # ---------------------------------------------------------------------------------------------
-def weight_fake_quant(bits: int) -> nn.Module:
+def weight_fake_quant(bits: int, qmax: int | None = None) -> nn.Module:
+    """``qmax`` overrides the symmetric range: 64 is ONNX Runtime's ``reduce_range`` int8."""
     if bits >= 32:
         return nn.Identity()
     if not 2 <= bits <= 8:
         raise ConfigError(f"weight bits must be 2..8 or 32, got {bits}")
-    q = 2 ** (bits - 1) - 1
+    q = qmax or 2 ** (bits - 1) - 1
     return FakeQuantize(observer=PerChannelMinMaxObserver, quant_min=-q, quant_max=q,
                         dtype=torch.qint8, qscheme=torch.per_channel_symmetric, ch_axis=0)
 
@@ -121,10 +122,10 @@ def act_fake_quant(bits: int) -> nn.Module:
 class FakeQuantConv(nn.Module):
     """Conv2d / Linear with fake-quantized weight (per channel) and input (per tensor)."""
 
-    def __init__(self, layer: nn.Module, w_bits: int, a_bits: int):
+    def __init__(self, layer: nn.Module, w_bits: int, a_bits: int, w_qmax: int | None = None):
         super().__init__()
         self.layer = layer
-        self.weight_fq = weight_fake_quant(w_bits)
+        self.weight_fq = weight_fake_quant(w_bits, w_qmax)
         self.input_fq = act_fake_quant(a_bits)
 
     def quant_weight(self):
@@ -145,10 +146,10 @@ class FakeQuantConv(nn.Module):
 class FakeQuantModel(nn.Module):
     """The wrapped network plus a fake-quantized output."""
 
-    def __init__(self, net: nn.Module, w_bits: int, a_bits: int):
+    def __init__(self, net: nn.Module, w_bits: int, a_bits: int, w_qmax: int | None = None):
         super().__init__()
         self.net = net
-        self.w_bits, self.a_bits = w_bits, a_bits
+        self.w_bits, self.a_bits, self.w_qmax = w_bits, a_bits, w_qmax
         self.output_fq = act_fake_quant(a_bits)
 
     def forward(self, x):
@@ -183,17 +184,18 @@ class FakeQuantModel(nn.Module):
 
 
 def fake_quantize_model(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor,
-                        fold_bn: bool = True) -> FakeQuantModel:
-    """Copy, fold BN, wrap every Conv2d/Linear; calibrate with ``calibrate`` before use."""
+                        fold_bn: bool = True, w_qmax: int | None = None) -> FakeQuantModel:
+    """Copy, fold BN, wrap every Conv2d/Linear; calibrate with ``calibrate`` before use.
+    ``w_qmax=64`` simulates ORT's reduce_range int8 weights (+-64)."""
     net = fold_batchnorm(model, example) if fold_bn else copy.deepcopy(model).eval()
     count = 0
     for name, m in list(net.named_modules()):
         if isinstance(m, (nn.Conv2d, nn.Linear)):
-            _set_module(net, name, FakeQuantConv(m, w_bits, a_bits))
+            _set_module(net, name, FakeQuantConv(m, w_bits, a_bits, w_qmax))
             count += 1
     if not count:
         raise ModelError("the model has no Conv2d/Linear layer to quantize")
-    return FakeQuantModel(net, w_bits, a_bits).eval()
+    return FakeQuantModel(net, w_bits, a_bits, w_qmax).eval()
 
 
 @torch.no_grad()

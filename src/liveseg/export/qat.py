@@ -37,7 +37,7 @@ def normalize(images_u8: torch.Tensor, mean, std) -> torch.Tensor:
 
 def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
                  iters=200, lr=5e-5, weight_decay=0.0, ignore_index=255, example=None,
-                 progress=None) -> FakeQuantModel:
+                 progress=None, w_qmax=None) -> FakeQuantModel:
     """Fine-tune ``model`` under w_bits/a_bits fake quantization.
 
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
@@ -50,7 +50,7 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
     if not calib:
         raise ConfigError("QAT needs calibration images")
     example = calib[0][:1] if example is None else example
-    fq = fake_quantize_model(model, w_bits, a_bits, example)
+    fq = fake_quantize_model(model, w_bits, a_bits, example, w_qmax=w_qmax)
     calibrate(fq, calib)
     params = [p for p in fq.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -139,7 +139,8 @@ def conv_input_overrides(fq: FakeQuantModel):
 
 def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samples=64,
                     overwrite=False):
-    """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult."""
+    """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult. A model trained
+    with ``w_qmax=64`` is exported with ORT's reduce_range (the same +-64 weight grid)."""
     from liveseg.export.onnx_export import export_onnx
     from liveseg.export.quantize import quantize_model
 
@@ -154,7 +155,7 @@ def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samp
         export_onnx(net, fp32, input_size=tuple(input_size), card=card)
         overrides = conv_input_overrides(fq)
         res = quantize_model(fp32, output, calib, samples=samples, overwrite=overwrite,
-                             tensor_overrides=overrides,
+                             tensor_overrides=overrides, reduce_range=fq.w_qmax == 64,
                              note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned")
     res.info["qat"] = True
     return res
@@ -178,7 +179,7 @@ def calibration_batches(dataset: str, root, split: str, input_size, n: int = 64,
 
 def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters=100,
                         lr=5e-5, batch_size=8, calib_samples=64, bits=(8, 8), threads=None,
-                        overwrite=False, log=print):
+                        overwrite=False, reduce_range=True, log=print):
     """`liveseg quantize CKPT.pt --qat`: fine-tune with fake quantization on the checkpoint's
     own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
     from liveseg.data import collate
@@ -217,7 +218,8 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
 
     fq = qat_finetune(model, loader, calib_b, mean=card.mean, std=card.std, w_bits=bits[0],
                       a_bits=bits[1], iters=iters, lr=lr,
-                      ignore_index=train_ds.info.ignore_index, progress=progress)
+                      ignore_index=train_ds.info.ignore_index, progress=progress,
+                      w_qmax=64 if reduce_range and bits[0] == 8 else None)
     if bits != (8, 8):
         return fq, None
     calib = calib or f"{dataset}:{root}:{cfg['data'].get('train_split', 'train')}"

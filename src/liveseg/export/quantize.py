@@ -454,7 +454,8 @@ def _calib_method(method):
 
 def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_channel=True,
                         activation_type="uint8", exclude_nodes=(), nodes_to_quantize=None,
-                        tensor_overrides=None, calib_cache=None, percentile=99.999):
+                        tensor_overrides=None, calib_cache=None, percentile=99.999,
+                        reduce_range=False):
     """ORT quantize_static in QDQ format; ORT errors become ModelError."""
     from onnxruntime.quantization import QuantFormat, quantize_static
 
@@ -476,6 +477,7 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
                 str(pre_path), str(out_path), reader,
                 quant_format=QuantFormat.QDQ,
                 per_channel=per_channel,
+                reduce_range=reduce_range,
                 activation_type=_qtype(activation_type),
                 weight_type=_qtype("int8"),
                 nodes_to_exclude=list(exclude_nodes),
@@ -492,7 +494,7 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
 
 def quantize_model(model_path, output, calib, *, method="minmax", samples=64, exclude=(),
                    per_channel=True, activation_type="uint8", overwrite=False,
-                   tensor_overrides=None, note_extra="") -> QuantizeResult:
+                   tensor_overrides=None, note_extra="", reduce_range=False) -> QuantizeResult:
     """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked.
 
     ``tensor_overrides``: ORT TensorQuantOverrides ({tensor: [{"rmin": .., "rmax": ..}]}), or a
@@ -519,7 +521,7 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
         qpath = Path(tmp) / "q.onnx"
         run_quantize_static(pre, qpath, reader, method=method, per_channel=per_channel,
                             activation_type=activation_type, exclude_nodes=excluded,
-                            tensor_overrides=tensor_overrides)
+                            tensor_overrides=tensor_overrides, reduce_range=reduce_range)
         qmodel = onnx.load(str(qpath))
     ops = count_ops(qmodel)
     if not ops.get("QuantizeLinear"):
@@ -530,14 +532,15 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
         "format": "int8-qdq",
         "tool": "onnxruntime.quantization.quantize_static",
         "activations": f"{activation_type} per-tensor asymmetric",
-        "weights": "int8 " + ("per-channel" if per_channel else "per-tensor") + " symmetric",
+        "weights": ("int7 (reduce_range) " if reduce_range else "int8 ")
+        + ("per-channel" if per_channel else "per-tensor") + " symmetric",
         "calibration": {"method": method, "data": str(calib), "images": len(reader),
                         "unreadable": len(reader.unreadable)},
         "excluded_nodes": excluded,
         "pinned_ranges": len(tensor_overrides or {}),
         "source": Path(model_path).name,
     }
-    note = (f"int8 QDQ ({activation_type} activations, int8 "
+    note = (f"int8 QDQ ({activation_type} activations, {'7-bit (reduce_range) ' if reduce_range else ''}int8 "
             f"{'per-channel' if per_channel else 'per-tensor'} weights), {method} calibration "
             f"on {len(reader)} images from {calib}"
             + (f", {len(excluded)} nodes kept float" if excluded else "")
@@ -709,7 +712,7 @@ def compute_nodes(model) -> list[str]:
 
 def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method="minmax",
                        per_channel=True, activation_type="uint8", mode="only", greedy=5,
-                       progress=None) -> dict:
+                       progress=None, reduce_range=False) -> dict:
     """Which layers hurt when quantized (the report behind ``--sensitivity``).
 
     mode ``only``: quantize one compute layer at a time (the rest float) and measure the output
@@ -740,7 +743,8 @@ def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method=
 
         def measure(**kw):
             run_quantize_static(pre, qpath, reader, method=method, per_channel=per_channel,
-                                activation_type=activation_type, calib_cache=cache, **kw)
+                                activation_type=activation_type, calib_cache=cache,
+                                reduce_range=reduce_range, **kw)
             return output_error(ref, _run_all(_session(qpath), eval_inputs), chan_axis)
 
         full = measure()
