@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -24,27 +22,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from liveseg.benchinfo import machine_info as _machine_info
 from liveseg.runtime import load_model
 
 
 def machine_info() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-        "numpy": np.__version__, "opencv": cv2.__version__, "onnxruntime": ort.__version__,
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "cv2_threads": cv2.getNumThreads(),
-    }
-
+    return _machine_info("numpy", "cv2", "onnxruntime", cv2_threads=cv2.getNumThreads())
 
 def build_model(path, size, layout="nchw", dtype="float32", classes=21, head="logits"):
     """A 1x1-conv segmentation model: enough to exercise I/O handling, negligible compute."""

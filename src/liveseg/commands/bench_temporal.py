@@ -14,9 +14,10 @@ error alone (its fps have no network in them and say nothing about speed-ups).
 from __future__ import annotations
 
 import os
-import platform
 import sys
 from pathlib import Path
+
+from liveseg.benchinfo import machine_info as _machine_info
 
 HELP = "temporal reuse on DAVIS clips: J&F, flicker, frames inferred, E2E fps per --temporal spec"
 
@@ -55,27 +56,7 @@ def add_arguments(parser):
 
 
 def machine_info(threads: int) -> dict:
-    import cv2
-    import numpy as np
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {"cpu": cpu, "cores_visible": os.cpu_count(), "threads": threads,
-            "python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__}
-    try:
-        import onnxruntime as ort
-
-        info["onnxruntime"] = ort.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    return info
-
+    return _machine_info("numpy", "cv2", "onnxruntime", threads=threads)
 
 def _held_out_clips(config_path) -> list[str]:
     import yaml

@@ -13,32 +13,17 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from liveseg.benchinfo import machine_info as _machine_info
+
 
 def machine_info() -> dict:
-    import onnx
-    import onnxruntime
-    import torch
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "python": platform.python_version(),
-            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
-            "onnx": onnx.__version__, "numpy": np.__version__,
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "")}
-
+    return _machine_info("torch", "onnxruntime", "onnx", "numpy")
 
 def _stats(ms):
     a = np.asarray(ms)
@@ -112,7 +97,7 @@ def run_bench(names, sizes, threads=(1, 2), runs=10, warmup=2, baseline="deeplab
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        (f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs; Python {m['python']}, torch "
+        (f"Machine: {m['cpu']}, {m['cores']} logical CPUs; Python {m['python']}, torch "
         f"{m['torch']}, onnxruntime {m['onnxruntime']}, onnx {m['onnx']}. "
         f"{result['runs']} interleaved rounds after {result['warmup']} warm-up; ms median / p90; "
         f"batch 1, fp32, 21 classes. Wall ms median / p90; CPU = median CPU time of the "

@@ -10,7 +10,6 @@ and summarised as medians and p90 over runs; per-stage figures come from single-
 from __future__ import annotations
 
 import os
-import platform
 import tempfile
 import time
 from fractions import Fraction
@@ -18,27 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from liveseg.benchinfo import machine_info as _machine_info
+
 OVERHEAD_STAGES = ("decode", "preprocess", "postprocess", "temporal", "effect")
 
 
 def machine_info(threads=None) -> dict:
-    import av
-    import cv2
-    import onnxruntime as ort
-
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "model_threads": threads,
-            "python": platform.python_version(), "numpy": np.__version__,
-            "opencv": cv2.__version__, "pyav": av.__version__, "ffmpeg": av.ffmpeg_version_info,
-            "onnxruntime": ort.__version__, "platform": platform.platform()}
-
+    return _machine_info("numpy", "cv2", "av", "onnxruntime", model_threads=threads)
 
 def make_bench_model(path, size=256, width=16, classes=2) -> Path:
     """A small fixed segmentation net: 4 strided/plain 3x3 convs + 1x1 head, output at 1/4."""
