@@ -3,7 +3,10 @@
 The default recipe is the one that is fastest on x86 CPUs without VNNI (measured, see
 BENCHMARKS.md): ``quant_pre_process`` (symbolic shape inference + ORT basic fusions), then
 static quantization in QDQ format with **uint8 activations** (asymmetric, calibrated) and
-**int8 per-channel symmetric weights**. Calibration images come from an image folder, a glob,
+**int8 per-channel symmetric weights**, by default with ORT's ``reduce_range`` (weights on a
++-64 grid): x86 CPUs without VNNI multiply u8 x s8 in pairs summed into saturating int16
+(vpmaddubsw), which wrecked the stem conv of a CamVid DeepLabV3+ (-8.5 mIoU) with full-range
+weights. Calibration images come from an image folder, a glob,
 or a data-set spec (``camvid:ROOT[:split]``, ``davis:ROOT``), and are preprocessed exactly as
 the runtime does (the model card's input size, mean/std, layout; through
 ``liveseg.runtime`` when it can load the model, otherwise the same recipe here).
@@ -494,7 +497,7 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
 
 def quantize_model(model_path, output, calib, *, method="minmax", samples=64, exclude=(),
                    per_channel=True, activation_type="uint8", overwrite=False,
-                   tensor_overrides=None, note_extra="", reduce_range=False) -> QuantizeResult:
+                   tensor_overrides=None, note_extra="", reduce_range=True) -> QuantizeResult:
     """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked.
 
     ``tensor_overrides``: ORT TensorQuantOverrides ({tensor: [{"rmin": .., "rmax": ..}]}), or a
@@ -712,7 +715,7 @@ def compute_nodes(model) -> list[str]:
 
 def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method="minmax",
                        per_channel=True, activation_type="uint8", mode="only", greedy=5,
-                       progress=None, reduce_range=False) -> dict:
+                       progress=None, reduce_range=True) -> dict:
     """Which layers hurt when quantized (the report behind ``--sensitivity``).
 
     mode ``only``: quantize one compute layer at a time (the rest float) and measure the output
