@@ -284,7 +284,8 @@ def format_table(rows) -> str:
     for r in rows:
         rt = "n/a (simulated)" if r["runtime_ms"] is None else \
             f"{r['runtime_ms']:.1f} ms (p90 {r['p90_ms']:.1f})"
-        size = f"{r['file_bytes'] / 1e6:.2f} MB" + (" (packed)" if r["runtime_ms"] is None else "")
+        packed = r["runtime_ms"] is None and not str(r.get("variant", "")).startswith("sim32")
+        size = f"{r['file_bytes'] / 1e6:.2f} MB" + (" (packed)" if packed else "")
         body.append((r["network"], r["input"], str(r["stride"]), r["quantization"],
                      f"{100 * r['miou']:.2f}", rt, size))
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
