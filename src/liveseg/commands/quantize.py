@@ -52,6 +52,10 @@ def add_arguments(parser):
     parser.add_argument("--qat-iters", type=int, default=100, help="QAT iterations (default 100)")
     parser.add_argument("--qat-lr", type=float, default=5e-5, help="QAT learning rate")
     parser.add_argument("--qat-batch", type=int, default=8, help="QAT batch size")
+    parser.add_argument("--qat-bits", default="8/8", metavar="W/A",
+                        help="QAT bit widths (default 8/8, exported to ONNX); lower widths "
+                             "(e.g. 6/4) have no ONNX Runtime kernels: the fine-tuned model is "
+                             "evaluated in simulation on the val split and nothing is written")
     parser.add_argument("--data-root", help="QAT: the data set root, if the checkpoint's "
                         "config points elsewhere")
     parser.add_argument("--threads", type=int, help="torch threads for QAT")
@@ -91,11 +95,24 @@ def run(args) -> int:
     if args.qat:
         from liveseg.export.qat import qat_from_checkpoint
 
+        try:
+            bits = tuple(int(v) for v in args.qat_bits.split("/"))
+            assert len(bits) == 2
+        except (ValueError, AssertionError):
+            raise ConfigError(f"--qat-bits must look like 8/8 or 6/4, got {args.qat_bits!r}") \
+                from None
         out = Path(args.output) if args.output else _default_output(args.model, "int8-qat")
-        _, res = qat_from_checkpoint(
+        fq, res = qat_from_checkpoint(
             args.model, out, data_root=args.data_root, calib=args.calib, iters=args.qat_iters,
-            lr=args.qat_lr, batch_size=args.qat_batch, calib_samples=args.samples,
+            lr=args.qat_lr, batch_size=args.qat_batch, calib_samples=args.samples, bits=bits,
             threads=args.threads, overwrite=args.overwrite, reduce_range=args.reduce_range)
+        if res is None:
+            from liveseg.export.qat import evaluate_fake_quant
+
+            m = evaluate_fake_quant(fq, args.model, data_root=args.data_root)
+            print(f"QAT {bits[0]}/{bits[1]} (simulated): val mIoU {100 * m['miou']:.2f} "
+                  f"on {m['images']} images; no ONNX written (no kernels below 8 bits)")
+            return 0
         print(f"wrote {res.output} ({res.size_bytes / 1e6:.2f} MB) and "
               f"{res.output.with_suffix('.json').name}: {res.card.notes.split(' | ')[-1]}")
         print(f"  {res.info['pinned_ranges']} activation ranges pinned from QAT")

@@ -248,3 +248,22 @@ def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
         architecture=(cfg.get("model") or {}).get("name", ""),
         training_data=info.get("training_data", ""), license=info.get("license", ""),
         notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")
+
+
+def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=None) -> dict:
+    """Val-split metrics of a (QAT) fake-quant model with the trainer's evaluator, on the
+    checkpoint's own data set."""
+    from liveseg.data import build_dataset, collate
+    from liveseg.data.transforms import ValTransform
+    from liveseg.export.checkpoint_model import _load
+    from liveseg.train.evaluate import evaluate_model
+
+    ckpt = _load(Path(checkpoint))
+    cfg = ckpt.get("config") or {}
+    card = card_from_checkpoint(ckpt, ckpt.get("card"))
+    d = cfg.get("data") or {}
+    ds = build_dataset(d.get("dataset", "camvid"), data_root or d.get("root"),
+                       split or d.get("val_split") or "val",
+                       transform=ValTransform(card.input_size), cache=False)
+    loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
+    return evaluate_model(fq, loader, ds.info, torch.device("cpu"), card.mean, card.std)
