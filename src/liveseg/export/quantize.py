@@ -376,6 +376,10 @@ def save_with_card(model, output, card: ModelCard, quant_info: dict):
     os.close(fd)
     try:
         onnx.save(model, tmp)
+        # mkstemp makes the file 0600; an output gets the permissions any new file would.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, output)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
