@@ -31,6 +31,7 @@ from torch.ao.quantization import FakeQuantize, MinMaxObserver, PerChannelMinMax
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from liveseg.errors import ConfigError, ModelError
+from liveseg.train.evaluate import model_logits
 
 STUDY_BITS = ((32, 32), (8, 8), (6, 6), (6, 4), (4, 4))
 
@@ -42,14 +43,6 @@ def _set_module(root: nn.Module, name: str, new: nn.Module) -> None:
     parent_name, _, child = name.rpartition(".")
     parent = root.get_submodule(parent_name) if parent_name else root
     setattr(parent, child, new)
-
-
-def model_logits(out):
-    if isinstance(out, dict):
-        return out["out"]
-    if isinstance(out, (tuple, list)):
-        return out[0]
-    return out
 
 
 @torch.no_grad()

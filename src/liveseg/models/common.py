@@ -121,6 +121,19 @@ def adaptive_avg_pool(x: torch.Tensor, bins: int) -> torch.Tensor:
     return torch.matmul(torch.matmul(ph, x), pw.transpose(0, 1))
 
 
+class StagedBackbone(nn.Module):
+    """A backbone built as ``self.stages`` (one nn.Sequential per output stride): ``forward``
+    returns every stage's output, shallowest first. Subclasses set ``stages``, ``channels``
+    (per stage) and ``reductions`` (stride of each stage's output)."""
+
+    def forward(self, x):
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
+
 # ---- the model every builder returns --------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from liveseg.models.backbones.mobilenetv2 import InvertedResidual
-from liveseg.models.common import ConvBNAct, make_divisible
+from liveseg.models.common import ConvBNAct, StagedBackbone, make_divisible
 
 # kernel, stride, expansion, out channels, repeats  (EfficientNet-B0, Table 1)
 B0_BLOCKS = [
@@ -39,7 +39,7 @@ class MBConvLite(InvertedResidual):
         self.use_res = stride == 1 and cin == cout
 
 
-class EfficientNetLite(nn.Module):
+class EfficientNetLite(StagedBackbone):
     """Lite0 encoder; features at strides 2, 4, 8, 16, 32 (no 1280-channel head conv)."""
 
     def __init__(self, in_channels=3, width_mult=1.0):
@@ -61,9 +61,3 @@ class EfficientNetLite(nn.Module):
         self.channels = chans
         self.reductions = [2, 4, 8, 16, 32]
 
-    def forward(self, x):
-        feats = []
-        for st in self.stages:
-            x = st(x)
-            feats.append(x)
-        return feats

@@ -11,7 +11,7 @@ import math
 import torch
 from torch import nn
 
-from liveseg.models.common import ConvBNAct, SqueezeExcite, make_divisible
+from liveseg.models.common import ConvBNAct, SqueezeExcite, StagedBackbone, make_divisible
 
 # kernel, expansion, out, se_ratio, stride  (Table 1 of the paper)
 CFGS = [
@@ -74,7 +74,7 @@ class GhostBottleneck(nn.Module):
         return y + (x if self.shortcut is None else self.shortcut(x))
 
 
-class GhostNet(nn.Module):
+class GhostNet(StagedBackbone):
     """Features at strides 2, 4, 8, 16, 32."""
 
     def __init__(self, in_channels=3, width_mult=1.0):
@@ -95,9 +95,3 @@ class GhostNet(nn.Module):
         self.channels = chans
         self.reductions = [2, 4, 8, 16, 32]
 
-    def forward(self, x):
-        feats = []
-        for st in self.stages:
-            x = st(x)
-            feats.append(x)
-        return feats

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from liveseg.models.common import ConvBNAct, make_divisible
+from liveseg.models.common import ConvBNAct, StagedBackbone, make_divisible
 
 # t (expansion), c (channels), n (repeats), s (stride) -- Table 2 of the paper
 MNV2_SETTINGS = [
@@ -40,7 +40,7 @@ class InvertedResidual(nn.Module):
         return x + self.conv(x) if self.use_res else self.conv(x)
 
 
-class MobileNetV2(nn.Module):
+class MobileNetV2(StagedBackbone):
     """Features at strides 2, 4, 8, 16, 32 (dilated instead of strided past output_stride)."""
 
     def __init__(self, in_channels=3, width_mult=1.0, output_stride=32):
@@ -74,9 +74,3 @@ class MobileNetV2(nn.Module):
         self.channels = chans
         self.reductions = [min(2 ** (i + 1), output_stride) for i in range(len(stages))]
 
-    def forward(self, x):
-        feats = []
-        for st in self.stages:
-            x = st(x)
-            feats.append(x)
-        return feats

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from liveseg.models.common import ConvBNAct, SqueezeExcite, make_divisible
+from liveseg.models.common import ConvBNAct, SqueezeExcite, StagedBackbone, make_divisible
 
 # kernel, expansion, out, SE, activation, stride
 LARGE = [
@@ -65,7 +65,7 @@ class MBv3Block(nn.Module):
         return x + self.block(x) if self.use_res else self.block(x)
 
 
-class MobileNetV3(nn.Module):
+class MobileNetV3(StagedBackbone):
     """Features at strides 2, 4, 8, 16, 32 (the last one after the final 1x1 conv)."""
 
     def __init__(self, variant="large", in_channels=3, width_mult=1.0, output_stride=32,
@@ -103,9 +103,3 @@ class MobileNetV3(nn.Module):
         self.channels = chans
         self.reductions = [min(2 ** (i + 1), output_stride) for i in range(len(stages))]
 
-    def forward(self, x):
-        feats = []
-        for st in self.stages:
-            x = st(x)
-            feats.append(x)
-        return feats
