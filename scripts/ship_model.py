@@ -88,10 +88,13 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--eval-threads", type=int, default=2)
     ap.add_argument("--zoo", default=str(ZOO), help="where to write the shipped files")
+    ap.add_argument("--onnx", help="the fp32 ONNX to ship (default: the run's final export)")
     args = ap.parse_args(argv)
 
     run = Path(args.run)
-    fp32_src = next((p for p in run.glob("*.onnx") if not p.stem.endswith("int8")), None)
+    fp32_src = Path(args.onnx) if args.onnx else run / f"{run.name}.onnx"
+    if not fp32_src.is_file():
+        fp32_src = None
     if fp32_src is None:
         sys.exit(f"no exported ONNX in {run}: finish the training run (liveseg train) first")
     card = json.loads(fp32_src.with_suffix(".json").read_text())
