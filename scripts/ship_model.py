@@ -28,6 +28,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import onnx
+
+from liveseg.card import ModelCard
+
 ROOT = Path(__file__).resolve().parents[1]
 ZOO = ROOT / "src" / "liveseg" / "zoo"
 
@@ -89,6 +93,7 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-threads", type=int, default=2)
     ap.add_argument("--zoo", default=str(ZOO), help="where to write the shipped files")
     ap.add_argument("--onnx", help="the fp32 ONNX to ship (default: the run's final export)")
+    ap.add_argument("--training-data", help="replace the card's training_data text")
     args = ap.parse_args(argv)
 
     run = Path(args.run)
@@ -155,6 +160,12 @@ def main(argv=None) -> int:
             " int8: ONNX Runtime static QDQ, uint8 activations, int8 per-channel weights "
             "(reduce_range), calibrated on training images." if m is int8 else
             " fp16 weights of the fp32 export (the fp32 file is over the 10 MB limit)")).strip()
+        if args.training_data:
+            c["training_data"] = args.training_data
+        # The same card beside the file and inside it (ONNX metadata).
+        model = onnx.load(str(m))
+        ModelCard.from_dict(c).embed_in_onnx(model)
+        onnx.save(model, str(m))
         m.with_suffix(".json").write_text(json.dumps(c, indent=2) + "\n")
         size = m.stat().st_size
         if size > 10 * 1000 * 1000:
