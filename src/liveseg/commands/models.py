@@ -67,12 +67,15 @@ def run(args):
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    t = Table(title=f"Shipped models ({len(shipped)})", title_justify="left")
-    for col in ("name", "task", "classes", "input WxH", "architecture", "prev mask"):
-        t.add_column(col)
+    t = Table(title=f"Shipped models ({len(shipped)}): liveseg run --model NAME",
+              title_justify="left")
+    for col in ("name", "task / classes", "input WxH", "val", "E2E fps 640x480", "MB",
+                "training data / license"):
+        t.add_column(col, overflow="fold")
     for c in shipped:
-        t.add_row(c.name, c.task, str(c.num_classes), f"{c.input_size[0]}x{c.input_size[1]}",
-                  c.architecture or "-", "yes" if c.prev_mask_input else "no")
+        t.add_row(c.name, f"{c.task} / {c.num_classes}", f"{c.input_size[0]}x{c.input_size[1]}",
+                  _val_summary(c), _fps_summary(c), _size_mb(c.name),
+                  f"{_first_clause(c.training_data)} / {c.license or '-'}")
     if shipped:
         console.print(t)
     else:
@@ -105,3 +108,33 @@ def run(args):
         console.print("GMACs: multiply-accumulates of convolutions and matrix products "
                       "(torch FlopCounterMode FLOPs / 2).")
     return 0
+
+
+def _val_summary(card) -> str:
+    """The card's headline validation figure: J&F for video (DAVIS) models, else mIoU."""
+    val = (card.metrics or {}).get("val") or {}
+    if "jf" in val:
+        return f"J&F {100 * val['jf']:.1f} (J {100 * val['j_mean']:.1f}, F {100 * val['f_mean']:.1f})"
+    if "miou" in val:
+        return f"mIoU {100 * val['miou']:.1f}"
+    return "-"
+
+
+def _fps_summary(card) -> str:
+    lat = card.latency or {}
+    two, one = lat.get("2_threads") or {}, lat.get("1_threads") or {}
+    if "e2e_fps_median" not in two:
+        return "-"
+    return f"{two['e2e_fps_median']:.0f} (2 thr), {one.get('e2e_fps_median', 0):.0f} (1 thr)"
+
+
+def _size_mb(name) -> str:
+    from liveseg.zoo import resolve
+
+    path = resolve(name)
+    return f"{path.stat().st_size / 1e6:.1f}" if path else "-"
+
+
+def _first_clause(text) -> str:
+    text = text or "-"
+    return text.split(":")[0].split(";")[0]
