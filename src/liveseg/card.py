@@ -8,7 +8,6 @@ palettes live here, never in drawing code.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -136,10 +135,9 @@ class ModelCard:
 
     def save(self, path) -> None:
         """Write atomically: a temporary file renamed over the target."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json() + "\n")
-        os.replace(tmp, path)
+        from liveseg.atomic import write_text_atomic
+
+        write_text_atomic(path, self.to_json() + "\n")
 
     # ---- ONNX metadata -------------------------------------------------------------------
     def embed_in_onnx(self, model) -> None:

@@ -18,9 +18,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    import os
     from pathlib import Path
 
+    from liveseg.atomic import write_text_atomic
     from liveseg.commands.models import parse_size
     from liveseg.errors import ConfigError, OutputError
     from liveseg.models import get_builder, list_models
@@ -41,7 +41,5 @@ def run(args):
     if args.json:
         save_json(result, args.json)
     if args.markdown:
-        tmp = Path(args.markdown).with_name(Path(args.markdown).name + ".tmp")
-        tmp.write_text(table + "\n")
-        os.replace(tmp, args.markdown)
+        write_text_atomic(args.markdown, table + "\n")
     return 0

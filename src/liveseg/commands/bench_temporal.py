@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from liveseg.atomic import write_text_atomic
 from liveseg.benchinfo import machine_info as _machine_info
 
 HELP = "temporal reuse on DAVIS clips: J&F, flicker, frames inferred, E2E fps per --temporal spec"
@@ -319,9 +320,7 @@ def run(args):
                "command": " ".join(["liveseg", "bench", "temporal", *sys.argv[3:]])
                if sys.argv[1:3] == ["bench", "temporal"] else " ".join(sys.argv),
                "repeats": args.repeats, "results": rows, "table": table}
-    tmp = json_path.with_name(json_path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1) + "\n")
-    os.replace(tmp, json_path)
+    write_text_atomic(json_path, json.dumps(payload, indent=1) + "\n")
     title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {args.threads} thread(s)"
     plot(rows, png_path, title, oracle)
     print(f"wrote {json_path} and {png_path}")

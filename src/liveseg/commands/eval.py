@@ -71,13 +71,12 @@ def _check_json_out(args):
 
 def _write_json(path, result):
     import json
-    import os
 
     if path is None:
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, path)
+    from liveseg.atomic import write_text_atomic
+
+    write_text_atomic(path, json.dumps(result, indent=2) + "\n")
 
 
 def _data_spec(args, ckpt_cfg=None):
@@ -120,12 +119,13 @@ def _saver(args, ds, name):
     """on_label callback writing predictions under --save-pred, or None."""
     if not args.save_pred:
         return None
-    import os
+
     from pathlib import Path
 
     import cv2
     import numpy as np
 
+    from liveseg.atomic import atomic_output
     from liveseg.errors import OutputError
 
     out = Path(args.save_pred)
@@ -146,10 +146,9 @@ def _saver(args, ds, name):
         lab = to_ids(lab) if to_ids else (lab * 255 if binary else lab)
         dst = out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.stem}.tmp.png")
-        if not cv2.imwrite(str(tmp), lab):
-            raise OutputError(f"cannot write {dst}")
-        os.replace(tmp, dst)
+        with atomic_output(dst) as tmp:
+            if not cv2.imwrite(str(tmp), lab):
+                raise OutputError(f"cannot write {dst}")
 
     return save
 

@@ -71,10 +71,10 @@ def _default_output(model, fmt):
 
 def run(args) -> int:
     import json
-    import os
     import tempfile
     from pathlib import Path
 
+    from liveseg.atomic import write_text_atomic
     from liveseg.errors import ConfigError, OutputError
     from liveseg.export import quantize as q
 
@@ -135,10 +135,7 @@ def run(args) -> int:
             activation_type=args.activation_type, mode=args.sensitivity_mode,
             progress=progress)
         print("\r" + " " * 40 + "\r", end="")
-        fd, tmp = tempfile.mkstemp(dir=report_path.parent or ".", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(report, f, indent=2)
-        os.replace(tmp, report_path)
+        write_text_atomic(report_path, json.dumps(report, indent=2))
         print(q.format_sensitivity(report))
         print(f"report: {report_path}")
         if not args.output:

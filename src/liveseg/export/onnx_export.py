@@ -9,10 +9,10 @@ onnxruntime with PyTorch on random inputs.
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from pathlib import Path
 
+from liveseg.atomic import write_bytes_atomic
 from liveseg.errors import ConfigError, DependencyError, ModelError, OutputError
 
 INPUT_NAME = "input"
@@ -69,13 +69,7 @@ def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, op
     if card is not None:
         card.embed_in_onnx(proto)
     onnx.checker.check_model(proto)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(proto.SerializeToString())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_bytes_atomic(path, proto.SerializeToString())
     if card is not None:
         from liveseg.card import card_path_for
 

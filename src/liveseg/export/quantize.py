@@ -21,7 +21,6 @@ from __future__ import annotations
 import glob
 import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liveseg.atomic import atomic_output
 from liveseg.card import ModelCard, card_path_for
 from liveseg.errors import ConfigError, InputError, ModelError, OutputError
 
@@ -372,18 +372,8 @@ def save_with_card(model, output, card: ModelCard, quant_info: dict):
     entry = model.metadata_props.add()
     entry.key = QUANT_METADATA_KEY
     entry.value = json.dumps(quant_info)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent)
-    os.close(fd)
-    try:
-        onnx.save(model, tmp)
-        # mkstemp makes the file 0600; an output gets the permissions any new file would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(output) as tmp:
+        onnx.save(model, str(tmp))
     card.save(card_path_for(output))
 
 

@@ -6,9 +6,9 @@ JSON beside the file) describes it. ``tflite_parity`` compares it with the ONNX 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from liveseg.atomic import atomic_output
 from liveseg.errors import ConfigError, DependencyError, ModelError, OutputError
 
 
@@ -61,13 +61,8 @@ def export_tflite(model, path, input_size=(256, 256), card=None, overwrite=True)
         edge = lt.convert(model, (x,))
     finally:
         model.train(was_training)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.tflite")
-    try:
+    with atomic_output(path) as tmp:
         edge.export(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     if card is not None:
         from liveseg.card import card_path_for
 

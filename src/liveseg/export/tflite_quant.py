@@ -15,11 +15,11 @@ functions raise DependencyError and the ONNX path (``liveseg quantize``) stays c
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from liveseg.atomic import atomic_output
 from liveseg.errors import DependencyError, ModelError, OutputError
 
 VARIANTS = ("fp32", "fp16", "dynamic", "int8")
@@ -73,12 +73,7 @@ def quantize_tflite(fp32_path, output, variant, calib_inputs=None, overwrite=Fal
         key = next(iter(sig))
         name = sig[key]["inputs"][0]
         calib = qt.calibrate({key: [{name: np.asarray(x, np.float32)} for x in calib_inputs]})
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.tmp.tflite")
-    try:
+    with atomic_output(output) as tmp:
         res = qt.quantize(calib, enable_progress_report=False)
         res.export_model(str(tmp), overwrite=True)
-        os.replace(tmp, output)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return output

@@ -12,13 +12,13 @@ too: on a machine shared with other jobs it is far less noisy than wall time.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from liveseg.atomic import write_text_atomic
 from liveseg.benchinfo import machine_info as _machine_info
 
 
@@ -121,7 +121,4 @@ def markdown(result: dict) -> str:
 
 
 def save_json(result, path):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(result, indent=2) + "\n")

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from liveseg.atomic import write_text_atomic
 from liveseg.errors import ConfigError, DependencyError, OutputError
 from liveseg.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
@@ -143,9 +144,7 @@ def card_metrics(val: dict, split: str, epoch: int) -> dict:
 
 # ---- logging -----------------------------------------------------------------------------------
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
 
 
 CSV_FIELDS = ["epoch", "iters", "lr", "train_loss", "train_images_per_s", "train_s", "val_s",

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from liveseg.atomic import write_text_atomic
 from liveseg.errors import ConfigError, InputError, OutputError
 from liveseg.video.sinks import VIDEO_EXTS, check_output
 from liveseg.video.sources import IMAGE_EXTS, ImageSource, make_source
@@ -129,9 +130,7 @@ def write_stats(path, stats: dict) -> None:
     path = Path(path)
     if not path.parent.exists():
         raise OutputError(f"--stats folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(stats, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(stats, indent=2, default=str) + "\n")
 
 
 def process_video(input, output=None, *, model, effect="overlay", background=None,

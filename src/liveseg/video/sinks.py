@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liveseg.atomic import write_bytes_atomic
 from liveseg.errors import ConfigError, DependencyError, OutputError
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"}
@@ -52,10 +53,7 @@ def check_output(path: Path, inputs: list[Path], overwrite: bool, what: str = "o
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    write_bytes_atomic(path, data)
 
 
 def encode_image(img: np.ndarray, ext: str) -> bytes:
