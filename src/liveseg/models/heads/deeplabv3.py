@@ -29,7 +29,9 @@ class ImagePooling(nn.Module):
 
     def forward(self, x):
         y = self.act(self.conv(x.mean((2, 3), keepdim=True)))
-        return y.expand(-1, -1, x.shape[2], x.shape[3])
+        # Upsampling the 1x1 map (a constant) instead of expand(): expand becomes TFLite's
+        # BROADCAST_TO, which LiteRT fails to prepare in this graph.
+        return resize_to(y, x)
 
 
 class ASPP(nn.Module):
