@@ -548,21 +548,24 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
                           output.stat().st_size, ops)
 
 
+def _run_once(model, make_feed, what: str) -> None:
+    """Load ``model`` in ONNX Runtime and run it on ``make_feed(session)``; a failure is a
+    one-line ModelError saying the ``what`` model does not run."""
+    try:
+        sess = _session(model)
+        sess.run(None, make_feed(sess))
+    except Exception as exc:  # noqa: BLE001
+        raise ModelError(f"the {what} model does not run in ONNX Runtime: {_first_line(exc)}") \
+            from None
+
+
 def _check_runs(model, reader):
     """The quantized model must load and run in ORT on one calibration sample."""
-    import onnxruntime as ort
-
+    reader.rewind()
     try:
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        sess = ort.InferenceSession(model.SerializeToString(), so,
-                                    providers=["CPUExecutionProvider"])
+        _run_once(model, lambda sess: reader.get_next(), "quantized")
+    finally:
         reader.rewind()
-        sess.run(None, reader.get_next())
-        reader.rewind()
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"the quantized model does not run in ONNX Runtime: {_first_line(exc)}") \
-            from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -607,18 +610,10 @@ def quantize_dynamic_model(model_path, output, *, overwrite=False, per_channel=F
 
 
 def _check_runs_random(model, card):
-    import onnxruntime as ort
-
-    try:
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        sess = ort.InferenceSession(model.SerializeToString(), so,
-                                    providers=["CPUExecutionProvider"])
-        frame = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
-        sess.run(None, {sess.get_inputs()[0].name: card_preprocess(card)(frame)})
-    except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"the converted model does not run in ONNX Runtime: {_first_line(exc)}") \
-            from None
+    """The converted model must load and run in ORT on a random frame, preprocessed per card."""
+    frame = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    _run_once(model, lambda sess: {sess.get_inputs()[0].name: card_preprocess(card)(frame)},
+              "converted")
 
 
 # ---------------------------------------------------------------------------------------------
