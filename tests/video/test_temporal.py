@@ -101,6 +101,40 @@ def test_warped_masks_land_where_the_shape_moved():
     assert s["flow_ms_total"] > 0 and s["warp_ms_total"] > 0
 
 
+@pytest.mark.parametrize("check", ["photo", "fb"])
+def test_flow_checks_flag_the_disoccluded_strip_and_trust_the_rest(check):
+    from liveseg.video.flow import FlowEstimator, small_gray
+
+    fe = FlowEstimator(check=check)
+    a, b = (small_gray(make_frame(t), (H, W)) for t in (3, 4))
+    r = fe.compute(a, b)
+    # The square moved +DX, +DY: the background it uncovered (a strip behind its trailing
+    # edges) has no source in the previous frame; pixels well away from the square do.
+    x, y = square_pos(4)
+    strip = np.zeros((H, W), bool)
+    strip[y - DY:y + SIDE, x - DX:x] = True  # left trailing edge (current frame coords)
+    far = np.ones((H, W), bool)
+    far[max(0, y - 15):y + SIDE + 15, max(0, x - 15):x + SIDE + 15] = False
+    far[:4], far[-4:], far[:, :4], far[:, -4:] = False, False, False, False
+    assert r.consistent[far].mean() > 0.95
+    assert r.consistent[strip].mean() < r.consistent[far].mean() - 0.2
+    # Motion is recovered where the flow is trusted: backward flow ~ (-DX, -DY) on the square.
+    inside = np.zeros((H, W), bool)
+    inside[y + 8:y + SIDE - 8, x + 8:x + SIDE - 8] = True
+    bx = np.median(r.backward[..., 0][inside & r.consistent])
+    by = np.median(r.backward[..., 1][inside & r.consistent])
+    assert abs(bx + DX) < 0.75 and abs(by + DY) < 0.75
+
+
+def test_fb_check_is_selectable_and_named():
+    p = make_temporal("fixed:3,check=fb+smooth")
+    assert p.flow.check == "fb" and p.name.startswith("fixed:3,check=fb")
+    assert make_temporal("adaptive:check=fb").flow.check == "fb"
+    assert make_temporal("fixed:3").flow.check == "photo"
+    preds = run_clip(make_temporal("fixed:4,check=fb"), 5)
+    assert [p.inferred for p in preds] == [True, False, False, False, True]
+
+
 def test_scene_cut_forces_a_keyframe():
     policy = make_temporal("adaptive:thresh=1e9,max=1000")
     frames = lambda t: make_frame(t) if t < 5 else make_frame(t, OTHER_SCENE)
@@ -244,6 +278,7 @@ def test_spec_parameters_are_applied():
         "adaptive:max=0", "adaptive:max=2.5", "adaptive:foo=1", "adaptive:max=3,max=4",
         "adaptive:thresh=nan", "adaptive:budget=0", "fixed:3+blur", "fixed:3+smooth=2",
         "fixed:3+smooth=x", "fixed:3+smooth+smooth", "keyframes", "every:2", 3,
+        "fixed:3,check=lk", "adaptive:check=", "fixed:3,check=fb,check=fb",
     ],
 )
 def test_invalid_specs_raise_one_line_config_error(spec):

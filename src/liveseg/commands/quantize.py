@@ -52,6 +52,9 @@ def add_arguments(parser):
     parser.add_argument("--qat-iters", type=int, default=100, help="QAT iterations (default 100)")
     parser.add_argument("--qat-lr", type=float, default=5e-5, help="QAT learning rate")
     parser.add_argument("--qat-batch", type=int, default=8, help="QAT batch size")
+    parser.add_argument("--qat-distill", type=float, default=1.0, metavar="W",
+                        help="weight of the distillation term towards the float model's "
+                             "predictions (default 1.0; 0 trains on the labels alone)")
     parser.add_argument("--qat-bits", default="8/8", metavar="W/A",
                         help="QAT bit widths (default 8/8, exported to ONNX); lower widths "
                              "(e.g. 6/4) have no ONNX Runtime kernels: the fine-tuned model is "
@@ -105,7 +108,8 @@ def run(args) -> int:
         fq, res = qat_from_checkpoint(
             args.model, out, data_root=args.data_root, calib=args.calib, iters=args.qat_iters,
             lr=args.qat_lr, batch_size=args.qat_batch, calib_samples=args.samples, bits=bits,
-            threads=args.threads, overwrite=args.overwrite, reduce_range=args.reduce_range)
+            threads=args.threads, overwrite=args.overwrite, reduce_range=args.reduce_range,
+            distill=args.qat_distill)
         if res is None:
             from liveseg.export.qat import evaluate_fake_quant
 

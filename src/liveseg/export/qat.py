@@ -4,7 +4,11 @@ a QDQ ONNX model that ONNX Runtime runs with integer kernels.
 1. ``lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and per-tensor
    asymmetric activations fake-quantized (torch.ao FakeQuantize, straight-through gradients),
    activation ranges calibrated on training images and frozen.
-2. Fine-tune the weights (AdamW, cross-entropy with the data set's ignore index).
+2. Fine-tune the weights (AdamW): cross-entropy with the data set's ignore index plus, by
+   default, distillation from the float model (KL divergence of the per-pixel class
+   distributions). The labels alone let a few hundred noisy steps wander away from the
+   converged float solution; the teacher term pulls the int8 network towards the float one,
+   which is what "lose no accuracy to quantization" asks for.
 3. Export: the fine-tuned float network (BN folded) goes to ONNX, and ONNX Runtime's QDQ
    quantizer quantizes it with the *QAT ranges pinned* (TensorQuantOverrides rmin/rmax on each
    conv's input tensor; other tensors calibrated as in PTQ). Its int8 weight grid is the one QAT
@@ -37,12 +41,13 @@ def normalize(images_u8: torch.Tensor, mean, std) -> torch.Tensor:
 
 def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
                  iters=200, lr=5e-5, weight_decay=0.0, ignore_index=255, example=None,
-                 progress=None, w_qmax=None) -> FakeQuantModel:
+                 progress=None, w_qmax=None, distill=1.0) -> FakeQuantModel:
     """Fine-tune ``model`` under w_bits/a_bits fake quantization.
 
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
     uint8 and ``mask`` (N,H,W) int64; ``calib_batches``: the same kind, used to calibrate the
-    activation ranges first. Returns the fake-quant model in eval mode.
+    activation ranges first. ``distill``: weight of the KL term towards the float model's
+    predictions (0: labels only). Returns the fake-quant model in eval mode.
     """
     if iters < 0:
         raise ConfigError("QAT iterations must be >= 0")
@@ -50,8 +55,14 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
     if not calib:
         raise ConfigError("QAT needs calibration images")
     example = calib[0][:1] if example is None else example
+    if distill < 0:
+        raise ConfigError("the distillation weight must be >= 0")
     fq = fake_quantize_model(model, w_bits, a_bits, example, w_qmax=w_qmax)
     calibrate(fq, calib)
+    teacher = fq.float_model().eval() if distill > 0 else None
+    if teacher is not None:
+        for p in teacher.parameters():
+            p.requires_grad_(False)
     params = [p for p in fq.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     fq.train()
@@ -68,6 +79,16 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
                 logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear",
                                        align_corners=False)
             loss = F.cross_entropy(logits, y, ignore_index=ignore_index)
+            if teacher is not None:
+                with torch.no_grad():
+                    t_logits = teacher(x)
+                if t_logits.shape[-2:] != logits.shape[-2:]:
+                    t_logits = F.interpolate(t_logits, size=logits.shape[-2:],
+                                             mode="bilinear", align_corners=False)
+                # per-pixel KL(teacher || student), averaged over pixels
+                kl = F.kl_div(F.log_softmax(logits, 1), F.log_softmax(t_logits, 1),
+                              reduction="none", log_target=True).sum(1).mean()
+                loss = loss + distill * kl
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 raise ConfigError("QAT loss is not finite; lower --qat-lr")
@@ -179,7 +200,7 @@ def calibration_batches(dataset: str, root, split: str, input_size, n: int = 64,
 
 def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters=100,
                         lr=5e-5, batch_size=8, calib_samples=64, bits=(8, 8), threads=None,
-                        overwrite=False, reduce_range=True, log=print):
+                        overwrite=False, reduce_range=True, distill=1.0, log=print):
     """`liveseg quantize CKPT.pt --qat`: fine-tune with fake quantization on the checkpoint's
     own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
     from liveseg.data import collate
@@ -219,7 +240,7 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     fq = qat_finetune(model, loader, calib_b, mean=card.mean, std=card.std, w_bits=bits[0],
                       a_bits=bits[1], iters=iters, lr=lr,
                       ignore_index=train_ds.info.ignore_index, progress=progress,
-                      w_qmax=64 if reduce_range and bits[0] == 8 else None)
+                      w_qmax=64 if reduce_range and bits[0] == 8 else None, distill=distill)
     if bits != (8, 8):
         return fq, None
     calib = calib or f"{dataset}:{root}:{cfg['data'].get('train_split', 'train')}"

@@ -14,13 +14,17 @@ Spec grammar of ``--temporal`` (``make_temporal``)::
 
     SPEC     := SCHEDULE [ "+smooth" [ "=" ALPHA ] ]   |   "smooth" [ "=" ALPHA ]
     SCHEDULE := "off"                                   network on every frame
-              | "fixed:" N [ "," "cut=" C ]             network every N-th frame, flow in between
+              | "fixed:" N { "," KEY "=" VALUE }        network every N-th frame, flow in between
               | "adaptive" [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
+
+    fixed keys:    cut=C, check=K (as for adaptive)
 
     adaptive keys: thresh=T  (keyframe when the accumulated doubt since the last keyframe
                               exceeds T; default 1.5)
                    max=M     (at most M-1 propagated frames in a row; default 5)
                    cut=C     (scene-cut threshold, 0 disables; default 0.5)
+                   check=K   (which flow to trust: photo (default, warp error) or fb
+                              (forward-backward, twice the flow cost); see liveseg.video.flow)
                    budget=MS (live sources: average milliseconds per frame the temporal stage
                               and the network may spend; optional keyframes wait for credit)
     ALPHA: the smallest weight a new prediction gets (at its least confident pixels); default 0.5.
@@ -41,14 +45,26 @@ import numpy as np
 
 from liveseg.errors import ConfigError
 from liveseg.runtime.prediction import Prediction
-from liveseg.video.flow import FlowEstimator, flow_size_for, scene_cut_score, small_gray, warp_maps
+from liveseg.video.flow import (
+    CHECKS,
+    FlowEstimator,
+    flow_size_for,
+    scene_cut_score,
+    small_gray,
+    warp_maps,
+)
 
 GRAMMAR = (
-    "use off | fixed:N | adaptive[:thresh=T,max=M,cut=C,budget=MS], optionally followed by "
+    "use off | fixed:N[,cut=C,check=photo|fb] | adaptive[:thresh=T,max=M,cut=C,budget=MS,"
+    "check=photo|fb], optionally followed by "
     "+smooth or +smooth=ALPHA (e.g. fixed:3+smooth)"
 )
 DEFAULT_SMOOTH_ALPHA = 0.5
 DEFAULT_CUT = 0.5
+# A frame most of whose pixels the flow cannot explain is a cut whatever its histogram says
+# (DAVIS, photometric check: <= 0.10 of the pixels between consecutive frames, >= 0.69 across
+# clips).
+CUT_INCONSISTENT = 0.5
 MAX_DECISIONS = 4096  # per-frame decision log kept for the run summary
 
 
@@ -72,11 +88,12 @@ class Temporal:
 
     name = "temporal"
 
-    def __init__(self, smooth: float | None = None, cut: float = DEFAULT_CUT, clock=None):
+    def __init__(self, smooth: float | None = None, cut: float = DEFAULT_CUT, clock=None,
+                 check: str = "photo"):
         self.smooth = smooth
         self.cut = cut
         self.clock = clock or time.perf_counter
-        self.flow = FlowEstimator()
+        self.flow = FlowEstimator(check=check)
         self.last: Prediction | None = None
         self._prev_gray: np.ndarray | None = None
         self._prev_shape: tuple | None = None
@@ -142,7 +159,7 @@ class Temporal:
                 }
                 self.flow_ms.append((time.perf_counter() - t0) * 1e3)
             if self.cut and signals and (
-                signals["cut"] > self.cut or signals["inconsistent"] > 0.6
+                signals["cut"] > self.cut or signals["inconsistent"] > CUT_INCONSISTENT
             ):
                 do_infer, reason = True, "cut"
             else:
@@ -239,10 +256,12 @@ class FixedKeyframes(Temporal):
     """The network runs every N-th frame (and on scene cuts); flow propagation in between."""
 
     def __init__(self, interval: int, smooth: float | None = None, cut: float = DEFAULT_CUT,
-                 clock=None):
-        super().__init__(smooth=smooth, cut=cut, clock=clock)
+                 clock=None, check: str = "photo"):
+        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
         self.interval = interval
-        self.name = f"fixed:{interval}" + ("" if smooth is None else f"+smooth={smooth:g}")
+        extra = ("" if cut == DEFAULT_CUT else f",cut={cut:g}") + \
+            ("" if check == "photo" else f",check={check}")
+        self.name = f"fixed:{interval}{extra}" + ("" if smooth is None else f"+smooth={smooth:g}")
 
     def _scheduled(self):
         return "interval" if self.since_key + 1 >= self.interval else None
@@ -263,8 +282,9 @@ class AdaptiveKeyframes(Temporal):
     """
 
     def __init__(self, thresh: float = 1.5, max_interval: int = 5, cut: float = DEFAULT_CUT,
-                 budget_ms: float | None = None, smooth: float | None = None, clock=None):
-        super().__init__(smooth=smooth, cut=cut, clock=clock)
+                 budget_ms: float | None = None, smooth: float | None = None, clock=None,
+                 check: str = "photo"):
+        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
         self.thresh = thresh
         self.max_interval = max_interval
         self.budget_ms = budget_ms
@@ -276,6 +296,8 @@ class AdaptiveKeyframes(Temporal):
             parts.append(f"cut={cut:g}")
         if budget_ms is not None:
             parts.append(f"budget={budget_ms:g}")
+        if check != "photo":
+            parts.append(f"check={check}")
         self.name = "adaptive:" + ",".join(parts) + ("" if smooth is None else f"+smooth={smooth:g}")
 
     def _frame_doubt(self, flow) -> float:
@@ -393,11 +415,12 @@ def make_temporal(spec: str | None, clock=None):
             raise _bad(spec, "fixed needs an interval, e.g. fixed:3")
         first, _, rest = args.partition(",")
         n = _number(spec, "the fixed interval", first.strip(), int, lo=1)
-        opts = _kv(spec, rest, ("cut",)) if rest.strip() else {}
+        opts = _kv(spec, rest, ("cut", "check")) if rest.strip() else {}
         cut = _number(spec, "cut", opts["cut"], lo=0, hi=2) if "cut" in opts else DEFAULT_CUT
-        return FixedKeyframes(int(n), smooth=smooth, cut=cut, clock=clock)
+        return FixedKeyframes(int(n), smooth=smooth, cut=cut, clock=clock,
+                              check=_check(spec, opts))
     if name == "adaptive":
-        opts = _kv(spec, args, ("thresh", "max", "cut", "budget")) if args.strip() else {}
+        opts = _kv(spec, args, ("thresh", "max", "cut", "budget", "check")) if args.strip() else {}
         if _ == ":" and not args.strip():
             raise _bad(spec, "adaptive: needs options after ':'")
         kw = {}
@@ -409,8 +432,15 @@ def make_temporal(spec: str | None, clock=None):
             kw["cut"] = _number(spec, "cut", opts["cut"], lo=0, hi=2)
         if "budget" in opts:
             kw["budget_ms"] = _number(spec, "budget", opts["budget"], lo=0, lo_open=True)
-        return AdaptiveKeyframes(smooth=smooth, clock=clock, **kw)
+        return AdaptiveKeyframes(smooth=smooth, clock=clock, check=_check(spec, opts), **kw)
     raise _bad(spec, f"unknown schedule {name!r}")
+
+
+def _check(spec, opts) -> str:
+    value = opts.get("check", "photo")
+    if value not in CHECKS:
+        raise _bad(spec, f"check must be {' or '.join(CHECKS)}, got {value!r}")
+    return value
 
 
 def _parse_smooth(spec, mod: str) -> float:
