@@ -59,6 +59,9 @@ def add_arguments(parser):
     parser.add_argument("--max-frames", type=int, default=0, help="frames per clip (0: all)")
     parser.add_argument("--oracle-size", default="320x192",
                         help="WxH of the oracle's output maps (default %(default)s)")
+    parser.add_argument("--flow-side", type=int, default=None, metavar="PX",
+                        help="longest side of the grid optical flow runs on (default: "
+                             "liveseg.video.flow.MAX_FLOW_SIDE)")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="skip the end-to-end `liveseg run` timing (fps then comes from the "
                              "sequential quality loop)")
@@ -280,6 +283,12 @@ def run(args):
     clips = [c.strip() for c in args.clips.split(",") if c.strip()] if args.clips \
         else _held_out_clips(args.config)
 
+    if args.flow_side is not None:
+        from liveseg.video import flow
+
+        if not flow.MIN_FLOW_SIDE <= args.flow_side <= 1024:
+            raise ConfigError(f"--flow-side must be in [{flow.MIN_FLOW_SIDE}, 1024]")
+        flow.MAX_FLOW_SIDE = args.flow_side
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     cv2.setNumThreads(args.threads)
     oracle = args.model == "oracle"
@@ -378,7 +387,10 @@ def run(args):
     print(table)
 
     print(f"fps: {fps_kind}")
+    from liveseg.video import flow as _flow
+
     payload = {"model": model_desc, "oracle": oracle, "clips": clips, "machine": info,
+               "flow_max_side": _flow.MAX_FLOW_SIDE,
                "fps_measured_by": fps_kind,
                "command": " ".join(["liveseg", "bench", "temporal", *sys.argv[3:]])
                if sys.argv[1:3] == ["bench", "temporal"] else " ".join(sys.argv),

@@ -26,10 +26,13 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-# DIS needs a few patches per side to say anything; beyond ~160 px its cost grows faster than
-# the accuracy of propagated masks (DAVIS: 1-step J 0.900 at 96x160, 0.905 at 120x200 for 2x).
+# DIS needs a few patches per side to say anything; beyond ~128 px its cost grows faster than
+# the accuracy of propagated masks (DAVIS held-out clips, ground truth propagated with
+# fixed:3: J&F 93.59 on a 90x160 grid at 1.95 ms/frame of temporal work, 93.14 on 72x128 at
+# 1.21 ms, 93.03 on 63x112 at 1.07 ms: `liveseg bench temporal --model oracle --oracle-size
+# 256x144 --flow-side N`, BENCHMARKS.md "Temporal").
 MIN_FLOW_SIDE = 64
-MAX_FLOW_SIDE = 160
+MAX_FLOW_SIDE = 128
 
 
 def flow_size_for(map_hw: tuple[int, int]) -> tuple[int, int]:
@@ -61,13 +64,13 @@ def finest_scale_for(hw: tuple[int, int]) -> int:
 
 
 def small_gray(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """RGB uint8 frame -> (h, w) uint8 gray, area-downscaled (or linearly upscaled)."""
+    """RGB uint8 frame -> (h, w) uint8 gray, area-downscaled (or linearly upscaled).
+
+    Gray first, then one-channel resize: 0.26 ms for 427x240 -> 160x90 against 0.50 ms the
+    other way round (INTER_AREA dominates and scales with the channels)."""
     h, w = hw
     if frame.ndim == 3:
-        fh, fw = frame.shape[:2]
-        interp = cv2.INTER_AREA if (fh >= h and fw >= w) else cv2.INTER_LINEAR
-        small = cv2.resize(frame, (w, h), interpolation=interp)
-        return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        frame = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     fh, fw = frame.shape
     interp = cv2.INTER_AREA if (fh >= h and fw >= w) else cv2.INTER_LINEAR
     return cv2.resize(frame, (w, h), interpolation=interp)
@@ -195,13 +198,14 @@ def warp_maps(maps: np.ndarray, flow: FlowResult, fallback: str = "warp"):
     if consistent.shape != (h, w):
         consistent = cv2.resize(consistent.view(np.uint8), (w, h),
                                 interpolation=cv2.INTER_NEAREST).view(bool)
-    # Fixed-point maps: converted once, then each channel is remapped straight from and into
-    # its (h, w) plane (no HWC transposes); ~3x cheaper than float maps per channel.
-    map1, map2 = cv2.convertMaps(_grid((h, w)) + back, None, cv2.CV_16SC2)
+    # Each channel is remapped straight from and into its (h, w) plane: at 2 x 144 x 256,
+    # 0.17 ms against 1.0 ms for 4-channel HWC chunks with their transposes (fixed-point
+    # maps from cv2.convertMaps were slower still for float data).
+    src = _grid((h, w)) + back
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     out = np.empty_like(maps)
     for i in range(c):
-        cv2.remap(maps[i], map1, map2, cv2.INTER_LINEAR, dst=out[i],
+        cv2.remap(maps[i], src, None, cv2.INTER_LINEAR, dst=out[i],
                   borderMode=cv2.BORDER_REPLICATE)
     if fallback == "keep":
         out[:, ~consistent] = maps[:, ~consistent]
