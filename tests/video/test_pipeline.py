@@ -272,6 +272,37 @@ def test_temporal_previous_prediction_reaches_prev_mask_models(tmp_path):
     assert model.prev_seen == [False, True, True, True, True]
 
 
+@pytest.mark.parametrize("spec", ["fixed:3+smooth", "adaptive:thresh=5,max=4,cut=0+smooth", "fixed:2"])
+@pytest.mark.parametrize("threaded", [True, False])
+def test_flow_computed_ahead_gives_the_same_predictions_as_inline(tmp_path, spec, threaded):
+    """The pipeline computes optical flow in the stage before inference; the predictions must
+    be those of the policy stepping the same frames on its own."""
+    from liveseg.video.sinks import Sink
+    from liveseg.video.temporal import make_temporal
+
+    src = make_video(tmp_path / "in.mp4", n=12, w=96, h=64, audio=False)
+
+    class Keep(Sink):
+        def __init__(self):
+            self.probs = []
+
+        def write(self, item):
+            self.probs.append((item.pred.inferred, item.pred.probs.copy()))
+
+    keep, model = Keep(), FakeModel(size=(48, 32))
+    pipe = Pipeline(make_source(str(src)), model, None, [keep], make_temporal(spec),
+                    threaded=threaded)
+    stats = pipe.run()
+    assert pipe.motion_ahead and stats["stages"]["flow"]["median_ms"] > 0
+    ref_policy = make_temporal(spec)
+    ref = [ref_policy.step(f.image, lambda prev, im=f.image: model.predict(im, prev))
+           for f in make_source(str(src))]
+    assert [k for k, _ in keep.probs] == [r.inferred for r in ref]
+    assert sum(not k for k, _ in keep.probs) > 0  # some frames were propagated
+    for (_, a), r in zip(keep.probs, ref):
+        np.testing.assert_allclose(a, r.probs, atol=1e-6)
+
+
 def test_stream_source_in_live_mode(tmp_path):
     """A PyAV source with live=True (what rtsp:// and http:// inputs get): newest frame wins."""
     src = make_video(tmp_path / "in.mp4", n=40, audio=False)

@@ -141,6 +141,11 @@ class OnnxRuntimeEngine(Engine):
         if self.threads:
             so.intra_op_num_threads = self.threads
             so.inter_op_num_threads = 1
+        # ORT's pool threads spin after each run waiting for the next one; in liveseg run they
+        # would burn the core that decode, flow and effects need (5 DAVIS clips, 2 cores:
+        # fixed:3 259 vs 187 fps, every frame 145 vs 131), and alone they buy nothing
+        # measurable here (model latency within noise).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(

@@ -19,7 +19,7 @@ import numpy as np
 
 from liveseg.benchinfo import machine_info as _machine_info
 
-OVERHEAD_STAGES = ("decode", "preprocess", "postprocess", "temporal", "effect")
+OVERHEAD_STAGES = ("decode", "preprocess", "flow", "postprocess", "temporal", "effect")
 
 
 def machine_info(threads=None) -> dict:

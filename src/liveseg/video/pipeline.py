@@ -32,7 +32,8 @@ _END = object()
 class Item:
     """One frame travelling through the stages."""
 
-    __slots__ = ("image", "index", "name", "out", "pred", "pts", "t_read", "tensor", "time_base")
+    __slots__ = ("image", "index", "motion", "name", "out", "pred", "pts", "t_read", "tensor",
+                 "time_base")
 
     def __init__(self, sf):
         self.index = sf.index
@@ -42,6 +43,7 @@ class Item:
         self.name = sf.name
         self.t_read = sf.t_read
         self.tensor = None
+        self.motion = None
         self.pred = None
         self.out = None
 
@@ -156,7 +158,7 @@ class Pipeline:
     the benchmark to show what the threads buy). ``max_frames`` stops after that many frames.
     """
 
-    STAGES = ("decode", "preprocess", "infer", "postprocess", "temporal", "effect", "sink")
+    STAGES = ("decode", "preprocess", "flow", "infer", "postprocess", "temporal", "effect", "sink")
 
     def __init__(self, source, model, effect=None, sinks=(), temporal=None, *,
                  threaded: bool = True, queue_size: int = 4, max_frames: int | None = None,
@@ -190,6 +192,10 @@ class Pipeline:
         from liveseg.video.temporal import EveryFrame
 
         self.speculate = (not self.prev_input) and isinstance(self.policy, EveryFrame)
+        # Policies that reuse frames get their optical flow computed in that same stage
+        # instead: it needs the frames alone, so it overlaps with inference of earlier ones.
+        self.motion_ahead = bool(getattr(self.policy, "uses_motion", False)) \
+            and hasattr(self.policy, "motion")
 
     # ---- the stages, each a function item -> item -----------------------------------------
     def _preprocess(self, item):
@@ -197,6 +203,10 @@ class Pipeline:
             t = time.perf_counter()
             item.tensor = self.model.preprocess(item.image)
             self.times.add("preprocess", time.perf_counter() - t)
+        if self.motion_ahead:
+            t = time.perf_counter()
+            item.motion = self.policy.motion(item.image)
+            self.times.add("flow", time.perf_counter() - t)
         return item
 
     def _infer(self, item):
@@ -224,9 +234,12 @@ class Pipeline:
             return pred
 
         t = time.perf_counter()
-        item.pred = self.policy.step(frame, infer)
+        if item.motion is not None:
+            item.pred = self.policy.step(frame, infer, item.motion)
+        else:
+            item.pred = self.policy.step(frame, infer)
         times.add("temporal", time.perf_counter() - t - spent[0])
-        item.tensor = None
+        item.tensor = item.motion = None
         return item
 
     def _effect(self, item):
@@ -326,7 +339,7 @@ class Pipeline:
     def _run_threaded(self, poll):
         stages = [("preprocess", [self._preprocess]), ("infer", [self._infer]),
                   ("effect", [self._effect]), ("sink", [self._sink])]
-        if not self.speculate:
+        if not (self.speculate or self.motion_ahead):
             stages = stages[1:]  # nothing to do ahead of inference
         first = LatestSlot() if self.live else BoundedQueue(self.queue_size)
         self._first_q = first

@@ -10,6 +10,12 @@ returns a Prediction. A policy may skip ``infer`` and propagate earlier predicti
 the returned Prediction's ``inferred`` says which happened. ``policy.stats()`` returns a dict
 for the run summary.
 
+The optical flow between consecutive frames depends on the frames alone, not on predictions,
+so a pipeline can compute it ahead, in another thread, with ``policy.motion(frame)`` (called
+for every frame, in order) and hand the result to ``policy.step(frame, infer, motion)``: the
+flow then overlaps with inference instead of adding to it. Without ``motion`` the step
+computes it itself (skipping it where nothing would use it).
+
 Spec grammar of ``--temporal`` (``make_temporal``)::
 
     SPEC     := SCHEDULE [ "+smooth" [ "=" ALPHA ] ]   |   "smooth" [ "=" ALPHA ]
@@ -32,13 +38,15 @@ Spec grammar of ``--temporal`` (``make_temporal``)::
 Examples: ``off``, ``fixed:3``, ``adaptive``, ``adaptive:thresh=0.2,max=8``,
 ``fixed:2+smooth``, ``off+smooth=0.3``.
 
-All flow, warping and smoothing happen at the resolution of ``Prediction.probs`` (the model's
-output maps), see ``liveseg.video.flow``.
+Flow runs on a small gray copy of the frame (``flow_size_for``: at most 128 px long); warping
+and smoothing happen at the resolution of ``Prediction.probs`` (the model's output maps), see
+``liveseg.video.flow``.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -68,6 +76,17 @@ CUT_INCONSISTENT = 0.5
 MAX_DECISIONS = 4096  # per-frame decision log kept for the run summary
 
 
+@dataclass
+class Motion:
+    """What ``Temporal.motion`` measured for one frame."""
+
+    gray: np.ndarray  # this frame, small and gray (the next frame's ``prev``)
+    prev: np.ndarray | None  # the gray it was compared with; None at the start of a run
+    flow: object = None  # FlowResult, or None where it was not computed
+    signals: dict = field(default_factory=dict)
+    ms: float = 0.0  # time it took
+
+
 def _median(xs) -> float:
     return float(np.median(xs)) if xs else 0.0
 
@@ -95,7 +114,8 @@ class Temporal:
         self.clock = clock or time.perf_counter
         self.flow = FlowEstimator(check=check)
         self.last: Prediction | None = None
-        self._prev_gray: np.ndarray | None = None
+        self._prev_gray: np.ndarray | None = None  # gray of the frame step() saw last
+        self._lane_gray: np.ndarray | None = None  # gray of the frame motion() saw last
         self._prev_shape: tuple | None = None
         self.since_key = 0  # frames since the last keyframe (0 on a keyframe)
         self.frames = 0
@@ -123,44 +143,67 @@ class Temporal:
     def _after_step(self, elapsed_ms: float, inferred: bool) -> None:
         pass
 
+    # ---- motion, computable ahead of the step --------------------------------------------
+    @property
+    def uses_motion(self) -> bool:
+        """Whether steps use optical flow at all (not for every-frame inference unsmoothed)."""
+        return self._needs_flow() or self.smooth is not None
+
+    def motion(self, frame, flow: bool = True) -> Motion:
+        """Small gray copy of ``frame`` and, with ``flow``, the flow back to the previous frame
+        this method was given (same size), with the keyframe signals. Call for every frame in
+        order; it keeps its own state, so it may run in another thread than ``step``."""
+        t0 = time.perf_counter()
+        gray = small_gray(frame, flow_size_for(frame.shape[:2]))
+        prev = self._lane_gray
+        if prev is not None and prev.shape != gray.shape:
+            prev = None
+        self._lane_gray = gray
+        m = Motion(gray=gray, prev=prev)
+        if flow and prev is not None:
+            f = self.flow.compute(prev, gray)
+            m.flow = f
+            m.signals = {
+                "cut": scene_cut_score(prev, gray),
+                "warp_error": f.warp_error,
+                "frame_diff": f.frame_diff,
+                "magnitude": f.magnitude,
+                "inconsistent": f.inconsistent_share,
+            }
+        m.ms = (time.perf_counter() - t0) * 1e3
+        return m
+
     # ---- the stage -----------------------------------------------------------------------
-    def step(self, frame, infer) -> Prediction:
+    def step(self, frame, infer, motion: Motion | None = None) -> Prediction:
         t_start = self.clock()
         frame_hw = tuple(frame.shape[:2])
-        signals: dict = {}
-        flow = None
-        gray = None
         if self.last is not None and self._prev_shape != frame.shape:
             self.last = None  # a new source (frame size changed): start over
             reason = "resize"
         else:
             reason = "first"
         scheduled = self._scheduled() if self.last is not None else None
+        if motion is None and self.uses_motion:
+            # Inline: no flow where nothing would use it (a first frame, a scheduled keyframe
+            # that is not smoothed); the gray is still kept for the next frame.
+            motion = self.motion(frame, flow=self.last is not None and not (
+                scheduled and self.smooth is None))
+        flow = motion.flow if motion is not None else None
+        if flow is not None:
+            self.flow_ms.append(motion.ms)
+            if motion.prev is not self._prev_gray:
+                flow = None  # computed against another frame than the one stepped last
+        signals: dict = {}
         if self.last is None:
             do_infer = True
         elif scheduled and self.smooth is None:
             do_infer, reason = True, scheduled  # no flow needed: nothing is warped
+        elif flow is None:
+            do_infer, reason = True, "gap"  # no motion from the previous frame to go on
         else:
-            grid = flow_size_for(self.last.probs.shape[1:])
-            if self._needs_flow() or self.smooth is not None:
-                t0 = time.perf_counter()
-                gray = small_gray(frame, grid)
-                prev_gray = self._prev_gray
-                if prev_gray is None or prev_gray.shape != gray.shape:
-                    prev_gray = gray
-                flow = self.flow.compute(prev_gray, gray)
-                signals = {
-                    "since_key": self.since_key,
-                    "cut": scene_cut_score(prev_gray, gray),
-                    "warp_error": flow.warp_error,
-                    "frame_diff": flow.frame_diff,
-                    "magnitude": flow.magnitude,
-                    "inconsistent": flow.inconsistent_share,
-                }
-                self.flow_ms.append((time.perf_counter() - t0) * 1e3)
-            if self.cut and signals and (
-                signals["cut"] > self.cut or signals["inconsistent"] > CUT_INCONSISTENT
-            ):
+            signals = dict(motion.signals, since_key=self.since_key)
+            if self.cut and (signals["cut"] > self.cut
+                             or signals["inconsistent"] > CUT_INCONSISTENT):
                 do_infer, reason = True, "cut"
             else:
                 do_infer, reason = self._decide(signals, flow)
@@ -191,9 +234,7 @@ class Temporal:
         if len(self.decisions) > MAX_DECISIONS:
             del self.decisions[: len(self.decisions) - MAX_DECISIONS]
 
-        if gray is None and (self._needs_flow() or self.smooth is not None):
-            gray = small_gray(frame, flow_size_for(pred.probs.shape[1:]))
-        self._prev_gray = gray
+        self._prev_gray = motion.gray if motion is not None else None
         self._prev_shape = frame.shape
         self.last = pred
         self.last_signals = signals
