@@ -15,6 +15,7 @@ from liveseg.video.sources import ImageSource, Source, SourceFrame, make_source
 
 
 def _run(inp, out, effect="overlay", model=None, **kw):
+    kw.setdefault("temporal", "off")  # these tests count inferred frames; auto is tested below
     return process_video(str(inp), str(out) if out else None, model=model or FakeModel(),
                          effect=effect, **kw)
 
@@ -301,6 +302,20 @@ def test_flow_computed_ahead_gives_the_same_predictions_as_inline(tmp_path, spec
     assert sum(not k for k, _ in keep.probs) > 0  # some frames were propagated
     for (_, a), r in zip(keep.probs, ref):
         np.testing.assert_allclose(a, r.probs, atol=1e-6)
+
+
+def test_auto_temporal_reuses_frames_of_videos_but_not_images(tmp_path):
+    from liveseg.video.temporal import AUTO_VIDEO_SPEC, make_temporal
+
+    src = make_video(tmp_path / "in.mp4", n=9, audio=False)
+    stats = process_video(str(src), None, model=FakeModel(), effect="overlay")
+    assert stats["temporal"]["policy"] == make_temporal(AUTO_VIDEO_SPEC).name
+    assert stats["inferred_frames"] < stats["frames"] == 9
+    (tmp_path / "imgs").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "imgs" / f"{i}.png"), frame_pattern(i, 64, 48))
+    stats = process_video(str(tmp_path / "imgs"), None, model=FakeModel(), effect="overlay")
+    assert stats["temporal"]["policy"] == "off" and stats["inferred_frames"] == 3
 
 
 def test_stream_source_in_live_mode(tmp_path):

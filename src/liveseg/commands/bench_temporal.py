@@ -32,7 +32,7 @@ HELP = "temporal reuse on DAVIS clips: J&F, flicker, frames inferred, E2E fps pe
 
 DEFAULT_SPECS = (
     "off;off+smooth;"
-    "fixed:2;fixed:2+smooth;fixed:3;fixed:3+smooth;fixed:5;fixed:5+smooth;"
+    "fixed:2;fixed:2+smooth;fixed:3;fixed:3+smooth;fixed:4;fixed:4+smooth;fixed:5;fixed:5+smooth;"
     "adaptive:thresh=0.6,max=5;adaptive:thresh=0.6,max=5+smooth;"
     "adaptive:thresh=1,max=5;adaptive:thresh=1,max=5+smooth;"
     "adaptive:thresh=1.5,max=5;adaptive:thresh=1.5,max=5+smooth"

@@ -30,9 +30,11 @@ def add_arguments(parser):
     parser.add_argument("--foreground", metavar="CLASSES",
                         help="classes that count as foreground, names or indices, comma "
                              "separated (default: the model card's, else all but class 0)")
-    parser.add_argument("--temporal", default="off", metavar="SPEC",
-                        help="reuse work between frames (see liveseg.video.temporal; "
-                             "default off: the network runs on every frame)")
+    parser.add_argument("--temporal", default="auto", metavar="SPEC",
+                        help="reuse work between frames: off | fixed:N | adaptive[:...], "
+                             "optionally +smooth (see liveseg.video.temporal). Default auto: "
+                             "fixed:4+smooth for videos, streams and webcams (network on 1 "
+                             "frame in 4, optical flow in between), off for images")
     _model_arguments(parser)
     parser.add_argument("--save-masks", metavar="DIR",
                         help="also write one uint8 PNG of class indices per frame into DIR")

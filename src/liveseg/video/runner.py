@@ -134,30 +134,33 @@ def write_stats(path, stats: dict) -> None:
 
 
 def process_video(input, output=None, *, model, effect="overlay", background=None,
-                  foreground=None, alpha=0.5, temporal="off", save_masks=None, show=False,
+                  foreground=None, alpha=0.5, temporal="auto", save_masks=None, show=False,
                   overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
                   max_frames=None, threaded=True, live=None, audio=True, notes=None):
     """Segment ``input`` with ``model`` and render ``effect`` into ``output``.
 
     ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
+    ``temporal``: a ``--temporal`` spec; ``auto`` reuses work between frames of videos,
+    streams and webcams (``liveseg.video.temporal.AUTO_VIDEO_SPEC``) and not between images.
     Returns the run summary (a dict; see ``Pipeline``). Raises LivesegError subclasses for
     anything the user can fix.
     """
     from liveseg.video.effects import make_effect
     from liveseg.video.pipeline import Pipeline
-    from liveseg.video.temporal import make_temporal
+    from liveseg.video.temporal import make_temporal, resolve_auto
 
     if isinstance(model, (str, os.PathLike)):
         from liveseg.runtime import load_model
 
         model = load_model(str(model))
-    policy = make_temporal(temporal)
+    make_temporal(resolve_auto(temporal, images=False))  # a bad spec fails before any I/O
     fx = make_effect(effect, model.card, foreground=foreground, alpha=alpha,
                      background=background) if effect else None
     if stats is not None and Path(stats).exists() and not overwrite:
         raise OutputError(f"--stats file {stats} already exists; pass --overwrite to replace it")
     source = make_source(str(input), live=live)
     try:
+        policy = make_temporal(resolve_auto(temporal, images=isinstance(source, ImageSource)))
         sinks = build_sinks(source, output, fx, save_masks=save_masks, show=show,
                             overwrite=overwrite, crf=crf, preset=preset, audio=audio)
     except BaseException:

@@ -36,7 +36,8 @@ Spec grammar of ``--temporal`` (``make_temporal``)::
     ALPHA: the smallest weight a new prediction gets (at its least confident pixels); default 0.5.
 
 Examples: ``off``, ``fixed:3``, ``adaptive``, ``adaptive:thresh=0.2,max=8``,
-``fixed:2+smooth``, ``off+smooth=0.3``.
+``fixed:2+smooth``, ``off+smooth=0.3``. ``liveseg run`` defaults to ``auto``: ``fixed:4+smooth``
+for videos, streams and webcams, ``off`` for images (``resolve_auto``).
 
 Flow runs on a small gray copy of the frame (``flow_size_for``: at most 128 px long); warping
 and smoothing happen at the resolution of ``Prediction.probs`` (the model's output maps), see
@@ -67,6 +68,11 @@ GRAMMAR = (
     "check=photo|fb], optionally followed by "
     "+smooth or +smooth=ALPHA (e.g. fixed:3+smooth)"
 )
+# What ``--temporal auto`` (the default of ``liveseg run``) means for videos, streams and
+# webcams; image inputs get ``off`` (unrelated pictures have no motion to reuse). Measured best
+# on the held-out DAVIS clips with the shipped subject model (BENCHMARKS.md "Temporal"): the
+# network on 25% of frames, J&F +0.45 and less flicker than every frame, ~2x the fps.
+AUTO_VIDEO_SPEC = "fixed:4+smooth"
 DEFAULT_SMOOTH_ALPHA = 0.5
 DEFAULT_CUT = 0.5
 # A frame most of whose pixels the flow cannot explain is a cut whatever its histogram says
@@ -428,8 +434,16 @@ def _kv(spec, text, allowed):
     return out
 
 
+def resolve_auto(spec: str | None, images: bool) -> str | None:
+    """``auto`` -> AUTO_VIDEO_SPEC for a video/stream/webcam, ``off`` for images."""
+    if isinstance(spec, str) and spec.strip().lower() == "auto":
+        return "off" if images else AUTO_VIDEO_SPEC
+    return spec
+
+
 def make_temporal(spec: str | None, clock=None):
-    """Build a policy from its ``--temporal`` spec (see the module docstring for the grammar)."""
+    """Build a policy from its ``--temporal`` spec (see the module docstring for the grammar;
+    ``auto`` must be resolved first, with ``resolve_auto``)."""
     if spec is None:
         return EveryFrame(clock=clock)
     if not isinstance(spec, str):
@@ -437,6 +451,8 @@ def make_temporal(spec: str | None, clock=None):
     text = spec.strip().lower()
     if text in ("", "off"):
         return EveryFrame(clock=clock)
+    if text == "auto":
+        raise _bad(spec, "auto depends on the input; resolve it with resolve_auto first")
     smooth = None
     base = text
     if "+" in text:
