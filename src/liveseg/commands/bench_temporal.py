@@ -1,8 +1,11 @@
-"""`liveseg bench temporal`: temporal reuse strategies on DAVIS-2016 clips with ground truth.
+"""`liveseg bench temporal`: temporal reuse strategies on labelled video.
 
-For every ``--temporal`` spec: J&F (DAVIS definitions, ``liveseg.metrics.video``), flicker
-(dtSSD against the ground truth's own change, and the flicker rate), the share of frames the
-network ran on, and two speeds, with the specs run interleaved ``--repeats`` times and medians
+Two data sets: DAVIS-2016 clips (a foreground model; the held-out clips of a config) and
+CamVid's validation sequence (``--dataset camvid``: a street model; ``val/`` is one 101-frame
+drive, 0016E5, labelled on every frame at 15 Hz). For every ``--temporal`` spec: the accuracy
+(DAVIS: J&F, ``liveseg.metrics.video``; CamVid: mIoU over the sequence, void ignored), flicker
+(the flicker rate: pixels whose label changes while the ground truth's does not; DAVIS also
+dtSSD of the soft alpha), the share of frames the network ran on, and two speeds, with the specs run interleaved ``--repeats`` times and medians
 taken:
 
 - end-to-end fps of ``liveseg run`` itself: each clip encoded once to H.264 (in a temporary
@@ -38,6 +41,8 @@ DEFAULT_SPECS = (
     "adaptive:thresh=1.5,max=5;adaptive:thresh=1.5,max=5+smooth"
 )
 DEFAULT_DATA = "../shared/data/davis2016"
+DEFAULT_CAMVID = "../shared/data/camvid"
+CAMVID_VOID = 11
 DEFAULT_CONFIG = "configs/davis_subject_unet_lite.yaml"
 
 
@@ -45,7 +50,11 @@ def add_arguments(parser):
     parser.add_argument("--model", default="oracle",
                         help="foreground model (shipped name or .onnx path), or 'oracle' "
                              "(ground truth as the model: propagation error alone)")
-    parser.add_argument("--data", default=DEFAULT_DATA, help="DAVIS-2016 root (default: %(default)s)")
+    parser.add_argument("--dataset", choices=("davis2016", "camvid"), default="davis2016",
+                        help="davis2016 (foreground model, held-out clips) or camvid (street "
+                             "model, the val sequence); default %(default)s")
+    parser.add_argument("--data", default=None,
+                        help=f"data set root (default: {DEFAULT_DATA} or {DEFAULT_CAMVID})")
     parser.add_argument("--clips", default=None,
                         help="comma-separated clip names (default: the held-out val_clips of --config)")
     parser.add_argument("--config", default=DEFAULT_CONFIG,
@@ -86,6 +95,26 @@ def _held_out_clips(config_path) -> list[str]:
     if not clips:
         raise ConfigError(f"config {p} lists no data.options.val_clips; name the clips with --clips")
     return [str(c) for c in clips]
+
+
+def _camvid_sequence(root: Path, split: str, max_frames: int):
+    """CamVid ``split`` frames in order with their label maps (one sequence: val is 0016E5)."""
+    from liveseg.errors import InputError
+
+    frames = sorted(f for f in (root / split).glob("*") if f.suffix.lower() in (".jpg", ".png"))
+    if not frames:
+        raise InputError(f"no CamVid frames under {root / split}; set --data to the camvid root")
+    seqs = {f.name.split("_")[0] for f in frames}
+    if len(seqs) != 1:
+        raise InputError(f"{root / split} holds {len(seqs)} sequences ({', '.join(sorted(seqs))}); "
+                         "temporal reuse needs one continuous sequence")
+    if max_frames:
+        frames = frames[:max_frames]
+    masks = [root / f"{split}annot" / (f.stem + ".png") for f in frames]
+    missing = [m for m in masks if not m.is_file()]
+    if missing:
+        raise InputError(f"CamVid {split}: no labels {missing[0]}")
+    return frames, masks
 
 
 def _clip_files(root: Path, clip: str, max_frames: int):
@@ -131,7 +160,8 @@ def run_spec(spec, model, clips, data, measure_quality: bool):
     from liveseg.metrics.video import dtssd, evaluate_sequence, flicker_rate
     from liveseg.video.temporal import make_temporal
 
-    fg_idx = model.foreground_indices
+    semantic = data.get("_semantic")  # CamVid: {"num_classes", "ignore_index"}; DAVIS: None
+    fg_idx = None if semantic else model.foreground_indices
     per_clip, lat_ms, n_frames, n_inferred, wall = {}, [], 0, 0, 0.0
     flow_ms, stats_all = [], []
     dts, flick = [], []
@@ -147,19 +177,34 @@ def run_spec(spec, model, clips, data, measure_quality: bool):
             if isinstance(model, Oracle):
                 model.gt = gts[i]
             pred = policy.step(frame, lambda prev, f=frame: model.predict(f, prev))
-            alpha = pred.foreground(fg_idx)
-            mask = alpha > 0.5
+            if semantic:
+                mask = pred.labels()
+            else:
+                alpha = pred.foreground(fg_idx)
+                mask = alpha > 0.5
             lat_ms.append((time.perf_counter() - t0) * 1e3)
             if measure_quality:
                 preds.append(mask)
-                alphas.append(alpha)
+                if not semantic:
+                    alphas.append(alpha)
         wall += time.perf_counter() - t_clip
         s = policy.stats()
         stats_all.append(s)
         n_frames += s["frames"]
         n_inferred += s["inferred_frames"]
         flow_ms.append(s["flow_ms_total"] + s["warp_ms_total"] + s["smooth_ms_total"])
-        if measure_quality:
+        if measure_quality and semantic:
+            from liveseg.metrics.segmentation import ConfusionMatrix
+
+            cm = ConfusionMatrix(semantic["num_classes"], semantic["ignore_index"])
+            for p_, g_ in zip(preds, gts):
+                cm.update(p_, g_)
+            per_clip[clip] = {"miou": cm.miou(), "frames": len(preds),
+                              "inferred_share": s["inferred_frames"] / s["frames"],
+                              "decisions": s["decisions"],
+                              "keyframe_reasons": s["keyframe_reasons"]}
+            flick.append(flicker_rate(preds, gts))
+        elif measure_quality:
             r = evaluate_sequence(gts, preds)
             per_clip[clip] = {k: r[k] for k in ("j", "f", "jf", "frames")}
             per_clip[clip]["inferred_share"] = s["inferred_frames"] / s["frames"]
@@ -170,7 +215,10 @@ def run_spec(spec, model, clips, data, measure_quality: bool):
     out = {"fps": n_frames / wall, "lat_ms": lat_ms, "frames": n_frames,
            "inferred_share": n_inferred / n_frames,
            "temporal_ms_per_frame": float(np.sum(flow_ms)) / n_frames}
-    if measure_quality:
+    if measure_quality and semantic:
+        out.update(miou=float(np.mean([v["miou"] for v in per_clip.values()])),
+                   flicker_rate=float(np.mean(flick)), per_clip=per_clip)
+    elif measure_quality:
         from liveseg.metrics.video import summarize
 
         summ = summarize({c: {**v, "j_recall": 0, "j_decay": 0, "f_recall": 0, "f_decay": 0}
@@ -226,7 +274,8 @@ def strategy_of(spec: str) -> str:
     return name + ("+smooth" if mod else "")
 
 
-def plot(results, path: Path, title: str, oracle: bool):
+def plot(results, path: Path, title: str, oracle: bool, metric: str = "jf",
+         metric_name: str = "J&F"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -240,16 +289,16 @@ def plot(results, path: Path, title: str, oracle: bool):
         style = "--" if "smooth" in name else "-"
         for ax, key in ((axes[0], "fps"), (axes[1], "inferred_share")):
             pts = sorted(rs, key=lambda r: r[key])
-            ax.plot([r[key] for r in pts], [100 * r["jf"] for r in pts], style, marker="o",
+            ax.plot([r[key] for r in pts], [100 * r[metric] for r in pts], style, marker="o",
                     label=name)
             for r in pts:
                 lab = r["spec"].split("+")[0].replace("adaptive:", "a:").replace(",max=5", "")
-                ax.annotate(lab, (r[key], 100 * r["jf"]), fontsize=6, alpha=0.7,
+                ax.annotate(lab, (r[key], 100 * r[metric]), fontsize=6, alpha=0.7,
                             xytext=(2, 2), textcoords="offset points")
     axes[0].set_xlabel("effective fps, end to end" + (" (oracle: no network)" if oracle else ""))
     axes[1].set_xlabel("share of frames the network ran on")
     for ax in axes:
-        ax.set_ylabel("J&F (x100)")
+        ax.set_ylabel(f"{metric_name} (x100)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
@@ -277,11 +326,20 @@ def run(args):
         make_temporal(s)  # validate all before spending time
     if args.repeats < 1 or args.threads < 1:
         raise ConfigError("--repeats and --threads must be >= 1")
-    root = Path(args.data)
-    if not (root / "JPEGImages").is_dir():
-        raise InputError(f"{root} is not a DAVIS-2016 folder (no JPEGImages/); set --data")
-    clips = [c.strip() for c in args.clips.split(",") if c.strip()] if args.clips \
-        else _held_out_clips(args.config)
+    camvid = args.dataset == "camvid"
+    root = Path(args.data or (DEFAULT_CAMVID if camvid else DEFAULT_DATA))
+    if camvid:
+        if not (root / "val").is_dir():
+            raise InputError(f"{root} is not a CamVid folder (no val/); set --data")
+        if args.model == "oracle":
+            raise ConfigError("--model oracle works on DAVIS only (binary masks)")
+        clips = [c.strip() for c in args.clips.split(",") if c.strip()] if args.clips \
+            else ["val"]  # CamVid splits play the role of clips
+    else:
+        if not (root / "JPEGImages").is_dir():
+            raise InputError(f"{root} is not a DAVIS-2016 folder (no JPEGImages/); set --data")
+        clips = [c.strip() for c in args.clips.split(",") if c.strip()] if args.clips \
+            else _held_out_clips(args.config)
 
     if args.flow_side is not None:
         from liveseg.video import flow
@@ -304,7 +362,10 @@ def run(args):
 
         model = load_model(args.model, threads=args.threads)
         model_desc = repr(model)
-        if model.card.task != "foreground" and len(model.foreground_indices) < 1:
+        if camvid and model.num_classes != CAMVID_VOID:
+            raise ConfigError(f"{args.model} predicts {model.num_classes} classes; CamVid needs "
+                              f"a model of its {CAMVID_VOID} classes")
+        if not camvid and model.card.task != "foreground" and len(model.foreground_indices) < 1:
             raise ConfigError(f"{args.model} has no foreground classes; use a subject model")
 
     out_dir = Path(args.out)
@@ -316,10 +377,19 @@ def run(args):
     out_dir.mkdir(parents=True, exist_ok=True)
 
     data = {"_gt": {}}
+    if camvid:
+        data["_semantic"] = {"num_classes": CAMVID_VOID, "ignore_index": CAMVID_VOID}
     for c in clips:
-        frames, masks = _clip_files(root, c, args.max_frames)
+        if camvid:
+            frames, masks = _camvid_sequence(root, c, args.max_frames)
+            data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_UNCHANGED) for m in masks]
+        else:
+            frames, masks = _clip_files(root, c, args.max_frames)
+            data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_GRAYSCALE) > 127 for m in masks]
         data[c] = (frames, masks)
-        data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_GRAYSCALE) > 127 for m in masks]
+    metric, metric_name = ("miou", "mIoU") if camvid else ("jf", "J&F")
+    quality_keys = ("miou", "flicker_rate", "per_clip") if camvid else \
+        ("jf", "j", "f", "dtssd", "flicker_rate", "per_clip")
 
     info = machine_info(args.threads)
     print(f"model: {model_desc}")
@@ -358,7 +428,7 @@ def run(args):
             res["temporal_ms_per_frame"] = r["temporal_ms_per_frame"]
             res["frames"] = r["frames"]
             if rep == 0:
-                res.update({k: r[k] for k in ("jf", "j", "f", "dtssd", "flicker_rate", "per_clip")})
+                res.update({k: r[k] for k in quality_keys})
             print(f"  pass {rep + 1}/{args.repeats} {s:42s} {r['fps']:7.1f} fps", file=sys.stderr)
 
     base = results[specs[0]]
@@ -369,17 +439,20 @@ def run(args):
         r["lat_ms_median"] = float(np.median(r["lat_ms"]))
         r["lat_ms_p90"] = float(np.percentile(r["lat_ms"], 90))
         r["fps_ratio"] = r["fps"] / float(np.median(base["fps_runs"]))
-        r["jf_delta"] = r["jf"] - base["jf"]
+        r[metric + "_delta"] = r[metric] - base[metric]
         del r["lat_ms"]
         rows.append(r)
 
-    hdr = (f"| spec | J&F | dJ&F vs {specs[0]} | J | F | dtSSD | flicker | inferred | "
+    extra_hdr = "" if camvid else " J | F | dtSSD |"
+    hdr = (f"| spec | {metric_name} | d{metric_name} vs {specs[0]} |{extra_hdr} flicker | inferred | "
            f"fps (median of {args.repeats}) | x {specs[0]} | ms/frame p50 / p90 | temporal ms/frame |")
-    lines = [hdr, "|" + "---|" * 12]
+    lines = [hdr, "|" + "---|" * (9 if camvid else 12)]
     for r in rows:
+        extra = "" if camvid else \
+            f" {100 * r['j']:.2f} | {100 * r['f']:.2f} | {r['dtssd']:.4f} |"
         lines.append(
-            f"| `{r['spec']}` | {100 * r['jf']:.2f} | {100 * r['jf_delta']:+.2f} | "
-            f"{100 * r['j']:.2f} | {100 * r['f']:.2f} | {r['dtssd']:.4f} | {r['flicker_rate']:.4f} | "
+            f"| `{r['spec']}` | {100 * r[metric]:.2f} | {100 * r[metric + '_delta']:+.2f} |"
+            f"{extra} {r['flicker_rate']:.4f} | "
             f"{100 * r['inferred_share']:.0f}% | {r['fps']:.1f} | {r['fps_ratio']:.2f} | "
             f"{r['lat_ms_median']:.1f} / {r['lat_ms_p90']:.1f} | {r['temporal_ms_per_frame']:.2f} |"
         )
@@ -389,7 +462,8 @@ def run(args):
     print(f"fps: {fps_kind}")
     from liveseg.video import flow as _flow
 
-    payload = {"model": model_desc, "oracle": oracle, "clips": clips, "machine": info,
+    payload = {"model": model_desc, "oracle": oracle, "dataset": args.dataset, "data": str(root),
+               "clips": clips, "metric": metric, "machine": info,
                "flow_max_side": _flow.MAX_FLOW_SIDE,
                "fps_measured_by": fps_kind,
                "command": " ".join(["liveseg", "bench", "temporal", *sys.argv[3:]])
@@ -397,6 +471,6 @@ def run(args):
                "repeats": args.repeats, "results": rows, "table": table}
     write_text_atomic(json_path, json.dumps(payload, indent=1) + "\n")
     title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {args.threads} thread(s)"
-    plot(rows, png_path, title, oracle)
+    plot(rows, png_path, title, oracle, metric, metric_name)
     print(f"wrote {json_path} and {png_path}")
     return 0
