@@ -28,8 +28,8 @@ import numpy as np
 
 # DIS needs a few patches per side to say anything; beyond ~128 px its cost grows faster than
 # the accuracy of propagated masks (DAVIS held-out clips, ground truth propagated with
-# fixed:3: J&F 93.59 on a 90x160 grid at 1.95 ms/frame of temporal work, 93.14 on 72x128 at
-# 1.21 ms, 93.03 on 63x112 at 1.07 ms: `liveseg bench temporal --model oracle --oracle-size
+# fixed:3: J&F 93.59 on a 90x160 grid at 1.52 ms/frame of temporal work, 93.14 on 72x128 at
+# 1.06 ms, 93.03 on 63x112 at 1.02 ms: `liveseg bench temporal --model oracle --oracle-size
 # 256x144 --flow-side N`, BENCHMARKS.md "Temporal").
 MIN_FLOW_SIDE = 64
 MAX_FLOW_SIDE = 128
