@@ -65,3 +65,40 @@ def test_qat_finetune_and_int8_export(tmp_path):
     with pytest.raises(Exception, match="only 8/8"):
         fq.w_bits = 4
         export_qat_onnx(fq, tmp_path / "x.onnx", card, calib, input_size=(W, H))
+
+
+def test_distillation_keeps_qat_close_to_the_float_model(tmp_path):
+    """Labels that disagree with the float model drag labels-only QAT away from it; the
+    distillation term holds the fine-tuned network near the float one (and the teacher itself
+    is never updated)."""
+    import cv2
+
+    from liveseg.errors import ConfigError
+
+    calib = images(tmp_path / "calib", n=4, size=(H, W))
+    imgs = torch.stack([torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
+                        for p in sorted(calib.iterdir())])
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    x = normalize(imgs, mean, std)
+    batches = [{"image": imgs, "mask": torch.zeros(4, H, W, dtype=torch.int64)}]
+
+    def agreement(distill):
+        torch.manual_seed(0)
+        net = Nested().eval()
+        with torch.no_grad():  # a confident teacher (a random head is near-uniform)
+            net.backbone.stages[0].head.weight.mul_(10)
+            net.backbone.stages[0].head.bias.mul_(10)
+        before = {k: v.clone() for k, v in net.state_dict().items()}
+        with torch.no_grad():
+            ref = net(x).argmax(1)
+        fq = qat_finetune(net, batches, [{"image": imgs}], mean=mean, std=std, iters=10,
+                          lr=3e-3, distill=distill)
+        assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+        with torch.no_grad():
+            return float((fq(x).argmax(1) == ref).float().mean())
+
+    labels_only, distilled = agreement(0.0), agreement(5.0)  # measured 0.42 and 0.65
+    assert distilled > labels_only + 0.1, (distilled, labels_only)
+    with pytest.raises(ConfigError, match="distillation"):
+        qat_finetune(Nested().eval(), batches, [{"image": imgs}], mean=mean, std=std, iters=1,
+                     distill=-1)
