@@ -34,6 +34,7 @@ def test_run_video_with_stats_and_masks(env, tmp_path, capsys):
     # The default --temporal auto reuses frames of a video: the network ran on some of them.
     assert s["frames"] == 10 and 3 <= s["inferred_frames"] < 10 and s["fps"] > 0
     assert s["temporal"]["policy"].startswith("fixed:4+smooth")
+    assert "temporal: fixed:4+smooth" in so  # the summary names the policy in use
     assert {"decode", "flow", "infer", "effect", "sink"} <= set(s["stages"])
     assert probe(out)["frames"] == 10 and probe(out)["audio"]
     mask = cv2.imread(str(tmp_path / "m" / "00004.png"), cv2.IMREAD_UNCHANGED)

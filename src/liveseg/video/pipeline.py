@@ -140,6 +140,10 @@ class RunStats(dict):
              f"inferred: {self['inferred_frames']}  propagated: {self['propagated_frames']}  "
              f"drops: {self['drops']}  decode errors: {self['decode_errors']}")
         ]
+        policy = (self.get("temporal") or {}).get("policy")
+        if policy:
+            lines.append(f"temporal: {policy}" + ("" if policy != "off" else
+                                                  " (the network ran on every frame)"))
         e2e = self.get("e2e_latency_ms") or {}
         if e2e:
             lines.append(f"end-to-end latency: median {e2e['median_ms']:.1f} ms, "
