@@ -211,25 +211,45 @@ class RuntimePredictor:
 
 
 class TorchPredictor:
-    """Checkpoint model: image resized to the trained input size, logits upsampled to it."""
+    """Checkpoint model: image resized to the trained input size, logits upsampled to it.
+    Previous-mask models get, like in the runtime, the previous frame's foreground probability
+    (at input size, raw [0, 1]; zeros at the start of each clip) as a 4th channel."""
 
-    def __init__(self, model, cfg, device, scales, flip):
+    def __init__(self, model, cfg, device, scales, flip, fg_classes=(1,)):
+        from liveseg.errors import ConfigError
+
         self.model, self.cfg, self.device = model, cfg, device
         self.scales, self.flip = scales, flip
+        self.prev_mask = bool((cfg["model"].get("options") or {}).get("prev_mask", False))
+        if self.prev_mask and (flip or len(scales) > 1 or abs(scales[0] - 1.0) > 1e-6):
+            raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
+        self.fg = list(fg_classes)
+        self.prev = None
+
+    def reset(self):
+        self.prev = None
 
     def __call__(self, image):
         import cv2
+        import numpy as np
         import torch
 
         from liveseg.train.evaluate import normalize, predict_probs
 
-        w, h = self.cfg["input_size"]
-        x = cv2.resize(image, (int(w), int(h)), interpolation=cv2.INTER_LINEAR)
+        w, h = int(self.cfg["input_size"][0]), int(self.cfg["input_size"][1])
+        x = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
         t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self.device)
         t = normalize(t, self.cfg["mean"], self.cfg["std"])
+        if self.prev_mask:
+            m = np.zeros((h, w), np.float32) if self.prev is None else self.prev
+            t = torch.cat([t, torch.from_numpy(m)[None, None].to(t)], 1)
         with torch.no_grad():
             p = predict_probs(self.model, t, image.shape[:2], self.scales, self.flip)
-        return p[0].float().cpu().numpy()
+        out = p[0].float().cpu().numpy()
+        if self.prev_mask:
+            fg = out[self.fg].sum(0)
+            self.prev = np.ascontiguousarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_AREA))
+        return out
 
 
 # ---- output --------------------------------------------------------------------------------------
@@ -366,11 +386,13 @@ def _run_checkpoint(args, scales):
     model = build_model(cfg, len(ckpt["info"]["classes"])).to(device)
     model.load_state_dict(ckpt["model"])
     model.eval()
-    pred = TorchPredictor(model, cfg, device, scales, args.flip)
+    from liveseg.data.prevmask import foreground_ids
+
+    pred = TorchPredictor(model, cfg, device, scales, args.flip, foreground_ids(info))
     fg = 1 if info.task == "foreground" else None
     result = _with_progress(lambda progress: evaluate_predictor(
         pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
-        foreground_index=fg, all_frames=args.all_frames, progress=progress,
+        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
         on_label=_saver(args, ds, name)),
         min(len(ds), args.limit or len(ds)))
     result.update(model=str(args.model), epoch=int(ckpt["epoch"]) + 1, dataset=name, split=split,

@@ -162,10 +162,13 @@ class SegmentationDataset:
 
 
 def collate(batch, ignore_index: int = 255):
-    """Stack images (same size after the transforms); pad masks of different sizes with ignore."""
+    """Stack images (same size after the transforms) and previous-mask channels; pad masks of
+    different sizes with ignore."""
     import torch
 
     out = {"image": torch.stack([b["image"] for b in batch]), "index": torch.tensor([b["index"] for b in batch])}
+    if "prev" in batch[0]:  # previous-mask channel (liveseg.data.prevmask), image-sized
+        out["prev"] = torch.stack([b["prev"] for b in batch])
     if "mask" in batch[0]:
         masks = [b["mask"] for b in batch]
         sizes = torch.tensor([m.shape for m in masks])

@@ -25,8 +25,12 @@ DEFAULTS: dict = {
         "workers": 0,
         "preresize": None,  # [W, H] applied once to cached training images
         "val_limit": None,  # evaluate only the first N validation images (quick runs)
+        # Synthetic previous-frame mask as a 4th input channel (needs model.options.prev_mask):
+        # true, or a mapping of liveseg.data.prevmask.PrevMaskAug strengths.
+        "prev_mask": None,
     },
     "model": {"name": None, "options": {}},
+    "init_from": None,  # checkpoint (.pt) whose model weights start the run (fine-tuning)
     "input_size": [480, 360],  # [W, H] of the validation / export input
     "mean": [0.485, 0.456, 0.406],
     "std": [0.229, 0.224, 0.225],
@@ -120,6 +124,8 @@ def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
     cfg = apply_overrides(cfg, overrides)
     validate(cfg)
     cfg["data"]["root"] = resolve_root(cfg["data"]["root"], path)
+    if cfg.get("init_from"):
+        cfg["init_from"] = resolve_file(cfg["init_from"], path)
     cfg["output_dir"] = str(cfg["output_dir"]).format(name=cfg["name"])
     return cfg
 
@@ -128,7 +134,16 @@ def resolve_root(root, config_path=None) -> str:
     """Absolute data folder: relative paths are taken from the current folder, else from the
     config file's folder and its parent (so configs/ work from anywhere). Checkpoints then
     carry a path that works from any folder."""
-    p = Path(str(root)).expanduser()
+    return _lookup(root, config_path, Path.is_dir)
+
+
+def resolve_file(name, config_path=None) -> str:
+    """Absolute path of a file named in a config (``init_from``), looked up like data.root."""
+    return _lookup(name, config_path, Path.is_file)
+
+
+def _lookup(name, config_path, exists) -> str:
+    p = Path(str(name)).expanduser()
     if p.is_absolute():
         return str(p)
     cands = [Path.cwd() / p]
@@ -136,7 +151,7 @@ def resolve_root(root, config_path=None) -> str:
         here = Path(config_path).resolve().parent
         cands += [here / p, here.parent / p]
     for c in cands:
-        if c.is_dir():
+        if exists(c):
             return str(c.resolve())
     return str(cands[0])
 
@@ -155,3 +170,17 @@ def validate(cfg: dict) -> None:
     if isinstance(cfg["loss"], (str, dict)):
         cfg["loss"] = [cfg["loss"]]
     cfg["loss"] = [{"name": x} if isinstance(x, str) else x for x in cfg["loss"]]
+    from liveseg.data.prevmask import parse_prev_mask
+
+    # The channel and the model input go together: one without the other fails mid-run.
+    prev = parse_prev_mask(cfg["data"].get("prev_mask")) is not None
+    model_prev = bool((cfg["model"].get("options") or {}).get("prev_mask", False))
+    if prev and not model_prev:
+        raise ConfigError("config: data.prev_mask needs model.options.prev_mask: true "
+                          "(a 4-channel model)")
+    if model_prev and not prev:
+        raise ConfigError("config: model.options.prev_mask: true needs data.prev_mask "
+                          "(true, or a mapping of augmentation strengths) to train the 4th channel")
+    init = cfg.get("init_from")
+    if init is not None and not (isinstance(init, str) and init.endswith(".pt")):
+        raise ConfigError(f"config: init_from must be a checkpoint path ending in .pt, got {init!r}")

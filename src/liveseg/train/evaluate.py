@@ -28,6 +28,15 @@ def normalize(images_u8, mean, std):
     return (x - m) / s
 
 
+def model_input(batch, device, mean, std):
+    """The network input of a batch: normalised RGB, plus the previous-mask channel when the
+    batch has one. That channel is NOT normalised: the runtime feeds raw [0, 1] probabilities."""
+    x = normalize(batch["image"].to(device, non_blocking=True), mean, std)
+    if "prev" in batch:
+        x = torch.cat([x, batch["prev"].to(device, dtype=x.dtype, non_blocking=True)], 1)
+    return x
+
+
 @torch.no_grad()
 def predict_probs(model, x, out_size, scales=(1.0,), flip=False):
     """Softmax probabilities at ``out_size`` (H, W), averaged over scales and flips."""
@@ -58,7 +67,7 @@ def evaluate_model(model, loader, info, device, mean, std, scales=(1.0,), flip=F
     groups = loader.dataset.groups() if hasattr(loader.dataset, "groups") else None
     seen = 0
     for batch in loader:
-        x = normalize(batch["image"].to(device, non_blocking=True), mean, std)
+        x = model_input(batch, device, mean, std)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         masks = batch["mask"]

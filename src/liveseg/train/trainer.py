@@ -84,6 +84,7 @@ class EpochSampler(torch.utils.data.Sampler):
 # ---- building blocks ---------------------------------------------------------------------------
 def build_datasets(cfg: dict, progress: bool = False):
     from liveseg.data.datasets import build_dataset
+    from liveseg.data.prevmask import PrevMaskDataset, parse_prev_mask
     from liveseg.data.transforms import TrainTransform, ValTransform
 
     d = cfg["data"]
@@ -101,6 +102,10 @@ def build_datasets(cfg: dict, progress: bool = False):
         val = build_dataset(d["dataset"], d["root"], d["val_split"],
                             transform=ValTransform(cfg["input_size"]), cache=d.get("cache", True),
                             seed=cfg["seed"], progress=progress, **opts)
+    prev = parse_prev_mask(d.get("prev_mask"))
+    if prev is not None:  # items get "prev": the synthetic previous-frame mask channel
+        train = PrevMaskDataset(train, prev)
+        val = PrevMaskDataset(val, prev, fixed=True) if val is not None else None
     return train, val
 
 
@@ -226,6 +231,13 @@ class Trainer:
                  f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s")
 
         model = build_model(cfg, info.num_classes).to(device)
+        if cfg.get("init_from") and ckpt is None:  # resuming restores the run's own weights
+            from liveseg.train.init_from import load_init_weights
+
+            init = load_init_weights(model, cfg["init_from"])
+            self.log(f"weights from {cfg['init_from']}"
+                     + (f" (widened to 4 input channels: {', '.join(init['widened'])})"
+                        if init["widened"] else ""))
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         raw_model = model
@@ -237,7 +249,7 @@ class Trainer:
                 model, device_ids=[local_rank] if cuda else None)
 
         from liveseg.data.base import collate
-        from liveseg.train.evaluate import model_logits, normalize
+        from liveseg.train.evaluate import model_input, model_logits
         from liveseg.train.losses import build_loss
         from liveseg.train.optim import build_optimizer, build_scheduler
 
@@ -308,9 +320,8 @@ class Trainer:
             for it, batch in enumerate(loader):
                 if it >= iters:
                     break
-                x = batch["image"].to(device, non_blocking=True)
+                x = model_input(batch, device, cfg["mean"], cfg["std"])
                 y = batch["mask"].to(device, non_blocking=True)
-                x = normalize(x, cfg["mean"], cfg["std"])
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
