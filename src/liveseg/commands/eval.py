@@ -342,7 +342,6 @@ def _run_runtime(args, scales):
 
     from liveseg.data.datasets import read_dataset
     from liveseg.errors import ConfigError
-    from liveseg.metrics.evaluate import evaluate_predictor
 
     name, root, split, opts = _data_spec(args)
     samples, info, lut = read_dataset(name, root, split, **opts)
@@ -353,15 +352,22 @@ def _run_runtime(args, scales):
     if pred.main.num_classes != info.num_classes:
         raise ConfigError(f"the model predicts {pred.main.num_classes} classes but {name} has "
                           f"{info.num_classes}")
+    result = _evaluate(pred, ds, info, args, name)
+    result.update(model=str(args.model), engine=pred.main.engine.name, dataset=name, split=split,
+                  flip=args.flip, scales=scales)
+    return result, f"{Path(str(args.model)).name} on {name}/{split}"
+
+
+def _evaluate(pred, ds, info, args, name) -> dict:
+    """Score a predictor (runtime or checkpoint) over the data set, with a progress bar."""
+    from liveseg.metrics.evaluate import evaluate_predictor
+
     fg = 1 if info.task == "foreground" else None
-    result = _with_progress(lambda progress: evaluate_predictor(
+    return _with_progress(lambda progress: evaluate_predictor(
         pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
         foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
         on_label=_saver(args, ds, name)),
         min(len(ds), args.limit or len(ds)))
-    result.update(model=str(args.model), engine=pred.main.engine.name, dataset=name, split=split,
-                  flip=args.flip, scales=scales)
-    return result, f"{Path(str(args.model)).name} on {name}/{split}"
 
 
 def _run_checkpoint(args, scales):
@@ -371,7 +377,6 @@ def _run_checkpoint(args, scales):
 
     from liveseg.data.base import SegmentationDataset
     from liveseg.data.datasets import read_dataset
-    from liveseg.metrics.evaluate import evaluate_predictor
     from liveseg.train.checkpoint import load_checkpoint
     from liveseg.train.trainer import build_model, pick_device
 
@@ -389,12 +394,7 @@ def _run_checkpoint(args, scales):
     from liveseg.data.prevmask import foreground_ids
 
     pred = TorchPredictor(model, cfg, device, scales, args.flip, foreground_ids(info))
-    fg = 1 if info.task == "foreground" else None
-    result = _with_progress(lambda progress: evaluate_predictor(
-        pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
-        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
-        on_label=_saver(args, ds, name)),
-        min(len(ds), args.limit or len(ds)))
+    result = _evaluate(pred, ds, info, args, name)
     result.update(model=str(args.model), epoch=int(ckpt["epoch"]) + 1, dataset=name, split=split,
                   flip=args.flip, scales=scales)
     return result, f"{Path(str(args.model)).name} (epoch {ckpt['epoch'] + 1}) on {name}/{split}"
