@@ -71,7 +71,7 @@ GRAMMAR = (
 # What ``--temporal auto`` (the default of ``liveseg run``) means for videos, streams and
 # webcams; image inputs get ``off`` (unrelated pictures have no motion to reuse). Measured best
 # on the held-out DAVIS clips with the shipped subject model (BENCHMARKS.md "Temporal"): the
-# network on 25% of frames, J&F +0.45 and less flicker than every frame, ~2x the fps.
+# network on 25% of frames, J&F +0.45 and 30% less flicker than every frame, 1.6-2.3x the fps.
 AUTO_VIDEO_SPEC = "fixed:4+smooth"
 DEFAULT_SMOOTH_ALPHA = 0.5
 DEFAULT_CUT = 0.5
