@@ -20,7 +20,7 @@ defined on the previous frame onto the current one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import cv2
@@ -103,14 +103,28 @@ class FlowResult:
     """Motion between the previous frame and the current one, on the flow grid."""
 
     backward: np.ndarray  # (h, w, 2): current pixel -> its position in the previous frame
-    consistent: np.ndarray  # (h, w) bool: passes the forward-backward check
+    consistent: np.ndarray  # (h, w) bool: passes the trust check (photo or fb)
     warp_error: float  # mean |prev warped to current - current| / 255 over consistent pixels
     frame_diff: float  # mean |current - previous| / 255 (no motion compensation)
     magnitude: float  # mean length of the backward flow, as a fraction of the grid diagonal
+    _on: dict = field(default_factory=dict, repr=False)  # on_grid results by grid size
 
     @property
     def inconsistent_share(self) -> float:
         return float(1.0 - self.consistent.mean())
+
+    def on_grid(self, hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """``(backward, consistent)`` resampled to grid ``hw`` (the maps' size), vectors in that
+        grid's pixels; computed once per size (the adaptive doubt and the warp share it)."""
+        hw = (int(hw[0]), int(hw[1]))
+        if hw not in self._on:
+            h, w = hw
+            consistent = self.consistent
+            if consistent.shape != hw:
+                consistent = cv2.resize(consistent.view(np.uint8), (w, h),
+                                        interpolation=cv2.INTER_NEAREST).view(bool)
+            self._on[hw] = (resize_flow(self.backward, hw), consistent)
+        return self._on[hw]
 
 
 CHECKS = ("photo", "fb")
@@ -145,9 +159,6 @@ class FlowEstimator:
                 # (1-step DAVIS propagation on a 96x160 grid: 0.905 -> 0.900, 2.5 -> 1.3 ms).
                 self._dis.setPatchStride(6)
             self._hw = hw
-
-    def grid(self, hw: tuple[int, int]) -> np.ndarray:
-        return _grid(tuple(hw))
 
     def compute(self, prev_gray: np.ndarray, cur_gray: np.ndarray) -> FlowResult:
         hw = cur_gray.shape[:2]
@@ -193,11 +204,7 @@ def warp_maps(maps: np.ndarray, flow: FlowResult, fallback: str = "warp"):
     way they are flagged in the returned mask.
     """
     c, h, w = maps.shape
-    back = resize_flow(flow.backward, (h, w))
-    consistent = flow.consistent
-    if consistent.shape != (h, w):
-        consistent = cv2.resize(consistent.view(np.uint8), (w, h),
-                                interpolation=cv2.INTER_NEAREST).view(bool)
+    back, consistent = flow.on_grid((h, w))
     # Each channel is remapped straight from and into its (h, w) plane: at 2 x 144 x 256,
     # 0.17 ms against 1.0 ms for 4-channel HWC chunks with their transposes (fixed-point
     # maps from cv2.convertMaps were slower still for float data).

@@ -355,15 +355,7 @@ class AdaptiveKeyframes(Temporal):
         n_band = int(band.sum())
         if n_band == 0:
             return 0.0
-        fh, fw = flow.consistent.shape
-        if (fh, fw) != (h, w):
-            consistent = cv2.resize(flow.consistent.astype(np.uint8), (w, h),
-                                    interpolation=cv2.INTER_NEAREST).astype(bool)
-            back = cv2.resize(flow.backward, (w, h), interpolation=cv2.INTER_LINEAR)
-            back[..., 0] *= w / fw
-            back[..., 1] *= h / fh
-        else:
-            consistent, back = flow.consistent, flow.backward
+        back, consistent = flow.on_grid((h, w))
         bad = (~consistent & band).sum() / n_band
         motion = float(np.sqrt((back[band] ** 2).sum(-1)).mean()) / radius
         return float(bad + motion)
