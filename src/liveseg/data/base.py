@@ -44,6 +44,9 @@ class Sample:
     mask: Path | None
     name: str = ""
     group: str = ""  # clip / sequence the frame belongs to ("" when none)
+    # Per-sample table stored value -> train id, for data sets mixed from several sources;
+    # overrides the data set's label_lut.
+    label_lut: np.ndarray | None = None
 
 
 class SegmentationDataset:
@@ -86,12 +89,13 @@ class SegmentationDataset:
         self.epoch = int(epoch)
 
     # ---- reading ---------------------------------------------------------------------------
-    def _map(self, raw: np.ndarray) -> np.ndarray:
-        if self.label_lut is None:
+    def _map(self, raw: np.ndarray, lut: np.ndarray | None = None) -> np.ndarray:
+        lut = self.label_lut if lut is None else np.asarray(lut)
+        if lut is None:
             return raw
-        if raw.max(initial=0) >= len(self.label_lut) or raw.min(initial=0) < 0:
+        if raw.max(initial=0) >= len(lut) or raw.min(initial=0) < 0:
             return raw  # check_values will name the offending values
-        return self.label_lut[raw]
+        return lut[raw]
 
     def read(self, i: int):
         """Decode sample ``i`` from disk: (image uint8 HxWx3, mask HxW uint8/int32 or None)."""
@@ -105,7 +109,7 @@ class SegmentationDataset:
                 f"image {s.image} is {img.shape[1]}x{img.shape[0]} but its label map {s.mask} "
                 f"is {raw.shape[1]}x{raw.shape[0]}"
             )
-        mask = self._map(raw)
+        mask = self._map(raw, s.label_lut)
         check_values(mask, self.info.num_classes, self.info.ignore_index, s.mask)
         dtype = np.uint8 if self.info.num_classes <= 255 and self.info.ignore_index <= 255 else np.int32
         mask = mask.astype(dtype, copy=False)

@@ -277,8 +277,15 @@ def folder(root, split="train", images="images", masks="masks", classes="classes
     return samples, info, None
 
 
+def _person(root, split="train", **options):
+    from liveseg.data.person import person
+
+    return person(root, split, **options)
+
+
 READERS = {
     "camvid": camvid,
+    "person": _person,
     "davis": davis,
     "davis2016": lambda root, split="train", **kw: davis(root, split, year=2016, **kw),
     "davis2017": lambda root, split="train", **kw: davis(root, split, year=2017, **kw),
@@ -298,7 +305,14 @@ def read_dataset(name: str, root, split: str, **options):
 
 
 def build_dataset(name: str, root, split: str, transform=None, cache=True, preresize=None,
-                  seed=0, progress=False, **options) -> SegmentationDataset:
+                  seed=0, progress=False, composites=0, **options) -> SegmentationDataset:
+    """``composites`` > 0 (foreground data sets): that many copy-paste images per epoch
+    (liveseg.data.person.CompositeDataset)."""
     samples, info, lut = read_dataset(name, root, split, **options)
+    if composites:
+        from liveseg.data.person import CompositeDataset
+
+        return CompositeDataset(samples, info, lut, transform=transform, preresize=preresize,
+                                seed=seed, progress=progress, composites=int(composites))
     return SegmentationDataset(samples, info, lut, transform=transform, cache=cache,
                                preresize=preresize, seed=seed, progress=progress)

