@@ -57,8 +57,12 @@ def run(args):
                                               f"zp={io['input_quant'][1]:g}" if io["input_quant"] else "")),
         ("normalisation", f"{io['norm']}  [from {io['norm_source']}]  "
                           f"mean={_fmt(io['mean'])} std={_fmt(io['std'])}"),
-        ("output", f"{io['output_name']}: {io['output_kind']}, layout {io['output_layout']}, "
-                   f"{io['output_size'][1]}x{io['output_size'][0]} (WxH)"),
+        ("output", f"{io['output_name']}: {io['output_kind']}"
+                   + (f" [from {io['output_kind_source']}]" if io.get("output_kind_source") else "")
+                   + f", layout {io['output_layout']}, "
+                   f"{io['output_size'][1]}x{io['output_size'][0]} (WxH)"
+                   + (f", decoded as (q - {io['output_quant'][1]:g}) * {io['output_quant'][0]:.6g}"
+                      if io.get("output_quant") else "")),
         ("classes", f"{io['num_classes']}: {_fmt(io['classes'])}  [from {io['classes_source']}]"),
         ("foreground", _fmt(card["foreground"]) or "-"),
     ]

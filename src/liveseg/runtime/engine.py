@@ -14,6 +14,9 @@ a one-line ModelError; a missing optional engine a DependencyError naming the pi
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +69,13 @@ class Engine:
         """Number of classes an arg-maxed label output was reduced from, where the graph says."""
         return None
 
+    def output_source(self, output_name: str) -> list[str]:
+        """Op types from the output back to the first op that computes something (upper-cased,
+        without underscores: ``["CAST", "ARGMAX"]``), skipping casts, reshapes and transposes.
+        Empty when the graph cannot be read."""
+        op = self.output_producers.get(output_name)
+        return [_op_key(op)] if op else []
+
     def describe(self) -> dict:
         return {
             "engine": self.name,
@@ -86,6 +96,54 @@ def _check_threads(threads):
     if t < 1:
         raise ConfigError(f"--threads must be a positive integer, got {threads!r}")
     return t
+
+
+# Ops that only move or retype values: output_source looks through them.
+PASSTHROUGH_OPS = {"CAST", "CONVERT", "RESHAPE", "SQUEEZE", "UNSQUEEZE", "EXPANDDIMS", "IDENTITY",
+                   "FLATTEN", "TRANSPOSE"}
+
+
+def _op_key(op_type) -> str:
+    return str(op_type).upper().replace("_", "")
+
+
+def verbose_logs() -> bool:
+    """Whether engines may print their native log lines (``liveseg ... --verbose`` sets
+    LIVESEG_VERBOSE=1)."""
+    return os.environ.get("LIVESEG_VERBOSE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@contextmanager
+def quiet_native_info():
+    """Drop the ``INFO: ...`` lines native code prints on fd 2 inside the block (LiteRT's
+    "Created TensorFlow Lite XNNPACK delegate for CPU."); anything else it printed there is
+    passed on to stderr afterwards. A no-op with LIVESEG_VERBOSE=1 or without a usable fd 2."""
+    if verbose_logs():
+        yield
+        return
+    with suppress(OSError, ValueError):
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield
+            finally:
+                with suppress(OSError, ValueError):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                tmp.seek(0)
+                kept = [ln for ln in tmp.read().splitlines(keepends=True)
+                        if not ln.lstrip().startswith(b"INFO:")]
+                if kept:
+                    os.write(2, b"".join(kept))
+    finally:
+        os.close(saved)
 
 
 def _first_line(exc) -> str:
@@ -254,6 +312,18 @@ class OnnxRuntimeEngine(Engine):
                     return int(dims[axis].dim_value)
         return None
 
+    def output_source(self, output_name: str) -> list[str]:
+        producers = getattr(self, "_producers", None)
+        if not producers:
+            return super().output_source(output_name)
+        chain, node = [], producers.get(output_name)
+        while node is not None and len(chain) < 64:
+            chain.append(_op_key(node.op_type))
+            if chain[-1] not in PASSTHROUGH_OPS or not node.input:
+                break
+            node = producers.get(node.input[0])
+        return chain
+
     def run(self, feed: dict) -> list[np.ndarray]:
         return self.session.run(self._output_names, feed)
 
@@ -364,7 +434,29 @@ class LiteRTEngine(Engine):
         except Exception:
             return None
 
+    def output_source(self, output_name: str) -> list[str]:
+        out = next((d for d in self._interp.get_output_details() if d["name"] == output_name), None)
+        if out is None or not self._ops:
+            return super().output_source(output_name)
+        by_out = {}
+        for o in self._ops:
+            if str(o.get("op_name", "")).upper() == "DELEGATE":
+                continue
+            for t in o.get("outputs", []):
+                by_out[int(t)] = o
+        chain, op = [], by_out.get(int(out["index"]))
+        while op is not None and len(chain) < 64:
+            chain.append(_op_key(op.get("op_name", "")))
+            if chain[-1] not in PASSTHROUGH_OPS or not len(op.get("inputs", [])):
+                break
+            op = by_out.get(int(op["inputs"][0]))
+        return chain
+
     def _open(self, resolver) -> None:
+        with quiet_native_info():
+            self._open_interpreter(resolver)
+
+    def _open_interpreter(self, resolver) -> None:
         interp = self._mod.Interpreter(
             model_path=str(self.path),
             num_threads=self.threads or 1,
@@ -482,6 +574,20 @@ class OpenVINOEngine(Engine):
             except Exception:
                 return None
         return None
+
+    def output_source(self, output_name: str) -> list[str]:
+        for res in self._model.get_results():
+            port = res.input_value(0)
+            if output_name not in port.get_names():
+                continue
+            chain, node = [], port.get_node()
+            while node is not None and len(chain) < 64:
+                chain.append(_op_key(node.get_type_name()))
+                if chain[-1] not in PASSTHROUGH_OPS or node.get_input_size() == 0:
+                    break
+                node = node.input_value(0).get_node()
+            return chain
+        return super().output_source(output_name)
 
     @staticmethod
     def _info(port) -> TensorInfo:

@@ -16,14 +16,23 @@ Input (the single image input, rank 4):
     covers (e.g. [0,1], [-1,1]) is mapped onto the pixel range; without quantization params
     uint8 takes raw pixels and int8 pixels - 128.
 Output (found with one probe run on a synthetic image, so dynamic shapes are resolved):
-  * integer outputs -> arg-maxed label maps ([1,H,W], [1,1,H,W], [1,H,W,1], or flattened
-    [1,H*W] with H, W recovered from the input size and a stride of 1..32);
+  * wide integer outputs (int16..int64, bool) -> arg-maxed label maps ([1,H,W], [1,1,H,W],
+    [1,H,W,1], or flattened [1,H*W] with H, W recovered from the input size and a stride of
+    1..32);
+  * single-channel uint8/int8 outputs without quantization parameters are a label map or a
+    confidence map (MediaPipe-style: P(foreground) = value/255, int8 (value+128)/255): the
+    card, then the graph (ArgMax / a comparison -> labels, any other computing op ->
+    confidence), then 3+ class names (--classes, card, metadata) -> labels, then the probe
+    (only 0 and 1 -> binary labels), else confidence. uint8/int8 outputs with quantization
+    parameters are dequantized and read as float;
   * rank-4 float -> NCHW or NHWC class maps (the axis whose neighbours form a spatial grid
     with the input's aspect); 1 channel: fg_prob (a Sigmoid produces it, or probe values in
     [0,1]) or fg_logit; 2+ channels: probs (a Softmax produces it, or probe values sum to 1)
     or logits. Lower-resolution outputs are kept at their resolution.
-Everything can be overridden with :class:`IOOverrides`. What cannot be understood raises a
-one-line ModelError naming what was found and the override to pass.
+``notes`` say what was assumed, including an output that is (nearly) constant on the probe,
+whose kind then rests on its dtype and graph alone. Everything can be overridden with
+:class:`IOOverrides`. What cannot be understood raises a one-line ModelError naming what was
+found and the override to pass.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from liveseg.errors import ConfigError, ModelError
+from liveseg.runtime.engine import PASSTHROUGH_OPS
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -101,7 +111,8 @@ class IOSpec:
     output_kind: str = "logits"
     output_layout: str = "nchw"  # nchw | nhwc | map (single-channel / label map)
     output_size: tuple[int, int] = (0, 0)  # (height, width)
-    output_quant: tuple | None = None
+    output_quant: tuple | None = None  # (scale, zero_point) the output's values are decoded with
+    output_kind_source: str = ""  # why output_kind: "graph: SIGMOID", "probe values in [0,1]", ...
     num_classes: int = 0
     classes: list[str] = field(default_factory=list)
     classes_source: str = "detected"
@@ -352,8 +363,61 @@ def _flat_hw(n, H, W):
     return None
 
 
-def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout):
-    """(kind, layout, (h, w), C) for one output array, or a string saying why not."""
+# Ops whose integer output is a class index (arg-max) or a thresholded 0/1 mask.
+LABEL_OPS = {"ARGMAX", "ARGMIN", "TOPK", "GREATER", "GREATEREQUAL", "GREATEROREQUAL", "LESS",
+             "LESSEQUAL", "LESSOREQUAL", "EQUAL", "NOTEQUAL", "NOT", "AND", "OR"}
+
+
+@dataclass
+class _Read:
+    """How one output is read: kind, layout, (h, w), channels (None for label maps), the
+    (scale, zero_point) its values are decoded with, and a note for ``info``."""
+
+    kind: str
+    layout: str
+    hw: tuple
+    C: int | None
+    quant: tuple | None = None
+    note: str | None = None
+    why: str = ""
+
+
+def _int8_map_kind(arr, info, engine, hint) -> tuple[str, tuple | None, str, int | None]:
+    """A single-channel uint8/int8 output without quantization parameters: a label map, or a
+    confidence map (value/255, int8 shifted by 128) as MediaPipe-style segmenters emit?
+
+    First match wins: the card's output_kind; the graph (an ArgMax or a comparison ->
+    labels, any other computing op -> confidence); 3+ class names from --classes, the card
+    or metadata -> labels; the probe's values (only 0 and 1 -> a binary label map); else a
+    confidence map. Returns (kind, quant or None, why, classes if known)."""
+    dtype = np.dtype(arr.dtype)
+    conf_quant = (1 / 255, 0.0) if dtype == np.uint8 else (1 / 255, -128.0)
+    card_kind = hint.get("card_kind")
+    if card_kind == "labels":
+        return "labels", None, "the card says labels", None
+    if card_kind in ("fg_prob", "fg_logit"):
+        return "fg_prob", conf_quant, "the card says a foreground map", 1
+    chain = [c for c in (engine.output_source(info.name) or []) if c]
+    if chain:
+        src = " <- ".join(chain)
+        if chain[-1] in LABEL_OPS:  # an arg-max's class count is looked up later; masks are 0/1
+            n = None if chain[-1] in ("ARGMAX", "ARGMIN", "TOPK") else 2
+            return "labels", None, f"graph: {src}", n
+        if chain[-1] not in PASSTHROUGH_OPS:
+            return "fg_prob", conf_quant, f"graph: {src}", 1
+    n = hint.get("n_classes")
+    if n is not None and n >= 3:
+        return "labels", None, f"{n} class names given", None
+    v = np.unique(arr)
+    if v.size == 2 and v.min() == 0 and v.max() == 1:
+        return "labels", None, "only values 0 and 1 on the probe", 2
+    return "fg_prob", conf_quant, (
+        f"values {int(v.min())}..{int(v.max())} on the probe" if v.size > 1 else "default"), 1
+
+
+def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout, hint=None):
+    """A :class:`_Read` for one output array, or a string saying why it cannot be read."""
+    hint = hint or {}
     shape = arr.shape
     producer = engine.output_producers.get(info.name, "")
     integer = arr.dtype.kind in "iu" and info.quant is None
@@ -363,6 +427,8 @@ def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout):
     # Strip a leading batch of 1.
     if len(s) >= 3 and s[0] == 1:
         s = s[1:]
+    quant = info.quant
+    note = None
     if integer:
         if len(s) == 3 and s[0] == 1:
             s = s[1:]
@@ -373,11 +439,24 @@ def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout):
         if len(s) == 1:
             hw = _flat_hw(s[0], H, W)
             if hw is None:
-                return f"a flattened label map of {s[0]} values that matches no stride of {W}x{H}"
-            return "labels", "map", hw, None
-        if len(s) == 2:
-            return "labels", "map", (s[0], s[1]), None
-        return f"an integer tensor of shape {list(shape)}"
+                return f"a flattened map of {s[0]} values that matches no stride of {W}x{H}"
+        elif len(s) == 2:
+            hw = (s[0], s[1])
+        else:
+            return f"an integer tensor of shape {list(shape)}"
+        if np.dtype(arr.dtype) in (np.dtype(np.uint8), np.dtype(np.int8)):
+            kind, quant, why, C = _int8_map_kind(arr, info, engine, hint)
+            dt = np.dtype(arr.dtype).name
+            if kind == "labels":
+                note = (f"1-channel {dt} output without quantization parameters read as a "
+                        f"label map [{why}]")
+                return _Read("labels", "map", hw, C, None, note, why)
+            scale = "value/255" if dt == "uint8" else "(value+128)/255"
+            note = (f"1-channel {dt} output without quantization parameters read as a confidence "
+                    f"map: P(foreground) = {scale}, foreground above 0.5 [from {why}]; pass "
+                    f"--classes with 3+ names if it is a label map")
+            return _Read("fg_prob", "map", hw, 1, quant, note, why)
+        return _Read("labels", "map", hw, None, why=f"{np.dtype(arr.dtype).name} output")
     vals = arr.astype(np.float32) if info.quant is None else (
         (arr.astype(np.float32) - info.quant[1]) * info.quant[0])
     if len(s) == 2:  # (h, w)
@@ -409,19 +488,41 @@ def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout):
         return f"a float tensor of shape {list(shape)} with no spatial extent"
     if C == 1:
         if producer in ("SIGMOID", "LOGISTIC"):
-            return "fg_prob", "map", (h, w), 1
+            return _Read("fg_prob", "map", (h, w), 1, quant, why=f"graph: {producer}")
         if np.all(vals.astype(np.float32) == np.rint(vals)) and vals.max() > 1:
-            return "labels", "map", (h, w), None
+            return _Read("labels", "map", (h, w), None, quant, why="integer probe values above 1")
         if vals.min() >= 0.0 and vals.max() <= 1.0:
-            return "fg_prob", "map", (h, w), 1
-        return "fg_logit", "map", (h, w), 1
+            return _Read("fg_prob", "map", (h, w), 1, quant, why="probe values in [0,1]")
+        return _Read("fg_logit", "map", (h, w), 1, quant, why="probe values outside [0,1]")
     if producer == "SOFTMAX":
-        return "probs", layout, (h, w), C
+        return _Read("probs", layout, (h, w), C, quant, why="graph: SOFTMAX")
     ax = 0 if layout == "nchw" else 2
     v = vals.reshape(s)
     if v.min() >= -1e-4 and v.max() <= 1 + 1e-4 and np.allclose(v.sum(axis=ax), 1.0, atol=2e-3):
-        return "probs", layout, (h, w), C
-    return "logits", layout, (h, w), C
+        return _Read("probs", layout, (h, w), C, quant, why="probe values sum to 1")
+    return _Read("logits", layout, (h, w), C, quant, why="probe values do not sum to 1")
+
+
+def _constant_note(arr: np.ndarray, name: str, r: _Read) -> str | None:
+    """A note when the chosen output hardly varies over the probe image (its kind was then
+    decided from its type and graph rather than its values)."""
+    a = np.asarray(arr)
+    if a.size == 0:
+        return None
+    if r.kind == "labels":
+        v = np.unique(a)
+        return (f"output {name} is constant ({v[0].item()}) on liveseg's synthetic probe image"
+                if v.size == 1 else None)
+    x = a.astype(np.float32)
+    if r.quant is not None:
+        x = (x - np.float32(r.quant[1])) * np.float32(r.quant[0])
+    lo, hi = float(x.min()), float(x.max())
+    if hi - lo <= 1e-6 * max(1.0, abs(hi)):
+        return f"output {name} is constant ({lo:.4g}) on liveseg's synthetic probe image"
+    if r.kind in ("fg_prob", "probs") and hi - lo < 1 / 255:
+        return (f"output {name} is nearly constant ({lo:.3g}..{hi:.3g}) on liveseg's synthetic "
+                f"probe image (no foreground in it?)")
+    return None
 
 
 def probe_image(W: int, H: int) -> np.ndarray:
@@ -431,6 +532,16 @@ def probe_image(W: int, H: int) -> np.ndarray:
     img[: H // 2, : W // 2] = (220, 30, 30)
     img[H // 2:, W // 2:] = (30, 30, 220)
     return img
+
+
+def _class_count_hint(card, ov: IOOverrides, engine) -> int | None:
+    """How many classes the user, the card or the metadata name (None when nobody does)."""
+    if ov.classes:
+        return len(ov.classes)
+    if card is not None and card.classes:
+        return len(card.classes)
+    meta = _metadata_classes(engine.metadata)
+    return len(meta) if meta else None
 
 
 def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec:
@@ -467,8 +578,10 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
 
     reasons = []
     chosen = None
+    hint = {"card_kind": card.output_kind if card is not None else None,
+            "n_classes": _class_count_hint(card, ov, engine)}
     for i, (arr, info) in enumerate(zip(outs, engine.outputs)):
-        r = _classify(np.asarray(arr), info, engine, H, W, None, spec.layout)
+        r = _classify(np.asarray(arr), info, engine, H, W, None, spec.layout, hint)
         if isinstance(r, str):
             reasons.append(f"{info.name}: {r}")
             continue
@@ -479,21 +592,30 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
             "cannot understand the model's outputs (" + "; ".join(reasons) + "); liveseg reads "
             "C-channel logits/probabilities, a 1-channel foreground map or an integer label map"
         )
-    i, info, (kind, olayout, (h, w), C) = chosen
+    i, info, r = chosen
+    kind, olayout, (h, w), C = r.kind, r.layout, r.hw, r.C
     spec.output_index, spec.output_name = i, info.name
     spec.output_kind, spec.output_layout, spec.output_size = kind, olayout, (int(h), int(w))
-    spec.output_quant = info.quant
-    if kind != "labels" and card is not None and card.output_kind != kind:
+    spec.output_quant = r.quant
+    spec.output_kind_source = r.why
+    for note in (r.note, _constant_note(outs[i], info.name, r)):
+        if note:
+            notes.append(note)
+    if kind != "labels" and card is not None and card.output_kind == kind:
+        spec.output_kind_source = "card"
+    elif kind != "labels" and card is not None and card.output_kind != kind:
         # The card is authoritative about the meaning (e.g. logits whose probe looked like probs).
         compatible = {kind, card.output_kind} <= {"logits", "probs"} or {kind, card.output_kind} <= {
             "fg_prob", "fg_logit"}
         if compatible:
             spec.output_kind = card.output_kind
+            spec.output_kind_source = "card"
         else:
             notes.append(f"card says output_kind={card.output_kind}, output looks like {kind}")
 
     # classes
     if kind == "labels":
+        binary = C == 2  # a 0/1 mask
         C = None
         if card is not None and card.classes:
             C, spec.classes_source = len(card.classes), "card"
@@ -507,6 +629,8 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
             meta_cls = _metadata_classes(engine.metadata)
             if meta_cls:
                 C = len(meta_cls)
+        if C is None and binary:
+            C = 2
         if C is None:
             C = DEFAULT_LABEL_CLASSES
             spec.classes_source = "default"
@@ -535,7 +659,7 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
         meta_cls = _metadata_classes(engine.metadata)
         if meta_cls and len(meta_cls) == spec.num_classes:
             spec.classes, spec.classes_source = meta_cls, "metadata"
-        elif spec.num_classes == 2 and (C in (1, 2)):
+        elif spec.num_classes == 2 and (C in (1, 2) or kind == "labels"):
             spec.classes = ["background", "foreground"]
             spec.classes_source = "detected (foreground model)"
         else:
