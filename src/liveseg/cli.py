@@ -1,4 +1,4 @@
-"""The ``liveseg`` command: verbs run, models, info, bench, train, eval, export, quantize.
+"""The ``liveseg`` command: verbs run, models, info, label, bench, train, eval, export, quantize.
 
 Each verb lives in ``liveseg.commands.<verb>`` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``. Those modules import nothing heavy at import time, so ``liveseg run``
@@ -16,7 +16,7 @@ import sys
 from liveseg import __version__
 from liveseg.errors import LivesegError
 
-VERBS = ("run", "models", "info", "bench", "train", "eval", "export", "quantize")
+VERBS = ("run", "models", "info", "label", "bench", "train", "eval", "export", "quantize")
 # Engines print their native log lines (LiteRT's "INFO: Created ... XNNPACK delegate") only
 # when this is set; every verb's --verbose sets it.
 VERBOSE_ENV = "LIVESEG_VERBOSE"
