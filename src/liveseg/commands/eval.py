@@ -274,6 +274,12 @@ def _print(result, title):
     v = result.get("video")
     if v:
         _print_video(con, v)
+    st = result.get("stills")
+    if st:
+        con.print(f"per-image IoU (J) {st['j_mean']:.4f}  boundary F {st['f_mean']:.4f}  "
+                  f"(means over {st['groups']} sources)")
+        for g, c in st["per_group"].items():
+            con.print(f"  {g}: IoU {c['j']:.4f}  F {c['f']:.4f}  ({c['images']} images)")
 
 
 def _print_video(con, v):
@@ -366,7 +372,7 @@ def _evaluate(pred, ds, info, args, name) -> dict:
     return _with_progress(lambda progress: evaluate_predictor(
         pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
         foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
-        on_label=_saver(args, ds, name)),
+        on_label=_saver(args, ds, name), stills=not info.groups_are_clips),
         min(len(ds), args.limit or len(ds)))
 
 

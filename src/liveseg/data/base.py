@@ -28,6 +28,9 @@ class DatasetInfo:
     training_data: str = ""
     license: str = ""
     foreground: list[str] = field(default_factory=list)
+    # Sample groups are video clips in frame order (True), or collections of photos (False:
+    # evaluation reports per-image IoU and boundary F per group, nothing temporal).
+    groups_are_clips: bool = True
 
     def __post_init__(self):
         if not self.palette:

@@ -119,6 +119,7 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
         "person", list(PERSON_CLASSES), [[0, 0, 0], [255, 255, 255]], 255, "foreground",
         training_data="people from " + ", ".join(sorted(have)) + " (liveseg person mix)",
         license="; ".join(LICENSES[n] for n in sorted(have)), foreground=["person"],
+        groups_are_clips=False,
     )
     return (train if split == "train" else val), info, None
 

@@ -97,6 +97,15 @@ def _clip_result(gts, preds, all_frames, bound_th, soft=None) -> dict:
     return r
 
 
+def _stills_result(gts, preds) -> dict:
+    """Mean per-image IoU (J) and boundary F of a group of photos (any sizes)."""
+    from liveseg.metrics.video import f_measure, j_measure
+
+    js = [j_measure(g, p) for g, p in zip(gts, preds, strict=True)]
+    fs = [f_measure(g, p) for g, p in zip(gts, preds, strict=True)]
+    return {"images": len(js), "j": float(np.mean(js)), "f": float(np.mean(fs))}
+
+
 def _stability_means(per_clip) -> dict:
     return {k: float(np.mean([c[k] for c in per_clip.values()])) for k in ("flicker", "dtssd")}
 
@@ -116,19 +125,25 @@ def upsample_probs(probs: np.ndarray, size_hw) -> np.ndarray:
 
 def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | None, class_names=None,
                        foreground_index: int | None = None, all_frames: bool = False,
-                       limit: int | None = None, progress=None, reset=None, on_label=None) -> dict:
+                       limit: int | None = None, progress=None, reset=None, on_label=None,
+                       stills: bool = False) -> dict:
     """Run ``predict(image) -> (C, H, W) probabilities at image size`` over ``items``, an iterable
     of (image, mask, group). Confusion-matrix metrics over everything; when
     ``foreground_index`` is given and items carry groups (clips, in frame order), DAVIS J&F per
     clip plus flicker / dtSSD. ``reset()`` is called at each new clip (temporal predictors);
-    ``on_label(n, label_map)`` sees each arg-max label map (e.g. to save predictions)."""
+    ``on_label(n, label_map)`` sees each arg-max label map (e.g. to save predictions).
+
+    ``stills``: the groups are collections of photos (sources), not clips: every image counts,
+    J is the mean per-image IoU and F the mean boundary F of each group (``out["stills"]``),
+    and nothing temporal is measured."""
     cm = ConfusionMatrix(num_classes, ignore_index)
     per_clip = {}
     cur, gts, preds, softs = None, [], [], []
 
     def close():
         if cur is not None and gts:
-            per_clip[cur] = _clip_result(gts, preds, all_frames, 0.008, softs)
+            per_clip[cur] = _stills_result(gts, preds) if stills else \
+                _clip_result(gts, preds, all_frames, 0.008, softs)
 
     n = 0
     for image, mask, group in items:
@@ -146,7 +161,8 @@ def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | Non
             valid = mask != ignore_index if ignore_index is not None else np.ones(mask.shape, bool)
             gts.append((mask == foreground_index) & valid)
             preds.append((label == foreground_index) & valid)
-            softs.append(probs[foreground_index] * valid)
+            if not stills:
+                softs.append(probs[foreground_index] * valid)
         n += 1
         if progress is not None:
             progress(1)
@@ -155,7 +171,12 @@ def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | Non
     close()
     out = cm.summary(class_names)
     out["images"] = n
-    if per_clip:
+    if per_clip and stills:
+        js, fs = [c["j"] for c in per_clip.values()], [c["f"] for c in per_clip.values()]
+        out["stills"] = {"j_mean": float(np.mean(js)), "f_mean": float(np.mean(fs)),
+                         "jf": float(np.mean(js) + np.mean(fs)) / 2, "groups": len(per_clip),
+                         "per_group": per_clip}
+    elif per_clip:
         video = summarize(per_clip)
         video.update(_stability_means(per_clip))
         video["per_clip"] = per_clip

@@ -1,0 +1,159 @@
+"""Person models side by side, in one run: accuracy on the person validation split and
+end-to-end speed of background blur on a 640x480 clip.
+
+Rows:
+- any model liveseg runs (shipped names, .onnx, .tflite; e.g. MediaPipe's selfie segmenters
+  taken from the mediapipe==0.10.14 wheel, Apache-2.0), through liveseg itself:
+  ``liveseg eval`` (per-image IoU and boundary F per source) and ``liveseg run --effect blur
+  --temporal off`` (every frame through the network; null sink), interleaved repeats;
+- MediaPipe's own Python loop (``mp.solutions.selfie_segmentation`` as in its documentation:
+  OpenCV decode, segment, blur the background where the mask is under 0.5), when a Python with
+  ``mediapipe`` is given (``--mediapipe-python``; it conflicts with liveseg's numpy 2, so it
+  usually lives in a venv of its own).
+
+Usage (repository root):
+  python benchmarks/person_vs_mediapipe.py --config configs/person_unet_lite0_mlp_256.yaml \\
+      --model person-unet-lite0-256x256-int8 --model .../selfie_segmentation.tflite ... \\
+      --mediapipe-python /tmp/mpvenv/bin/python --repeats 3 --threads 1,2 \\
+      --out benchmarks/results/person_vs_mediapipe.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from liveseg.benchinfo import machine_info
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MEDIAPIPE_LOOP = r"""
+import json, sys, time
+import cv2, numpy as np
+import mediapipe as mp
+clip, selection = sys.argv[1], int(sys.argv[2])
+seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=selection)
+cap = cv2.VideoCapture(clip)
+lat, t0, n = [], None, 0
+while True:
+    ok, frame = cap.read()
+    if not ok:
+        break
+    t = time.perf_counter()
+    if t0 is None:
+        t0 = t
+    res = seg.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    cond = np.stack((res.segmentation_mask,) * 3, axis=-1) > 0.5
+    out = np.where(cond, frame, cv2.GaussianBlur(frame, (55, 55), 0))
+    lat.append((time.perf_counter() - t) * 1000)
+    n += 1
+total = time.perf_counter() - t0
+lat = lat[5:]  # warm-up
+print(json.dumps({"frames": n, "fps": n / total, "latency_median_ms": float(np.median(lat)),
+                  "latency_p90_ms": float(np.percentile(lat, 90)), "mediapipe": mp.__version__}))
+"""
+
+
+def liveseg(*args) -> None:
+    subprocess.run([sys.executable, "-m", "liveseg", *map(str, args)], check=True, cwd=ROOT,
+                   stdout=subprocess.DEVNULL)
+
+
+def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
+    out = work / f"eval-{abs(hash(model))}.json"
+    liveseg("eval", model, "--config", config, "--threads", threads, "--json", out, "--overwrite")
+    r = json.loads(out.read_text())
+    st = r["stills"]
+    row = {"iou_mean": st["j_mean"], "boundary_f": st["f_mean"], "fg_iou_pooled": r["per_class_iou"][
+        list(r["per_class_iou"])[1]]}
+    for g, c in st["per_group"].items():
+        row[f"iou_{g}"] = c["j"]
+        row[f"f_{g}"] = c["f"]
+    return row
+
+
+def run_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
+    stats = work / f"stats-{abs(hash(model))}-{threads}-{k}.json"
+    liveseg("run", clip, "--model", model, "--threads", threads, "--effect", "blur",
+            "--temporal", "off", "--stats", stats, "--no-progress", "--quiet", "--overwrite")
+    s = json.loads(stats.read_text())
+    e2e = s.get("e2e_latency_ms") or {}
+    return {"fps": float(s["fps"]), "e2e_p90_ms": e2e.get("p90_ms"),
+            "e2e_median_ms": e2e.get("median_ms"),
+            "infer_median_ms": s["stages"]["infer"].get("median_ms")}
+
+
+def mediapipe_once(python: str, clip: Path, selection: int) -> dict:
+    out = subprocess.run([python, "-c", MEDIAPIPE_LOOP, str(clip), str(selection)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def med(rows, key):
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return round(statistics.median(vals), 2) if vals else None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="training config naming the person data")
+    ap.add_argument("--model", action="append", required=True, help="a model row (repeatable)")
+    ap.add_argument("--mediapipe-python", help="a Python with mediapipe installed")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--eval-threads", type=int, default=2)
+    ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--out", help="JSON results file")
+    args = ap.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
+
+    from liveseg.video.demo import make_demo_clip
+
+    work = Path(tempfile.mkdtemp(prefix="person-bench-"))
+    clip = make_demo_clip(work / "demo.mp4")  # 640x480, a person (Grace Hopper) panned and zoomed
+    info = machine_info("onnxruntime", "cv2", "av", "numpy")
+    print(f"machine: {info['cpu']} ({info['cpu_flags']}), {info['cores']} cores", flush=True)
+    results = {"machine": info, "clip": "liveseg --demo clip, 640x480, 120 frames",
+               "config": args.config, "rows": {}}
+    if not args.no_accuracy:
+        for m in args.model:
+            results["rows"].setdefault(m, {})["accuracy"] = accuracy(m, args.config,
+                                                                    args.eval_threads, work)
+            print(m, results["rows"][m]["accuracy"], flush=True)
+    for t in threads:
+        runs: dict[str, list] = {m: [] for m in args.model}
+        mp_runs: dict[int, list] = {0: [], 1: []}
+        for k in range(args.repeats):  # interleaved: A B C ... A B C ...
+            for m in args.model:
+                runs[m].append(run_once(m, clip, t, work, k))
+            if args.mediapipe_python and t == threads[-1]:
+                for sel, rs in mp_runs.items():
+                    rs.append(mediapipe_once(args.mediapipe_python, clip, sel))
+        for m, rs in runs.items():
+            results["rows"].setdefault(m, {})[f"speed_{t}_threads"] = {
+                "fps_median": med(rs, "fps"), "e2e_p90_ms_median": med(rs, "e2e_p90_ms"),
+                "e2e_median_ms": med(rs, "e2e_median_ms"),
+                "infer_median_ms": med(rs, "infer_median_ms"), "runs": rs}
+            print(m, t, "threads:", results["rows"][m][f"speed_{t}_threads"]["fps_median"], "fps",
+                  flush=True)
+        for sel, rs in mp_runs.items():
+            if rs:
+                name = f"mediapipe-own-loop-{'landscape' if sel else 'general'}"
+                results["rows"][name] = {"speed_own_threads": {
+                    "fps_median": med(rs, "fps"), "latency_p90_ms_median": med(rs, "latency_p90_ms"),
+                    "latency_median_ms": med(rs, "latency_median_ms"), "runs": rs}}
+                print(name, results["rows"][name]["speed_own_threads"]["fps_median"], "fps",
+                      flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
