@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from tests.data.segfixtures import write_mask, write_rgb
+from data.segfixtures import write_mask, write_rgb
 
 from liveseg.data.datasets import build_dataset
 from liveseg.data.person import paste_person

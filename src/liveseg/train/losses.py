@@ -130,6 +130,19 @@ class SoftJaccard(nn.Module):
         return 1.0 - iou[present].mean() if present.any() else 1.0 - iou.mean()
 
 
+def teacher_loss(logits, soft, valid, fg_ids):
+    """Distillation from a foreground teacher: binary cross-entropy between the student's
+    P(foreground) (softmax mass of the ``fg_ids`` classes) and the teacher's soft P, averaged
+    over the pixels where the teacher's value is real (``valid``)."""
+    p = F.softmax(logits.float(), dim=1)[:, list(fg_ids)].sum(1).clamp(1e-6, 1 - 1e-6)
+    if p.shape[-2:] != soft.shape[-2:]:
+        raise ValueError(f"teacher targets {tuple(soft.shape[-2:])} and logits "
+                         f"{tuple(p.shape[-2:])} differ in size")
+    bce = -(soft * torch.log(p) + (1 - soft) * torch.log(1 - p))
+    n = valid.sum()
+    return (bce * valid).sum() / n.clamp(min=1)
+
+
 class WeightedSum(nn.Module):
     def __init__(self, terms):
         super().__init__()

@@ -97,7 +97,11 @@ def build_datasets(cfg: dict, progress: bool = False):
     train = build_dataset(d["dataset"], d["root"], d["train_split"], transform=train_tf,
                           cache=d.get("cache", True), preresize=d.get("preresize"),
                           seed=cfg["seed"], progress=progress,
-                          composites=int(d.get("composites") or 0), **opts)
+                          composites=int(d.get("composites") or 0),
+                          teacher_dir=(d.get("teacher") or {}).get("dir"), **opts)
+    if any(s.mask is None for s in train.samples) and not d.get("teacher"):
+        raise ConfigError("training images without label maps need a teacher's labels: "
+                          "data.teacher: {dir: DIR} (from 'liveseg label TEACHER IMAGES -o DIR')")
     train_tf.ignore_index = train.info.ignore_index
     val = None
     if d.get("val_split"):
@@ -268,6 +272,10 @@ class Trainer:
         from liveseg.train.optim import build_optimizer, build_scheduler
 
         criterion = build_loss(cfg["loss"], info.ignore_index, cfg.get("class_weights")).to(device)
+        teacher_w = float((cfg["data"].get("teacher") or {}).get("weight", 1.0))
+        from liveseg.data.prevmask import foreground_ids
+
+        fg_ids = foreground_ids(info)
         if cfg.get("class_weights") is not None and len(cfg["class_weights"]) != info.num_classes:
             raise ConfigError(f"class_weights has {len(cfg['class_weights'])} values for "
                               f"{info.num_classes} classes")
@@ -343,7 +351,14 @@ class Trainer:
                     if logits.shape[-2:] != y.shape[-2:]:
                         logits = torch.nn.functional.interpolate(
                             logits, size=y.shape[-2:], mode="bilinear", align_corners=False)
-                loss = criterion(logits.float(), y)
+                # Batches of teacher-only images have no real label: no supervised term.
+                loss = criterion(logits.float(), y) if bool((y != ignore).any()) \
+                    else logits.sum() * 0.0
+                if "soft" in batch and teacher_w > 0:
+                    from liveseg.train.losses import teacher_loss
+
+                    loss = loss + teacher_w * teacher_loss(
+                        logits, batch["soft"].to(device), batch["soft_valid"].to(device), fg_ids)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 if cfg.get("grad_clip"):
