@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from data.segfixtures import write_mask, write_rgb
 
+from data.segfixtures import write_mask, write_rgb
 from liveseg.data.datasets import build_dataset
 from liveseg.data.person import paste_person
 from liveseg.data.transforms import TrainTransform, degrade
