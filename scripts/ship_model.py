@@ -71,7 +71,8 @@ def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, wo
 
 
 def headline(metrics: dict) -> dict:
-    """The few numbers a card shows first (mIoU for semantic models, J&F for DAVIS)."""
+    """The few numbers a card shows first (mIoU for semantic models, J&F for DAVIS, per-image
+    IoU and boundary F per source for photo collections)."""
     keep = {}
     for key in ("miou", "pixel_acc", "mean_class_acc", "per_class_iou", "jf", "j_mean", "f_mean",
                 "flicker", "dtssd", "j_and_f"):
@@ -81,6 +82,13 @@ def headline(metrics: dict) -> dict:
     for key in ("jf", "j_mean", "f_mean", "flicker", "dtssd"):
         if key in video and key not in keep:
             keep[key] = video[key]
+    stills = metrics.get("stills")
+    if stills:  # photo sources (person data): mean per-image IoU and boundary F per source
+        keep["iou_per_image_mean"] = round(stills["j_mean"], 4)
+        keep["boundary_f_mean"] = round(stills["f_mean"], 4)
+        for group, c in stills["per_group"].items():
+            keep[f"iou_{group}"] = round(c["j"], 4)
+            keep[f"boundary_f_{group}"] = round(c["f"], 4)
     return keep
 
 
@@ -121,8 +129,18 @@ def main(argv=None) -> int:
 
     cfg = yaml.safe_load(Path(args.config).read_text())
     root = (ROOT / cfg["data"]["root"]).resolve()
-    calib_dir = {"camvid": root / "train", "davis2016": root / "JPEGImages"}[cfg["data"]["dataset"]]
+    dataset = cfg["data"]["dataset"]
     val_clips = set(cfg["data"].get("options", {}).get("val_clips", []))
+    if dataset == "person":  # the training split's own photos, spread over the sources
+        from liveseg.data.person import person
+
+        calib_dir = work / "calib"
+        calib_dir.mkdir()
+        samples, _, _ = person(root, "train", **cfg["data"].get("options", {}))
+        for k, sample in enumerate(samples[::max(1, len(samples) // (2 * args.calib_samples))]):
+            (calib_dir / f"{k:04d}{sample.image.suffix}").symlink_to(sample.image)
+    else:
+        calib_dir = {"camvid": root / "train", "davis2016": root / "JPEGImages"}[dataset]
     if val_clips:  # DAVIS: calibrate on training clips only
         calib_dir = work / "calib"
         calib_dir.mkdir()

@@ -107,3 +107,19 @@ def test_degradations_change_the_image_only_when_drawn():
         out = degrade(img, np.random.default_rng(1), **kind)
         assert out.shape == img.shape and out.dtype == np.uint8
         assert not np.array_equal(out, img)
+
+
+def test_aspect_jitter_stretches_image_and_mask_together():
+    img = np.zeros((40, 40, 3), np.uint8)
+    mask = np.zeros((40, 40), np.uint8)
+    img[10:30, 10:30] = 255
+    mask[10:30, 10:30] = 1
+    tf = TrainTransform((80, 80), scale=(1.0, 1.0), flip=False, aspect=(0.5, 2.0))
+    ratios = []
+    for seed in range(12):
+        out, m = tf(img, mask, np.random.default_rng(seed))
+        ys, xs = np.nonzero(m == 1)
+        ratios.append((xs.max() - xs.min() + 1) / (ys.max() - ys.min() + 1))
+        assert ((out[..., 0] > 127) == (m == 1)).mean() > 0.98  # edges: bilinear vs nearest
+    assert min(ratios) < 0.85 and max(ratios) > 1.15  # stretched both ways
+    assert all(0.45 < r < 2.2 for r in ratios)

@@ -60,8 +60,12 @@ def degrade(img, rng, blur=None, noise=None, jpeg=None):
 
 
 class TrainTransform:
-    """Random scale -> pad (image 0, mask ignore) -> random crop -> flip -> photometric jitter
-    -> camera degradations (blur, noise, JPEG; off unless configured)."""
+    """Random scale (and aspect) -> pad (image 0, mask ignore) -> random crop -> flip ->
+    photometric jitter -> camera degradations (blur, noise, JPEG; off unless configured).
+
+    ``aspect=(lo, hi)``: the width/height scale ratio is drawn log-uniformly in that range, so
+    the network also sees people stretched or squeezed as the runtime's resize to a fixed input
+    shows them (a 3:4 photo or a 16:9 frame into a square input)."""
 
     def __init__(
         self,
@@ -74,7 +78,9 @@ class TrainTransform:
         blur=None,
         noise=None,
         jpeg=None,
+        aspect=None,
     ):
+        self.aspect = (float(aspect[0]), float(aspect[1])) if aspect else None
         self.degrade = {k: dict(v) for k, v in (("blur", blur), ("noise", noise), ("jpeg", jpeg)) if v}
         self.crop_w, self.crop_h = int(crop_size[0]), int(crop_size[1])
         self.scale = (float(scale[0]), float(scale[1])) if scale else (1.0, 1.0)
@@ -88,9 +94,13 @@ class TrainTransform:
         if self.base_size:
             img, mask = resize_pair(img, mask, self.base_size)
         s = rng.uniform(*self.scale)
-        if abs(s - 1.0) > 1e-6:
+        sx = sy = s
+        if self.aspect:
+            r = float(np.exp(rng.uniform(np.log(self.aspect[0]), np.log(self.aspect[1]))))
+            sx, sy = s * r**0.5, s / r**0.5
+        if abs(sx - 1.0) > 1e-6 or abs(sy - 1.0) > 1e-6:
             h, w = img.shape[:2]
-            img, mask = resize_pair(img, mask, (max(1, round(w * s)), max(1, round(h * s))))
+            img, mask = resize_pair(img, mask, (max(1, round(w * sx)), max(1, round(h * sy))))
         h, w = img.shape[:2]
         ph, pw = max(0, self.crop_h - h), max(0, self.crop_w - w)
         if ph or pw:

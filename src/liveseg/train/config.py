@@ -51,6 +51,7 @@ DEFAULTS: dict = {
         "blur": None,  # {p, sigma: [lo, hi]} Gaussian blur (defocus, motion-free)
         "noise": None,  # {p, sigma: [lo, hi]} Gaussian noise in pixel units
         "jpeg": None,  # {p, quality: [lo, hi]} JPEG re-encoding
+        "aspect": None,  # [lo, hi] width/height stretch, drawn log-uniformly
     },
     "epochs": 10,
     "batch_size": 8,

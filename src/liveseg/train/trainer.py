@@ -93,7 +93,8 @@ def build_datasets(cfg: dict, progress: bool = False):
     crop = aug.get("crop") or cfg["input_size"]
     train_tf = TrainTransform(crop, scale=aug.get("scale"), flip=aug.get("flip", True),
                               jitter=aug.get("jitter"), base_size=aug.get("base_size"),
-                              blur=aug.get("blur"), noise=aug.get("noise"), jpeg=aug.get("jpeg"))
+                              blur=aug.get("blur"), noise=aug.get("noise"), jpeg=aug.get("jpeg"),
+                              aspect=aug.get("aspect"))
     train = build_dataset(d["dataset"], d["root"], d["train_split"], transform=train_tf,
                           cache=d.get("cache", True), preresize=d.get("preresize"),
                           seed=cfg["seed"], progress=progress,
