@@ -9,6 +9,7 @@ code; ``--debug`` keeps the traceback; ``--verbose`` lets engines print their ow
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -60,6 +61,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"liveseg {args.verb}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`liveseg models | head`): not an error of ours. Point stdout
+        # at /dev/null so Python's exit-time flush does not complain again.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
     finally:
         if args.verbose:
             if previous is None:

@@ -255,6 +255,7 @@ class TorchPredictor:
 # ---- output --------------------------------------------------------------------------------------
 def _print(result, title):
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     con = Console()
@@ -262,12 +263,12 @@ def _print(result, title):
     def f(v):
         return "-" if v is None else f"{v:.4f}"
 
-    table = Table(title=title)
+    table = Table(title=escape(title))  # paths and class names are text, not rich markup
     table.add_column("class")
     table.add_column("IoU", justify="right")
     table.add_column("acc", justify="right")
     for name, iou in result["per_class_iou"].items():
-        table.add_row(name, f(iou), f(result.get("per_class_acc", {}).get(name)))
+        table.add_row(escape(name), f(iou), f(result.get("per_class_acc", {}).get(name)))
     con.print(table)
     con.print(f"mIoU {f(result['miou'])}  pixel acc {f(result['pixel_acc'])}  "
               f"mean class acc {f(result['mean_class_acc'])}  ({result['images']} images)")
@@ -279,7 +280,8 @@ def _print(result, title):
         con.print(f"per-image IoU (J) {st['j_mean']:.4f}  boundary F {st['f_mean']:.4f}  "
                   f"(means over {st['groups']} sources)")
         for g, c in st["per_group"].items():
-            con.print(f"  {g}: IoU {c['j']:.4f}  F {c['f']:.4f}  ({c['images']} images)")
+            con.print(f"  {g}: IoU {c['j']:.4f}  F {c['f']:.4f}  ({c['images']} images)",
+                      markup=False)
 
 
 def _print_video(con, v):
@@ -329,13 +331,14 @@ def _run_dirs(args, out_path):
     else:
         result = evaluate_clip_dirs(args.pred, args.gt, all_frames=args.all_frames)
         con = Console()
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"{args.pred} vs {args.gt}")
+        table = Table(title=escape(f"{args.pred} vs {args.gt}"))
         for col in ("clip", "J", "F", "J&F", "J recall", "F recall", "J decay", "F decay", "flicker"):
             table.add_column(col, justify="right" if col != "clip" else "left")
         for clip, c in result["per_clip"].items():
-            table.add_row(clip, *(f"{c[k]:.4f}" for k in ("j", "f", "jf", "j_recall", "f_recall",
+            table.add_row(escape(clip), *(f"{c[k]:.4f}" for k in ("j", "f", "jf", "j_recall", "f_recall",
                                                          "j_decay", "f_decay", "flicker")))
         con.print(table)
         _print_video(con, result)

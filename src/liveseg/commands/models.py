@@ -34,7 +34,6 @@ def run(args):
     import json
 
     from rich.console import Console
-    from rich.table import Table
 
     from liveseg.errors import DependencyError
     from liveseg.zoo import list_shipped
@@ -67,47 +66,105 @@ def run(args):
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    t = Table(title=f"Shipped models ({len(shipped)}): liveseg run --model NAME",
-              title_justify="left")
-    for col in ("name", "task / classes", "input WxH", "val", "E2E fps 640x480", "MB",
-                "training data / license"):
-        t.add_column(col, overflow="fold")
-    for c in shipped:
-        t.add_row(c.name, f"{c.task} / {c.num_classes}", f"{c.input_size[0]}x{c.input_size[1]}",
-                  _val_summary(c), _fps_summary(c), _size_mb(c.name),
-                  f"{_first_clause(c.training_data)} / {c.license or '-'}")
-    if shipped:
-        console.print(t)
-    else:
-        console.print("Shipped models: none yet")
-    if list_models is None:
-        console.print(f"Architectures: unavailable ({arch_error})")
-        return 0
-    title = f"Architectures ({len(rows)})"
+    shipped_title = f"Shipped models ({len(shipped)}): liveseg run --model NAME"
+    shipped_cols = ("name", "task / classes", "input WxH", "val", "E2E fps 640x480", "MB",
+                    "training data / license")
+    shipped_rows = [[c.name, f"{c.task} / {c.num_classes}",
+                     f"{c.input_size[0]}x{c.input_size[1]}", _val_summary(c), _fps_summary(c),
+                     _size_mb(c.name), f"{_first_clause(c.training_data)} / {c.license or '-'}"]
+                    for c in shipped]
+    arch_title = f"Architectures ({len(rows)})"
     if args.details:
-        title += f" at {size[0]}x{size[1]}, {args.num_classes} classes"
-    t = Table(title=title, title_justify="left")
-    t.add_column("name")
+        arch_title += f" at {size[0]}x{size[1]}, {args.num_classes} classes"
+    arch_cols = ["name"]
     if args.details:
-        t.add_column("params (M)", justify="right")
-        t.add_column("GMACs", justify="right")
-        if not args.no_onnx:
-            t.add_column("ONNX (MB)", justify="right")
+        arch_cols += ["params (M)", "GMACs"] + ([] if args.no_onnx else ["ONNX (MB)"])
     else:
-        t.add_column("description")
+        arch_cols.append("description")
+    arch_rows = []
     for r in rows:
         if args.details:
             cells = [f"{r['params'] / 1e6:.2f}", f"{r['macs'] / 1e9:.2f}"]
             if not args.no_onnx:
                 cells.append(f"{r['onnx_bytes'] / 1e6:.1f}")
-            t.add_row(r["name"], *cells)
+            arch_rows.append([r["name"], *cells])
         else:
-            t.add_row(r["name"], r["summary"])
-    console.print(t)
-    if args.details:
-        console.print("GMACs: multiply-accumulates of convolutions and matrix products "
-                      "(torch FlopCounterMode FLOPs / 2).")
+            arch_rows.append([r["name"], r["summary"]])
+    footer = ("GMACs: multiply-accumulates of convolutions and matrix products "
+              "(torch FlopCounterMode FLOPs / 2).") if args.details else None
+
+    if not console.is_terminal:
+        # Piped or redirected: plain tab-separated rows, one per model, never wrapped, so
+        # names stay whole for grep/cut/awk.
+        _plain(shipped_title if shipped else "Shipped models: none yet", shipped_cols,
+               shipped_rows)
+        if list_models is None:
+            print(f"Architectures: unavailable ({arch_error})")
+            return 0
+        print()
+        _plain(arch_title, arch_cols, arch_rows)
+        if footer:
+            print(footer)
+        return 0
+
+    # A terminal too narrow for a table with whole names gets one block per model instead.
+    names = [r[0] for r in shipped_rows + arch_rows]
+    stacked = console.width < max(map(len, names), default=0) + 40
+    if shipped:
+        console.print(_stacked(shipped_title, shipped_cols, shipped_rows) if stacked
+                      else _table(shipped_title, shipped_cols, shipped_rows), soft_wrap=stacked)
+    else:
+        console.print("Shipped models: none yet")
+    if list_models is None:
+        # Plain text: rich markup would eat the brackets of "pip install 'liveseg[train]'".
+        console.print(f"Architectures: unavailable ({arch_error})", markup=False)
+        return 0
+    right = {"params (M)", "GMACs", "ONNX (MB)"}
+    console.print(_stacked(arch_title, arch_cols, arch_rows) if stacked
+                  else _table(arch_title, arch_cols, arch_rows, right=right), soft_wrap=stacked)
+    if footer:
+        console.print(footer, markup=False)
     return 0
+
+
+def _plain(title, cols, rows) -> None:
+    print(title)
+    print("\t".join(cols))
+    for r in rows:
+        print("\t".join(" ".join(str(c).split()) for c in r))
+
+
+def _stacked(title, cols, rows):
+    """Narrow terminals: the name on its own line (never broken), then its fields indented."""
+    from rich.text import Text
+
+    out = Text()
+    out.append(title + "\n", style="italic")
+    for r in rows:
+        out.append(str(r[0]) + "\n", style="bold")
+        for col, cell in zip(cols[1:], r[1:]):
+            out.append(f"  {col}: {cell}\n")
+    out.rstrip()
+    return out
+
+
+def _table(title, cols, rows, right=()):
+    """A rich table whose first column (the name) never wraps: names stay whole and
+    copy-pasteable in a narrow terminal; the other columns fold instead. Cells are plain
+    text (no rich markup: brackets in cards stay)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title=escape(title), title_justify="left")
+    width = max([len(cols[0])] + [len(str(r[0])) for r in rows])
+    for i, col in enumerate(cols):
+        if i == 0:
+            t.add_column(col, no_wrap=True, min_width=width, overflow="ignore")
+        else:
+            t.add_column(col, overflow="fold", justify="right" if col in right else "left")
+    for r in rows:
+        t.add_row(*(escape(str(c)) for c in r))
+    return t
 
 
 def _val_summary(card) -> str:
