@@ -4,7 +4,8 @@
     m = liveseg.load("model-or-path.onnx")           # a shipped model name or a model file
     pred = m.segment(frame)                           # RGB uint8 (H, W, 3) in
     pred.labels()   # (H, W) uint8 class indices;  pred.probs: (C, h, w) float32 probabilities
-    liveseg.process_video("in.mp4", "out.mp4", model=m, effect="blur")
+    pred.foreground(["person"])   # (H, W) float32 soft alpha of those classes (names or indices)
+    liveseg.process_video("in.mp4", "out.mp4", model=m)   # effect: blur or overlay, as the CLI
 
 Nothing heavy is imported by ``import liveseg``; these load ONNX Runtime, OpenCV and PyAV
 when first called.
@@ -32,7 +33,8 @@ class Model:
 
         ``pred.labels()`` gives (H, W) uint8 class indices at the frame's size,
         ``pred.probs`` the (C, h, w) class probabilities at the model's resolution, and
-        ``pred.foreground(classes)`` a soft (H, W) alpha.
+        ``pred.foreground()`` a soft (H, W) alpha of the model's foreground classes
+        (``pred.foreground(["person", "car"])``: of those classes, by name or index).
         """
         import numpy as np
 
@@ -62,12 +64,14 @@ def load(model: str | None = None, engine: str = "auto", threads: int | None = N
                             overrides=ov))
 
 
-def process_video(input, output=None, *, model=None, effect="overlay", **options) -> dict:
+def process_video(input, output=None, *, model=None, effect="auto", **options) -> dict:
     """Segment a whole video/stream/webcam/image folder and write ``output``.
 
-    ``model``: a ``liveseg.load(...)`` result, or a name/path. ``options`` are those of
+    ``model``: a ``liveseg.load(...)`` result, or a name/path (default: the shipped default).
+    ``effect``: overlay, blur, replace, matte, mask, side-by-side, or ``auto`` (the default,
+    as in ``liveseg run``: blur for foreground models, overlay otherwise). ``options`` are those of
     ``liveseg run`` in Python spelling: background, foreground, alpha, temporal, save_masks,
-    overwrite, crf, preset, stats, max_frames. Returns the run summary (frames, fps, stages...).
+    overwrite, crf, preset, stats, max_frames, live, audio. Returns the run summary (frames, fps, stages...).
     """
     from liveseg.video.runner import process_video as _run
 

@@ -92,6 +92,15 @@ class ModelCard:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def default_foreground_indices(self) -> list[int]:
+        """What counts as foreground when nobody says: the card's ``foreground`` classes,
+        else every class but the first (background). Shared by the effects, ``--foreground``
+        and ``Prediction.foreground()``."""
+        if self.foreground:
+            return self.class_indices(self.foreground)
+        n = self.num_classes
+        return [0] if n <= 1 else list(range(1, n))
+
     def class_indices(self, names) -> list[int]:
         """Indices of class names (case-insensitive); raises ConfigError on unknown names."""
         lookup = {c.lower(): i for i, c in enumerate(self.classes)}

@@ -106,7 +106,9 @@ def run(args) -> int:
     from liveseg.video.runner import process_video
 
     model = _load(args)
-    effect = args.effect or ("blur" if model.card.task == "foreground" else "overlay")
+    from liveseg.video.effects import default_effect
+
+    effect = args.effect or default_effect(model.card)
     inp = _demo_input() if args.demo else args.input
     notes: list[str] = []
     try:

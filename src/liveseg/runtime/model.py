@@ -63,7 +63,8 @@ class SegModel:
         fg = card.class_indices(card.foreground) if card.foreground else [max(1, io.num_classes - 1)]
         self.foreground_indices = fg
         self._pre = Preprocessor(io, fg_classes=fg)
-        self._post = Postprocessor(io)
+        self._post = Postprocessor(io, classes=card.classes,
+                                   default_foreground=card.default_foreground_indices())
         self._input_name = io.input_name
         self._squeeze_batch = len(engine.inputs[0].shape) == 3
 

@@ -180,8 +180,11 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 class Postprocessor:
     """raw model outputs -> Prediction at model output resolution."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, classes=None, default_foreground=None):
         self.spec = spec
+        # Carried by every Prediction: names for pred.foreground(["person"]) and its default.
+        self.classes = tuple(classes) if classes else None
+        self.default_foreground = tuple(default_foreground) if default_foreground else None
         self.index = spec.output_index
         self.kind = spec.output_kind
         self.layout = spec.output_layout
@@ -228,7 +231,8 @@ class Postprocessor:
         return np.ascontiguousarray(y, dtype=np.float32)
 
     def __call__(self, raw, frame_size) -> Prediction:
-        return Prediction(self.probs(raw), (int(frame_size[0]), int(frame_size[1])))
+        return Prediction(self.probs(raw), (int(frame_size[0]), int(frame_size[1])),
+                          classes=self.classes, default_foreground=self.default_foreground)
 
 
 def check_output_shape(spec, arr: np.ndarray) -> None:

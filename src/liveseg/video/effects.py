@@ -39,12 +39,7 @@ def parse_classes(text, card) -> list[int]:
 
 def default_foreground(card) -> list[int]:
     """The card's ``foreground`` classes, else every class but the first (background)."""
-    if card.foreground:
-        return card.class_indices(card.foreground)
-    n = card.num_classes
-    if n <= 1:
-        return [0]
-    return list(range(1, n))
+    return card.default_foreground_indices()
 
 
 def _palette_lut(card, num_classes: int) -> np.ndarray:
@@ -284,11 +279,21 @@ class Matte(_Matted):
         return out
 
 
+def default_effect(card) -> str:
+    """The effect when none is named (``liveseg run`` and ``liveseg.process_video`` alike):
+    blur for foreground (subject) models, the class overlay for everything else."""
+    return "blur" if card.task == "foreground" else "overlay"
+
+
 def make_effect(name: str, card, foreground=None, alpha: float = 0.5, background=None,
                 blur_strength: float = 1.0, feather: float = 1.0):
-    """Build an effect by name; ``foreground`` is the --foreground text (or a list)."""
+    """Build an effect by name (``auto``: ``default_effect(card)``); ``foreground`` is the
+    --foreground text (or a list)."""
+    if name == "auto":
+        name = default_effect(card)
     if name not in EFFECTS:
-        raise ConfigError(f"unknown effect {name!r}; choose one of: {', '.join(EFFECTS)}")
+        raise ConfigError(f"unknown effect {name!r}; choose one of: {', '.join(EFFECTS)} "
+                          "(or auto)")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ConfigError(f"--alpha must be between 0 and 1, got {alpha}")
     classes = parse_classes(foreground, card)  # validates names even where unused

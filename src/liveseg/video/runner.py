@@ -133,13 +133,16 @@ def write_stats(path, stats: dict) -> None:
     write_text_atomic(path, json.dumps(stats, indent=2, default=str) + "\n")
 
 
-def process_video(input, output=None, *, model, effect="overlay", background=None,
+def process_video(input, output=None, *, model, effect="auto", background=None,
                   foreground=None, alpha=0.5, temporal="auto", save_masks=None, show=False,
                   overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
                   max_frames=None, threaded=True, live=None, audio=True, notes=None):
     """Segment ``input`` with ``model`` and render ``effect`` into ``output``.
 
     ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
+    ``effect``: a name, ``auto`` (``liveseg.video.effects.default_effect``: blur for foreground
+    models, overlay otherwise; what ``liveseg run`` does without --effect) or None (frames as
+    they are).
     ``temporal``: a ``--temporal`` spec; ``auto`` reuses work between frames of videos,
     streams and webcams (``liveseg.video.temporal.AUTO_VIDEO_SPEC``) and not between images.
     Returns the run summary (a dict; see ``Pipeline``). Raises LivesegError subclasses for
@@ -154,6 +157,10 @@ def process_video(input, output=None, *, model, effect="overlay", background=Non
 
         model = load_model(str(model))
     make_temporal(resolve_auto(temporal, images=False))  # a bad spec fails before any I/O
+    if effect == "auto":
+        from liveseg.video.effects import default_effect
+
+        effect = default_effect(model.card)
     fx = make_effect(effect, model.card, foreground=foreground, alpha=alpha,
                      background=background) if effect else None
     if stats is not None and Path(stats).exists() and not overwrite:

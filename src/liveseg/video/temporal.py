@@ -234,7 +234,9 @@ class Temporal:
             warped, consistent = warp_maps(self.last.probs, flow)
             self.warp_ms.append((time.perf_counter() - t0) * 1e3)
             pred = Prediction(probs=warped, frame_size=frame_hw, inferred=False,
-                              extras={"unreliable_share": float(1.0 - consistent.mean())})
+                              extras={"unreliable_share": float(1.0 - consistent.mean())},
+                              classes=self.last.classes,
+                              default_foreground=self.last.default_foreground)
             self.since_key += 1
             self.decisions.append(".")
         if len(self.decisions) > MAX_DECISIONS:
