@@ -12,6 +12,8 @@ EFFECTS = ("overlay", "blur", "replace", "matte", "mask", "side-by-side")
 
 
 def add_arguments(parser):
+    import argparse
+
     parser.add_argument("input", nargs="?", metavar="INPUT",
                         help="video file, image file, folder of images, glob, webcam[:N] or a "
                              "stream URL (rtsp://, http://, ...)")
@@ -46,6 +48,11 @@ def add_arguments(parser):
                         help="video quality, lower is better (H.264/VP9 CRF; default 23)")
     parser.add_argument("--preset", default="veryfast",
                         help="libx264 speed preset (default veryfast)")
+    parser.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                        help="--live: drop frames when the pipeline falls behind (real time); "
+                             "--no-live: keep every frame. Default: guessed; webcams and "
+                             "rtsp/rtmp/udp/srt streams are live, files are not, also over "
+                             "http(s) when their length is known")
     parser.add_argument("--no-audio", action="store_true", help="do not copy the input's audio")
     parser.add_argument("--max-frames", type=int, metavar="N", help="stop after N frames")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -118,7 +125,7 @@ def run(args) -> int:
             save_masks=args.save_masks, show=args.show, overwrite=args.overwrite,
             crf=args.crf, preset=args.preset, stats=args.stats,
             progress=not args.no_progress, max_frames=args.max_frames,
-            audio=not args.no_audio, notes=notes)
+            audio=not args.no_audio, live=args.live, notes=notes)
     except KeyboardInterrupt:
         for n in notes:
             print(f"liveseg run: {n}", file=sys.stderr)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.errors import DependencyError, InputError
+from liveseg.errors import ConfigError, DependencyError, InputError
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://",
@@ -116,12 +116,13 @@ class VideoSource(Source):
 
     kind = "video"
 
-    def __init__(self, path: str, live: bool = False, threads: int = 0, options=None):
+    def __init__(self, path: str, live: bool | None = False, threads: int = 0, options=None):
+        """``live``: True drops frames when the pipeline falls behind, False keeps every
+        frame, None guesses from the opened input (``guess_live``)."""
         import av
 
         self.description = str(path)
-        self.live = live
-        self.is_url = str(path).startswith(STREAM_SCHEMES)
+        self.is_url = str(path).lower().startswith(STREAM_SCHEMES)
         if not self.is_url and not Path(path).is_file():
             raise InputError(f"input not found: {path}")
         opts = dict(options or {})
@@ -138,6 +139,7 @@ class VideoSource(Source):
             self.container.close()
             raise InputError(f"{path} has no video stream")
         self.stream = self.container.streams.video[0]
+        self.live = guess_live(str(path), self.container) if live is None else bool(live)
         # FFmpeg's frame/slice threads decode in parallel without the GIL.
         self.stream.thread_type = "AUTO"
         if threads:
@@ -151,7 +153,7 @@ class VideoSource(Source):
             n = round(float(self.stream.duration * self.time_base) * float(rate))
         if not n and self.container.duration and rate:
             n = round(self.container.duration / 1e6 * float(rate))
-        self.total_frames = int(n) if n and not live else None
+        self.total_frames = int(n) if n and not self.live else None
         self.audio_path = None if self.is_url else str(path)
         self.decode_errors = 0
         self.frames_out = 0
@@ -288,6 +290,27 @@ def _short(exc: Exception) -> str:
     return msg[:200]
 
 
+# Protocols that only carry live streams; http(s) carries both files and live streams.
+LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "udp://", "tcp://", "srt://", "rtp://")
+
+
+def guess_live(spec: str, container) -> bool:
+    """Is an opened input a live stream (drop frames when behind) or a file (keep them all)?
+
+    Local files: never live. rtsp/rtmp/udp/tcp/srt/rtp: live. http(s): a file when the
+    container knows its duration (an mp4/mkv/webm served over HTTP, finished HLS playlists),
+    live when it does not (live HLS, MJPEG and FLV streams). ``--live``/``--no-live``
+    override the guess.
+    """
+    low = spec.lower()
+    if not low.startswith(STREAM_SCHEMES):
+        return False
+    if low.startswith(LIVE_SCHEMES):
+        return True
+    duration = getattr(container, "duration", None)
+    return not (duration is not None and duration > 0)
+
+
 def is_image_input(spec: str) -> bool:
     p = Path(spec)
     if p.is_dir():
@@ -298,7 +321,10 @@ def is_image_input(spec: str) -> bool:
 
 
 def make_source(spec: str, live: bool | None = None) -> Source:
-    """The right source for an INPUT argument (see the module docstring)."""
+    """The right source for an INPUT argument (see the module docstring).
+
+    ``live``: None guesses (webcams and streams live, files, also over http(s), not: see
+    ``guess_live``); True/False force it (``--live``/``--no-live``)."""
     spec = str(spec)
     low = spec.lower()
     if low == "webcam" or low.startswith("webcam:"):
@@ -309,10 +335,15 @@ def make_source(spec: str, live: bool | None = None) -> Source:
             import cv2  # noqa: F401
         except ImportError as exc:  # pragma: no cover
             raise DependencyError(f"OpenCV is needed for webcams: {exc}") from None
-        return WebcamSource(int(idx))
+        cam = WebcamSource(int(idx))
+        if live is not None:
+            cam.live = bool(live)
+        return cam
     if low.startswith(STREAM_SCHEMES):
-        return VideoSource(spec, live=True if live is None else live)
+        return VideoSource(spec, live=live)
     p = Path(spec)
+    if live and is_image_input(spec):
+        raise ConfigError("--live applies to videos, streams and webcams, not to images")
     if p.is_dir():
         return ImageSource(_images_in(p), f"folder {p}")
     if any(ch in spec for ch in "*?[") and not p.exists():
