@@ -18,11 +18,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    from pathlib import Path
-
     from liveseg.atomic import write_text_atomic
     from liveseg.commands.models import parse_size
-    from liveseg.errors import ConfigError, OutputError
+    from liveseg.errors import ConfigError
     from liveseg.models import get_builder, list_models
     from liveseg.models.bench import markdown, run_bench, save_json
 
@@ -32,9 +30,11 @@ def run(args):
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be >= 1 and --warmup >= 0")
-    for p in (args.json, args.markdown):
-        if p and not Path(p).parent.is_dir():
-            raise OutputError(f"folder of {p} does not exist")
+    from liveseg.atomic import check_output_file
+
+    for p, what in ((args.json, "--json file"), (args.markdown, "--markdown file")):
+        if p:
+            check_output_file(p, what, overwrite=True)
     result = run_bench(names, sizes, runs=args.runs, warmup=args.warmup, baseline=args.baseline)
     table = markdown(result)
     print(table)

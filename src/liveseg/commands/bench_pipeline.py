@@ -38,11 +38,16 @@ def run(args):
         sizes.append((int(m.group(1)), int(m.group(2))))
     if args.frames < 2 or args.repeats < 1 or args.threads < 1:
         raise ConfigError("--frames >= 2, --repeats >= 1 and --threads >= 1 please")
+    if args.json:  # checked now, not after minutes of benchmarking
+        from liveseg.atomic import check_output_file
+
+        check_output_file(args.json, "--json file", overwrite=True)
     result = run_benchmark(sizes=sizes, frames=args.frames, repeats=args.repeats,
                            model_threads=args.threads, effect=args.effect,
                            rss_frames=args.rss_frames)
     print("\nmachine: " + ", ".join(f"{k}={v}" for k, v in result["machine"].items()))
     if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh, indent=2, default=str)
+        from liveseg.atomic import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps(result, indent=2, default=str) + "\n")
     return 0

@@ -214,6 +214,10 @@ def run(args) -> int:
         bits = [tuple(int(v) for v in b.split("/")) for b in args.bits.split(",") if b]
     except ValueError:
         raise ConfigError(f"--bits must look like 8/8,6/4, got {args.bits!r}") from None
+    if args.json:  # checked now, not after the whole benchmark
+        from liveseg.atomic import check_output_file
+
+        check_output_file(args.json, "--json file", overwrite=True)
     card = card_for_model(args.onnx)
     variants = build_variants(args.onnx, args.workdir, args.data, args.calib_split,
                               args.calib_samples,
@@ -274,7 +278,9 @@ def run(args) -> int:
     if args.json:
         meta = {"cpu": platform.processor() or platform.machine(), "threads": args.threads,
                 "onnxruntime": ort.__version__, "python": platform.python_version()}
-        Path(args.json).write_text(json.dumps({"machine": meta, "rows": rows}, indent=2))
+        from liveseg.atomic import write_text_atomic
+
+        write_text_atomic(args.json, json.dumps({"machine": meta, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -374,7 +374,13 @@ def run(args):
     for p in (json_path, png_path):
         if p.exists() and not args.overwrite:
             raise OutputError(f"{p} exists; pass --overwrite to replace it or --tag to rename")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {out_dir}: {exc.strerror or exc}") from None
+    from liveseg.atomic import check_writable_folder
+
+    check_writable_folder(out_dir, "--out")
 
     data = {"_gt": {}}
     if camvid:

@@ -156,7 +156,12 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
     from liveseg.video.sinks import NullSink, VideoSink
     from liveseg.video.sources import make_source
 
-    tmp = Path(workdir or tempfile.mkdtemp(prefix="liveseg-bench-"))
+    if workdir is None:  # our own scratch folder (clips, model, outputs): removed at the end
+        with tempfile.TemporaryDirectory(prefix="liveseg-bench-") as scratch:
+            return run_benchmark(sizes=sizes, frames=frames, repeats=repeats,
+                                 model_threads=model_threads, effect=effect,
+                                 rss_frames=rss_frames, workdir=scratch, log=log)
+    tmp = Path(workdir)
     model = load_model(str(make_bench_model(tmp / "bench.onnx")), threads=model_threads)
     # Model alone, for the "~3 ms model" figure.
     x = model.preprocess(synthetic_frame(0, 640, 480))

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
-from liveseg.atomic import write_text_atomic
+from liveseg.atomic import check_output_file, check_writable_folder, os_reason, write_text_atomic
 from liveseg.errors import ConfigError, InputError, OutputError
 from liveseg.video.sinks import VIDEO_EXTS, check_output
 from liveseg.video.sources import IMAGE_EXTS, ImageSource, make_source
@@ -26,8 +27,12 @@ def _check_folder(path: Path, inputs: list[Path], overwrite: bool, what: str) ->
             raise OutputError(f"{what} {path} is the input folder; choose another folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise OutputError(f"{what} folder {path} is not empty; pass --overwrite to write into it")
-    if not path.parent.exists():
+    if path.is_dir():
+        check_writable_folder(path, what)
+    elif not path.parent.exists():
         raise OutputError(f"{what} parent folder {path.parent} does not exist")
+    else:
+        check_writable_folder(path.parent, what)  # the folder is created there
 
 
 def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrite=False,
@@ -41,7 +46,7 @@ def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrit
     elif source.kind == "video" and not getattr(source, "is_url", False):
         inputs.append(Path(source.description))
     channels = getattr(effect, "channels", 3)
-    out = []
+    out = []  # sink factories: every output is checked before any folder is created
     if output is not None:
         out_path = Path(output)
         ext = out_path.suffix.lower()
@@ -52,23 +57,23 @@ def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrit
                 if channels == 4 and ext != ".png":
                     raise ConfigError("the matte effect has an alpha channel: write a .png")
                 check_output(out_path, inputs, overwrite)
-                out.append(S.ImageFileSink(out_path))
+                out.append(lambda: S.ImageFileSink(out_path))
             elif ext in VIDEO_EXTS:
                 raise ConfigError("image inputs write images: give -o a folder (or an image "
                                   "file for a single image)")
             else:
                 _check_folder(out_path, inputs, overwrite, "output")
-                out.append(S.ImageDirSink(out_path, ".png", inputs=inputs))
+                out.append(lambda: S.ImageDirSink(out_path, ".png", inputs=inputs))
         elif ext in VIDEO_EXTS:
             check_output(out_path, inputs, overwrite)
             tmp = S.partial_path(out_path)
             if tmp.exists() and not overwrite:
                 raise OutputError(f"{tmp} (a partial output of an earlier run) exists; "
                                   "remove it or pass --overwrite")
-            out.append(S.VideoSink(out_path, fps=source.fps, time_base=source.time_base,
-                                   rate=getattr(source, "rate", None),
-                                   audio_from=source.audio_path, crf=crf, preset=preset,
-                                   alpha=channels == 4, audio=audio))
+            out.append(lambda: S.VideoSink(out_path, fps=source.fps, time_base=source.time_base,
+                                           rate=getattr(source, "rate", None),
+                                           audio_from=source.audio_path, crf=crf, preset=preset,
+                                           alpha=channels == 4, audio=audio))
         elif ext in IMAGE_EXTS:
             raise ConfigError(f"-o {out_path.name}: a video becomes a video file "
                               f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of PNGs")
@@ -77,16 +82,24 @@ def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrit
                               f"({', '.join(sorted(VIDEO_EXTS))}) or a folder")
         else:
             _check_folder(out_path, inputs, overwrite, "output")
-            out.append(S.ImageDirSink(out_path, ".png", inputs=inputs))
+            out.append(lambda: S.ImageDirSink(out_path, ".png", inputs=inputs))
     if save_masks is not None:
         mp = Path(save_masks)
         if output is not None and mp.resolve() == Path(output).resolve():
             raise ConfigError("--save-masks and -o must be different folders")
         _check_folder(mp, inputs, overwrite, "--save-masks")
-        out.append(S.MaskSink(mp, inputs=inputs))
+        out.append(lambda: S.MaskSink(mp, inputs=inputs))
     if show:
-        out.append(S.PreviewSink())
-    return out
+        out.append(S.PreviewSink)
+    sinks = []
+    try:
+        for make in out:
+            sinks.append(make())
+    except BaseException:
+        for sink in sinks:  # e.g. --save-masks could not be created: undo the output folder
+            sink.finish("error")
+        raise
+    return sinks
 
 
 class _Progress:
@@ -130,7 +143,10 @@ def write_stats(path, stats: dict) -> None:
     path = Path(path)
     if not path.parent.exists():
         raise OutputError(f"--stats folder {path.parent} does not exist")
-    write_text_atomic(path, json.dumps(stats, indent=2, default=str) + "\n")
+    try:
+        write_text_atomic(path, json.dumps(stats, indent=2, default=str) + "\n")
+    except OSError as exc:
+        raise OutputError(f"writing --stats {path} failed: {os_reason(exc)}") from None
 
 
 def process_video(input, output=None, *, model, effect="auto", background=None,
@@ -163,8 +179,8 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
         effect = default_effect(model.card)
     fx = make_effect(effect, model.card, foreground=foreground, alpha=alpha,
                      background=background) if effect else None
-    if stats is not None and Path(stats).exists() and not overwrite:
-        raise OutputError(f"--stats file {stats} already exists; pass --overwrite to replace it")
+    if stats is not None:  # secondary outputs are checked before the run, not after it
+        check_output_file(stats, "--stats file", overwrite)
     source = make_source(str(input), live=live)
     try:
         policy = make_temporal(resolve_auto(temporal, images=isinstance(source, ImageSource)))
@@ -190,6 +206,10 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
         raise
     bar.close()
     if result["frames"] == 0:
+        for sink in sinks:  # an output folder this run created stays behind only with content
+            if getattr(sink, "created", False):
+                with contextlib.suppress(OSError):
+                    sink.path.rmdir()
         why = f" ({source.decode_errors} decode errors)" if source.decode_errors else ""
         raise InputError(f"{source.description} has no decodable frames{why}")
     result.update(

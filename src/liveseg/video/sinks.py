@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.atomic import write_bytes_atomic
+from liveseg.atomic import check_writable_folder, os_reason, write_bytes_atomic
 from liveseg.errors import ConfigError, DependencyError, OutputError
 
 VIDEO_EXTS = {".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"}
@@ -46,14 +46,24 @@ def check_output(path: Path, inputs: list[Path], overwrite: bool, what: str = "o
                 raise OutputError(f"{what} {path} is the input; choose another name")
         except OSError:
             pass
+    if path.is_dir():
+        raise OutputError(f"{what} {path} is a folder; give a file name (or a folder without "
+                          "an extension for one PNG per frame)")
     if path.exists() and not overwrite:
         raise OutputError(f"{what} {path} already exists; pass --overwrite to replace it")
-    if not path.parent.exists():
-        raise OutputError(f"{what} folder {path.parent} does not exist")
+    check_writable_folder(path.parent, what)
+
+
+def write_failed(path, exc: BaseException, removed: str = "") -> OutputError:
+    """A write that failed mid-run (disk full, file too large, I/O error) as one line."""
+    return OutputError(f"writing {path} failed: {os_reason(exc)}{removed}")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    write_bytes_atomic(path, data)
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as exc:  # disk full, read-only remount, ...: atomic_output left no temp
+        raise write_failed(path, exc) from None
 
 
 def encode_image(img: np.ndarray, ext: str) -> bytes:
@@ -282,10 +292,13 @@ class VideoSink(Sink):
         self._last_pts = pts
         frame.pts = pts
         frame.time_base = self.time_base
-        if self.audio is not None:
-            self.audio.feed_until(float(pts * self.time_base) + 0.5)
-        for packet in self.stream.encode(frame):
-            self.container.mux(packet)
+        try:
+            if self.audio is not None:
+                self.audio.feed_until(float(pts * self.time_base) + 0.5)
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        except OSError as exc:  # PyAV's errors with an errno (ENOSPC, EFBIG, EIO) are OSErrors
+            raise write_failed(self.path, exc) from None
         self.frames += 1
 
     def _close(self, all_audio: bool) -> None:
@@ -300,20 +313,35 @@ class VideoSink(Sink):
         self.container.close()
         self.container = None
 
+    def _remove_tmp(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.tmp.exists():
+                self.tmp.unlink()
+
     def finish(self, status: str) -> str | None:
         if status == "error":
             with contextlib.suppress(Exception):  # already failing; remove what we can
                 self._close(False)
-            if self.tmp.exists():
-                self.tmp.unlink()
+            self._remove_tmp()
             return None
-        self._close(status == "done")
+        try:
+            self._close(status == "done")  # the trailer is a write too (mp4: the index)
+        except OSError as exc:
+            with contextlib.suppress(Exception):
+                if self.container is not None:
+                    self.container.close()
+            self.container = None
+            self._remove_tmp()
+            raise write_failed(self.tmp, exc, "; the partial file was removed") from None
         if self.frames == 0:
-            if self.tmp.exists():
-                self.tmp.unlink()
+            self._remove_tmp()
             return None
         if status == "done":
-            os.replace(self.tmp, self.path)
+            try:
+                os.replace(self.tmp, self.path)
+            except OSError as exc:
+                self._remove_tmp()
+                raise write_failed(self.path, exc, "; the partial file was removed") from None
             return None
         return f"partial output kept at {self.tmp} ({self.frames} frames)"
 
@@ -329,7 +357,8 @@ class ImageDirSink(Sink):
         self.ext = ext if ext.startswith(".") else "." + ext
         self.inputs = {Path(p).resolve() for p in inputs}
         self.frames = 0
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+        self.created = _make_folder(self.path)
 
     def target(self, item) -> Path:
         stem = item.name if item.name is not None else f"{item.index:05d}"
@@ -340,7 +369,34 @@ class ImageDirSink(Sink):
         if target.resolve() in self.inputs:
             raise OutputError(f"refusing to overwrite the input {target}")
         _atomic_write(target, encode_image(item.out, self.ext))
+        self.written.append(target)
         self.frames += 1
+
+    def finish(self, status: str) -> str | None:
+        if status == "error":  # a failed run leaves nothing behind: re-running just works
+            _remove_written(self.path, self.written, self.created)
+        return None
+
+
+def _make_folder(path: Path) -> bool:
+    """Create an output folder (and say whether this run created it); OutputError if not."""
+    if path.is_dir():
+        return False
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the folder {path}: {os_reason(exc)}") from None
+    return True
+
+
+def _remove_written(folder: Path, written: list, created: bool) -> None:
+    for f in written:
+        with contextlib.suppress(OSError):
+            f.unlink()
+    written.clear()
+    if created:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only when empty
 
 
 class ImageFileSink(Sink):
@@ -368,7 +424,8 @@ class MaskSink(Sink):
     def __init__(self, folder, inputs=()):
         self.path = Path(folder)
         self.inputs = {Path(p).resolve() for p in inputs}
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.created = _make_folder(self.path)
+        self.written: list[Path] = []
         self.frames = 0
 
     def write(self, item) -> None:
@@ -377,7 +434,13 @@ class MaskSink(Sink):
         if target.resolve() in self.inputs:
             raise OutputError(f"refusing to overwrite the input {target} with a mask")
         _atomic_write(target, encode_image(item.pred.labels(), ".png"))
+        self.written.append(target)
         self.frames += 1
+
+    def finish(self, status: str) -> str | None:
+        if status == "error":
+            _remove_written(self.path, self.written, self.created)
+        return None
 
 
 class PreviewSink(Sink):
