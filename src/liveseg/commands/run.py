@@ -135,4 +135,11 @@ def run(args) -> int:
         where = [x for x in (args.output, args.save_masks, args.stats) if x]
         if where:
             print("wrote: " + ", ".join(where))
+    skipped = stats.get("skipped") or []
+    for s in skipped:  # the other images were written; these were not
+        print(f"liveseg run: skipped: {s['reason']}", file=sys.stderr)
+    if skipped:
+        from liveseg.errors import InputError
+
+        return InputError.exit_code
     return 0

@@ -34,7 +34,8 @@ def add_model_arguments(parser, positional: bool = False, model_default=None,
                    help="inference engine (default: auto, from the file extension)")
     g.add_argument("--threads", default=None, metavar="N", help="intra-op threads for the engine")
     g.add_argument("--input-size", default=None, metavar="WxH",
-                   help="model input size, for models with dynamic input dimensions")
+                   help="model input size, for models with dynamic input dimensions "
+                        "(at most 8192 per side and 4096x4096 pixels)")
     g.add_argument("--mean", default=None, metavar="R,G,B",
                    help="input normalisation mean in units of pixel/255 (e.g. 0.485,0.456,0.406)")
     g.add_argument("--std", default=None, metavar="R,G,B",

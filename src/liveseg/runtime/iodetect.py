@@ -58,6 +58,24 @@ DEFAULT_DYNAMIC_SIZE = (256, 256)
 DEFAULT_LABEL_CLASSES = 21  # PASCAL VOC, the usual arg-maxed public model
 
 
+# Bounds for a model input size chosen by the user (dynamic models): beyond these the input
+# tensor and activations need tens of GiB, and no CPU segments such a frame in real time.
+MAX_INPUT_SIDE = 8192
+MAX_INPUT_PIXELS = 4096 * 4096
+
+
+def check_input_size(size) -> None:
+    """ConfigError (one line) for an input size no CPU model run can allocate."""
+    w, h = (int(v) for v in size)
+    if max(w, h) > MAX_INPUT_SIDE or w * h > MAX_INPUT_PIXELS:
+        gib = w * h * 3 * 4 / 2**30
+        raise ConfigError(
+            f"--input-size {w}x{h} is too large ({gib:.1f} GiB for the input tensor alone): "
+            f"at most {MAX_INPUT_SIDE} per side and {MAX_INPUT_PIXELS / 1e6:.1f} megapixels "
+            "(e.g. 4096x4096); segmentation models take a few hundred pixels per side "
+            "(e.g. 512x512)")
+
+
 @dataclass
 class IOOverrides:
     """User overrides for foreign models (CLI: --input-size, --mean, --std, --layout, --classes)."""
@@ -84,6 +102,7 @@ class IOOverrides:
             if int(w) < 1 or int(h) < 1:
                 raise ConfigError(f"--input-size must be positive, got {w}x{h}")
             self.input_size = (int(w), int(h))
+            check_input_size(self.input_size)
         if self.classes is not None:
             self.classes = [str(c).strip() for c in self.classes]
             if not self.classes or any(not c for c in self.classes):

@@ -245,7 +245,7 @@ class Replace(_Matted):
         self.video = None
         self.image = None
         if path.suffix.lower() in IMAGE_EXTS:
-            self.image = read_image(path)
+            self.image = read_image(path, "--background")
         else:
             self.video = _BackgroundVideo(path)
         self._cache = (None, None)

@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from array import array
+from pathlib import Path
 
 import numpy as np
 
@@ -140,6 +141,11 @@ class RunStats(dict):
              f"inferred: {self['inferred_frames']}  propagated: {self['propagated_frames']}  "
              f"drops: {self['drops']}  decode errors: {self['decode_errors']}")
         ]
+        skipped = self.get("skipped") or []
+        if skipped:
+            lines.append(f"skipped {len(skipped)} unreadable image(s): "
+                         + ", ".join(Path(s["path"]).name for s in skipped[:5])
+                         + (", ..." if len(skipped) > 5 else ""))
         policy = (self.get("temporal") or {}).get("policy")
         if policy:
             lines.append(f"temporal: {policy}" + ("" if policy != "off" else

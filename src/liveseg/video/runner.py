@@ -210,6 +210,10 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
             if getattr(sink, "created", False):
                 with contextlib.suppress(OSError):
                     sink.path.rmdir()
+        skipped = getattr(source, "skipped", None)
+        if skipped:
+            raise InputError(f"{source.description} has no readable images ({len(skipped)} "
+                             f"unreadable; the first: {skipped[0][1]})")
         why = f" ({source.decode_errors} decode errors)" if source.decode_errors else ""
         raise InputError(f"{source.description} has no decodable frames{why}")
     result.update(
@@ -219,6 +223,8 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
         effect=effect, model=getattr(model.card, "name", ""),
         input_fps=round(source.fps, 3),
     )
+    if getattr(source, "skipped", None):
+        result["skipped"] = [{"path": p, "reason": r} for p, r in source.skipped]
     if stats is not None:
         write_stats(stats, dict(result))
     return result

@@ -15,6 +15,7 @@ import contextlib
 import glob as _glob
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
@@ -64,18 +65,101 @@ def to_rgb(img: np.ndarray, bgr: bool = True) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def read_image(path) -> np.ndarray:
-    """Read an image file as RGB uint8; InputError if it is missing or not an image."""
+# Images larger than this are refused before decoding (134 megapixels, e.g. 16384x8192:
+# ~400 MB as RGB, and a few copies of it travel through the pipeline).
+MAX_IMAGE_PIXELS = 1 << 27
+
+_DECODE_LOCK = threading.Lock()
+# What image codecs print on fd 2 by themselves ("libpng error: Not enough image data",
+# "Corrupt JPEG data: ..."): part of our error message, never a line of its own.
+_CODEC_NOISE = ("libpng", "jpeg", "tiff", "webp")
+
+
+def read_image(path, what: str = "") -> np.ndarray:
+    """Read an image file as RGB uint8; InputError if it is missing, not an image, or larger
+    than ``MAX_IMAGE_PIXELS`` (checked on the header, before decoding). ``what`` prefixes the
+    messages (e.g. ``--background``)."""
     import cv2
 
+    from liveseg.video.imageheader import image_size
+
     path = Path(path)
+    label = f"{what} {path}" if what else str(path)
     if not path.is_file():
-        raise InputError(f"image not found: {path}")
-    data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        raise InputError(f"image not found: {label}")
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as exc:
+        raise InputError(f"cannot read {label}: {exc.strerror or exc}") from None
+    if data.size == 0:
+        raise InputError(f"{label} is empty (0 bytes)")
+    size = image_size(data[:65536].tobytes())
+    if size is not None:
+        w, h = size
+        if w < 1 or h < 1:
+            raise InputError(f"{label} declares an empty {w}x{h} image (corrupt header)")
+        if w * h > MAX_IMAGE_PIXELS:
+            raise InputError(
+                f"{label} declares a {w}x{h} image ({w * h / 1e6:.0f} megapixels); liveseg "
+                f"reads images up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels: downscale it "
+                "first (or the header is corrupt)")
+    img, failure = None, ""
+    with _native_stderr() as captured:
+        try:
+            img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        except cv2.error as exc:  # e.g. OpenCV's own pixel limit for headers we cannot read
+            failure = _cv2_reason(exc)
     if img is None or img.size == 0:
-        raise InputError(f"{path} is not a readable image (OpenCV could not decode it)")
+        lines = [ln.strip() for ln in captured.text.splitlines() if ln.strip()]
+        why = failure or (lines[0] if lines else "")
+        raise InputError(f"{label} is not a readable image (OpenCV could not decode it"
+                         + (f": {why.strip()[:160]}" if why else "") + ")")
     return to_rgb(img)
+
+
+def _cv2_reason(exc) -> str:
+    """The assertion or message of a cv2.error without OpenCV's file/line preamble."""
+    text = str(exc).strip().splitlines()
+    text = text[-1] if text else ""
+    return text.split(") ", 1)[-1] if text.startswith("OpenCV(") else text
+
+
+class _Captured:
+    text = ""
+
+
+@contextlib.contextmanager
+def _native_stderr():
+    """Capture what native code writes on fd 2 while decoding one image.
+
+    libpng and libjpeg print their complaints straight to fd 2; those lines become part of
+    our one-line error instead. Anything else written meanwhile (another thread's output)
+    is passed on afterwards; codec warnings only with --verbose.
+    """
+    import tempfile
+
+    cap = _Captured()
+    with _DECODE_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no usable fd 2 (embedded, closed): decode as is
+            yield cap
+            return
+        with tempfile.TemporaryFile() as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield cap
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                cap.text = tmp.read(1 << 16).decode("utf-8", "replace")
+    verbose = bool(os.environ.get("LIVESEG_VERBOSE"))
+    rest = [ln for ln in cap.text.splitlines(keepends=True)
+            if verbose or not any(k in ln.lower() for k in _CODEC_NOISE)]
+    if rest:
+        sys.stderr.write("".join(rest))
 
 
 class Source:
@@ -267,9 +351,20 @@ class ImageSource(Source):
                 f"several images share the name stem(s) {', '.join(dup)}: outputs would collide"
             )
 
+        self.skipped: list[tuple[str, str]] = []  # (path, reason) of unreadable images
+
     def __iter__(self):
+        # One unreadable image in a batch is skipped, counted and reported (as batch image
+        # tools do); the others are still segmented. A single image input fails as usual.
         for i, p in enumerate(self.paths):
-            img = read_image(p)
+            try:
+                img = read_image(p)
+            except InputError as exc:
+                if len(self.paths) == 1:
+                    raise
+                self.decode_errors += 1
+                self.skipped.append((str(p), str(exc)))
+                continue
             yield SourceFrame(i, img, i, self.time_base, p.stem, time.perf_counter())
 
 
