@@ -67,7 +67,7 @@ def test_huge_png_header_is_refused_before_decoding(env, tmp_path, capfd):
 
 
 def test_huge_jpeg_header_is_refused_before_decoding(tmp_path):
-    ok, buf = cv2.imencode(".jpg", np.full((16, 16, 3), 100, np.uint8))
+    _, buf = cv2.imencode(".jpg", np.full((16, 16, 3), 100, np.uint8))
     data = bytearray(buf.tobytes())
     i = data.index(b"\xff\xc0")  # baseline frame header: length(2) precision(1) height width
     data[i + 5:i + 9] = struct.pack(">HH", 60000, 60000)

@@ -4,6 +4,7 @@ fails mid-run is one line with nothing left behind. Tests run as root, so read-o
 size limit (RLIMIT_FSIZE) in a subprocess."""
 
 import errno
+import itertools
 import json
 import os
 import subprocess
@@ -223,3 +224,34 @@ def test_bench_pipeline_removes_its_temporary_folder(tmp_path, monkeypatch):
     assert "64x48" in result["sizes"]
     assert list(scratch.iterdir()) == []
     json.dumps(result, default=str)
+
+
+# ---- broken timestamps -------------------------------------------------------------------------
+def _all_zero_pts(path, n=30):
+    """A video whose frames all carry timestamp 0 (remuxed from a normal one)."""
+    src = make_video(path.with_name("normal.mp4"), n=n, fps=30, audio=False)
+    with av.open(str(src)) as inp, av.open(str(path), "w") as out:
+        s_in = inp.streams.video[0]
+        s_out = out.add_stream_from_template(s_in)
+        for p in inp.demux(s_in):
+            if p.dts is None:
+                continue
+            p.pts = p.dts = 0
+            p.stream = s_out
+            out.mux(p)
+    return path
+
+
+@pytest.mark.parametrize("ext", [".mp4", ".mkv"])
+def test_frames_with_equal_timestamps_are_all_kept_and_playable(env, tmp_path, capsys, ext):
+    broken = _all_zero_pts(tmp_path / "zero.mkv")
+    out, stats = tmp_path / f"out{ext}", tmp_path / "s.json"
+    code, so, err = _main(capsys, broken, "-o", out, "--model", env["model"], "--stats", stats)
+    assert code == 0, err
+    s = json.loads(stats.read_text())
+    info = probe(out)
+    assert s["frames"] == info["frames"] == 30
+    times = info["times"]
+    assert all(b > a for a, b in itertools.pairwise(times)), times  # no two frames share a time
+    assert abs(float(np.median(np.diff(times))) - 1 / 30) < 0.002  # one frame apart
+    assert s["timestamps_repaired"] == 29 and "timestamps repaired: 29" in so

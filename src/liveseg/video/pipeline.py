@@ -141,6 +141,9 @@ class RunStats(dict):
              f"inferred: {self['inferred_frames']}  propagated: {self['propagated_frames']}  "
              f"drops: {self['drops']}  decode errors: {self['decode_errors']}")
         ]
+        if self.get("timestamps_repaired"):
+            lines.append(f"timestamps repaired: {self['timestamps_repaired']} frame(s) whose "
+                         "timestamp did not increase were placed one frame after the previous")
         skipped = self.get("skipped") or []
         if skipped:
             lines.append(f"skipped {len(skipped)} unreadable image(s): "

@@ -225,6 +225,9 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
     )
     if getattr(source, "skipped", None):
         result["skipped"] = [{"path": p, "reason": r} for p, r in source.skipped]
+    repaired = sum(getattr(s, "repaired", 0) for s in sinks)
+    if repaired:
+        result["timestamps_repaired"] = repaired
     if stats is not None:
         write_stats(stats, dict(result))
     return result

@@ -215,6 +215,9 @@ class VideoSink(Sink):
         self.fps = fps or 25.0
         self.rate = Fraction(rate) if rate else Fraction(self.fps).limit_denominator(1001)
         self.time_base = time_base or (1 / self.rate)
+        # One frame's duration in the stream's time base: the step for repaired timestamps.
+        self.frame_ticks = max(1, round(1 / (self.rate * Fraction(self.time_base))))
+        self.repaired = 0  # frames whose timestamp did not increase (broken inputs)
         self.audio_from = audio_from if audio else None
         self.tmp = partial_path(self.path)
         self.container = None
@@ -288,7 +291,13 @@ class VideoSink(Sink):
         if tb != self.time_base:
             pts = round(pts * tb / self.time_base)
         if self._last_pts is not None and pts <= self._last_pts:
-            pts = self._last_pts + 1  # encoders need strictly increasing pts
+            # Encoders and muxers need strictly increasing timestamps. A repeated or
+            # backwards one (an input whose frames all say 0) goes one frame duration after
+            # the previous frame: one tick would squeeze frames together until containers
+            # with coarser clocks (mkv: 1 ms) give several frames the same time, and players
+            # and re-encoders drop them.
+            pts = self._last_pts + self.frame_ticks
+            self.repaired += 1
         self._last_pts = pts
         frame.pts = pts
         frame.time_base = self.time_base
