@@ -61,9 +61,50 @@ def run(args):
     if args.output_dir:
         overrides.append(f"output_dir={args.output_dir}")
     cfg = load_config(args.config, overrides)
+    preflight(cfg, resume=args.resume)
     result = train(cfg, resume=args.resume, overwrite=args.overwrite,
                    export=False if args.no_export else None, stop_after=args.stop_after)
     best = result["best"]
     print(f"best val {result['best_metric']} {best:.4f} at epoch {result['best_epoch']}; "
           f"outputs in {result['output_dir']}" + (f"; model {result['onnx']}" if result.get("onnx") else ""))
     return 0
+
+
+def preflight(cfg: dict, resume=None) -> None:
+    """What the config names must exist before the run folder is created: the model
+    architecture, the data set kind and folder, the teacher's labels, the init checkpoint,
+    and a writable place for the output folder. One error line each."""
+    import difflib
+    from pathlib import Path
+
+    from liveseg.atomic import check_writable_folder
+    from liveseg.data.datasets import READERS
+    from liveseg.errors import ConfigError, InputError, OutputError
+    from liveseg.models import get_builder
+
+    get_builder(cfg["model"]["name"])  # unknown names: ConfigError naming close matches
+    name = cfg["data"]["dataset"]
+    if name not in READERS:
+        close = difflib.get_close_matches(str(name), sorted(READERS), n=1)
+        raise ConfigError(f"config: unknown data.dataset {name!r}"
+                          + (f"; did you mean {close[0]!r}?" if close else "")
+                          + f" (known: {', '.join(sorted(READERS))})")
+    root = Path(cfg["data"]["root"])
+    if not root.is_dir():
+        raise InputError(f"config: data.root folder not found: {root}")
+    teacher = cfg["data"].get("teacher")
+    if teacher and not Path(teacher["dir"]).is_dir():
+        raise InputError(f"config: data.teacher.dir folder not found: {teacher['dir']} "
+                         "(write it with 'liveseg label TEACHER IMAGES -o DIR')")
+    init = cfg.get("init_from")
+    if init and not resume and not Path(init).is_file():
+        raise InputError(f"config: init_from checkpoint not found: {init}")
+    out = Path(cfg["output_dir"])
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output_dir {out} exists and is not a folder")
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"output_dir {out}: {existing} is not a folder")
+    check_writable_folder(existing, "output_dir")

@@ -171,19 +171,21 @@ def _lookup(name, config_path, exists) -> str:
 
 
 def validate(cfg: dict) -> None:
+    """Check the whole merged config before anything is written: unknown keys (with the
+    closest known key suggested), types and ranges of every value. Numbers given as strings
+    (YAML reads ``1e-3`` as a string) are converted in place; anything else wrong is one
+    ConfigError line. Free-form sections (``data.options``, ``model.options``) are the
+    readers' and models' to check."""
+    _check_unknown_keys(cfg, DEFAULTS, "")
     if not cfg["model"].get("name"):
         raise ConfigError("config: model.name is required (see 'liveseg models')")
     if not cfg["data"].get("root"):
         raise ConfigError("config: data.root is required (the data set folder)")
-    for key in ("input_size",):
-        v = cfg[key]
-        if not (isinstance(v, (list, tuple)) and len(v) == 2 and all(int(x) > 0 for x in v)):
-            raise ConfigError(f"config: {key} must be [width, height], got {v!r}")
-    if int(cfg["epochs"]) < 1 or int(cfg["batch_size"]) < 1:
-        raise ConfigError("config: epochs and batch_size must be >= 1")
+    _check_values(cfg)
     if isinstance(cfg["loss"], (str, dict)):
         cfg["loss"] = [cfg["loss"]]
     cfg["loss"] = [{"name": x} if isinstance(x, str) else x for x in cfg["loss"]]
+    _check_losses(cfg["loss"])
     from liveseg.data.prevmask import parse_prev_mask
 
     # The channel and the model input go together: one without the other fails mid-run.
@@ -209,3 +211,253 @@ def validate(cfg: dict) -> None:
     init = cfg.get("init_from")
     if init is not None and not (isinstance(init, str) and init.endswith(".pt")):
         raise ConfigError(f"config: init_from must be a checkpoint path ending in .pt, got {init!r}")
+
+
+# ---- validate()'s helpers -------------------------------------------------------------------
+# Sections whose values belong to someone else: the data set reader, the model builder.
+_FREE_FORM = {"data.options", "model.options"}
+# Sections whose default is null but which take a mapping with these keys.
+_MAPPINGS = {
+    "data.teacher": ("dir", "weight"),
+    "augment.blur": ("p", "sigma"),
+    "augment.noise": ("p", "sigma"),
+    "augment.jpeg": ("p", "quality"),
+}
+
+
+def _suggest(key, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_unknown_keys(section: dict, defaults: dict, prefix: str) -> None:
+    for key, value in section.items():
+        path = f"{prefix}{key}"
+        if key not in defaults:
+            where = f"{prefix[:-1]} takes" if prefix else "known keys"
+            raise ConfigError(f"config: unknown key {path!r}{_suggest(key, defaults)} "
+                              f"({where}: {', '.join(sorted(map(str, defaults)))})")
+        if isinstance(defaults[key], dict) and not isinstance(value, dict):
+            if path in _FREE_FORM and value is None:
+                continue
+            _fail(path, "a mapping (key: value, ...)", value)
+        if path in _FREE_FORM or not isinstance(value, dict):
+            continue
+        if isinstance(defaults[key], dict):
+            _check_unknown_keys(value, defaults[key], path + ".")
+        elif path in _MAPPINGS:
+            _check_unknown_keys(value, dict.fromkeys(_MAPPINGS[path]), path + ".")
+
+
+def _fail(path, what, value):
+    raise ConfigError(f"config: {path} must be {what}, got {value!r}")
+
+
+def _number(value, path, what, integer=False):
+    """A number (int for ``integer``), converting numeric strings; ConfigError otherwise."""
+    import math
+
+    v = value
+    if isinstance(v, str):
+        try:
+            v = float(v.strip())
+        except ValueError:
+            _fail(path, what, value)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        _fail(path, what, value)
+    if integer:
+        if float(v) != int(v):
+            _fail(path, what, value)
+        return int(v)
+    return float(v) if isinstance(v, float) else v
+
+
+def _get(cfg, path):
+    node = cfg
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _set(cfg, path, value):
+    *parents, last = path.split(".")
+    node = cfg
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def _check_scalar(cfg, path, kind, lo=None, hi=None, lo_open=False, optional=False):
+    """Check (and normalise in place) ``cfg[path]``: kind int|float|bool|str."""
+    value = _get(cfg, path)
+    if value is None:
+        if optional:
+            return
+        _fail(path, "set", value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            _fail(path, "true or false", value)
+        return
+    if kind == "str":
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or value == "":
+            _fail(path, "a non-empty text", value)
+        return
+    rng = ""
+    if lo is not None and hi is not None:
+        rng = f" in {'(' if lo_open else '['}{lo}, {hi}]"
+    elif lo is not None:
+        rng = f" {'>' if lo_open else '>='} {lo}"
+    what = ("an integer" if kind == "int" else "a number") + rng + (" or null" if optional else "")
+    v = _number(value, path, what, integer=kind == "int")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        _fail(path, what, value)
+    if hi is not None and v > hi:
+        _fail(path, what, value)
+    _set(cfg, path, v)
+
+
+def _check_list(cfg, path, n, kind, lo=None, lo_open=False, optional=False, what=""):
+    value = _get(cfg, path)
+    if value is None and optional:
+        return
+    desc = what or f"a list of {n} {'integers' if kind == 'int' else 'numbers'}" + (
+        f" {'>' if lo_open else '>='} {lo}" if lo is not None else "") + (
+        " or null" if optional else "")
+    if not isinstance(value, (list, tuple)) or (n is not None and len(value) != n):
+        _fail(path, desc, value)
+    out = []
+    for x in value:
+        v = _number(x, path, desc, integer=kind == "int")
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            _fail(path, desc, value)
+        out.append(v)
+    _set(cfg, path, out)
+    return out
+
+
+def _check_choice(cfg, path, choices, optional=False):
+    value = _get(cfg, path)
+    if value is None and optional:
+        return
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ConfigError(f"config: {path} must be one of {', '.join(choices)}, got {value!r}"
+                          + (_suggest(value, choices) if isinstance(value, str) else ""))
+
+
+def _check_mapping(cfg, path):
+    value = _get(cfg, path)
+    if value is not None and not isinstance(value, dict):
+        _fail(path, "a mapping (key: value, ...) or null", value)
+    return value
+
+
+def _check_range_pair(cfg, path, lo, hi=None, integer=False):
+    """[lo, hi] with lo <= hi inside the given bounds."""
+    kind = "int" if integer else "float"
+    bounds = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
+    what = f"[low, high] with {bounds}"
+    pair = _check_list(cfg, path, 2, kind, what=what)
+    if pair[0] > pair[1] or pair[0] < lo or (hi is not None and pair[1] > hi):
+        _fail(path, what, pair)
+
+
+def _check_values(cfg: dict) -> None:
+    for path in ("name", "output_dir", "data.dataset", "data.root", "model.name", "best_metric"):
+        _check_scalar(cfg, path, "str")
+    for path in ("data.train_split", "data.val_split"):
+        _check_scalar(cfg, path, "str", optional=True)
+    _check_scalar(cfg, "seed", "int", lo=0)
+    _check_scalar(cfg, "threads", "int", lo=1, optional=True)
+    _check_choice(cfg, "device", ("auto", "cpu", "cuda"))
+    for path in ("data.options", "model.options"):
+        _check_mapping(cfg, path)
+    _check_scalar(cfg, "data.cache", "bool")
+    _check_scalar(cfg, "data.workers", "int", lo=0)
+    _check_list(cfg, "data.preresize", 2, "int", lo=1, optional=True)
+    _check_scalar(cfg, "data.val_limit", "int", lo=1, optional=True)
+    _check_scalar(cfg, "data.composites", "int", lo=0, optional=True)
+    for key in ("input_size",):
+        _check_list(cfg, key, 2, "int", lo=1, what="[width, height] (positive integers)")
+    _check_list(cfg, "mean", 3, "float", what="three numbers R,G,B (units of pixel/255)")
+    std = _check_list(cfg, "std", 3, "float", what="three non-zero numbers R,G,B")
+    if any(v == 0 for v in std):
+        _fail("std", "three non-zero numbers R,G,B", std)
+    # augment
+    _check_list(cfg, "augment.crop", 2, "int", lo=1, optional=True)
+    _check_list(cfg, "augment.base_size", 2, "int", lo=1, optional=True)
+    _check_range_pair(cfg, "augment.scale", 0.01)
+    if _get(cfg, "augment.aspect") is not None:
+        _check_range_pair(cfg, "augment.aspect", 0.01)
+    _check_scalar(cfg, "augment.flip", "bool")
+    if _check_mapping(cfg, "augment.jitter"):
+        for k in list(cfg["augment"]["jitter"]):
+            _check_scalar(cfg, f"augment.jitter.{k}", "float", lo=0,
+                          hi=0.5 if k == "hue" else None)
+    for name, key, lo, hi, integer in (("blur", "sigma", 0, None, False),
+                                       ("noise", "sigma", 0, None, False),
+                                       ("jpeg", "quality", 1, 100, True)):
+        if _check_mapping(cfg, f"augment.{name}"):
+            if "p" in cfg["augment"][name]:
+                _check_scalar(cfg, f"augment.{name}.p", "float", lo=0, hi=1)
+            if key in cfg["augment"][name]:
+                _check_range_pair(cfg, f"augment.{name}.{key}", lo, hi, integer)
+    # schedule of the run
+    _check_scalar(cfg, "epochs", "int", lo=1)
+    _check_scalar(cfg, "batch_size", "int", lo=1)
+    _check_scalar(cfg, "val_batch_size", "int", lo=1)
+    _check_scalar(cfg, "max_iters_per_epoch", "int", lo=1, optional=True)
+    _check_scalar(cfg, "val_every", "int", lo=1)
+    _check_scalar(cfg, "log_every", "int", lo=1)
+    _check_choice(cfg, "optimizer.name", ("sgd", "adamw", "adam", "adabound"))
+    _check_scalar(cfg, "optimizer.lr", "float", lo=0)  # 0: frozen weights (tests, probes)
+    _check_scalar(cfg, "optimizer.weight_decay", "float", lo=0)
+    _check_scalar(cfg, "optimizer.momentum", "float", lo=0, hi=1)
+    _check_scalar(cfg, "optimizer.final_lr", "float", lo=0, lo_open=True)
+    _check_scalar(cfg, "optimizer.gamma", "float", lo=0, lo_open=True)
+    _check_scalar(cfg, "optimizer.nesterov", "bool")
+    _check_choice(cfg, "schedule.name", ("poly", "cosine", "constant"))
+    _check_scalar(cfg, "schedule.power", "float", lo=0, lo_open=True)
+    _check_scalar(cfg, "schedule.warmup_iters", "int", lo=0)
+    _check_scalar(cfg, "schedule.warmup_ratio", "float", lo=0, hi=1)
+    _check_scalar(cfg, "schedule.min_lr", "float", lo=0)
+    _check_list(cfg, "class_weights", None, "float", lo=0, optional=True)
+    _check_scalar(cfg, "grad_clip", "float", lo=0, lo_open=True, optional=True)
+    for path in ("amp", "channels_last", "sync_bn", "export.onnx"):
+        _check_scalar(cfg, path, "bool")
+    _check_scalar(cfg, "export.opset", "int", lo=17)
+    _check_scalar(cfg, "export.name", "str", optional=True)
+
+
+def _check_losses(terms: list) -> None:
+    """Loss names and options against liveseg.train.losses (when torch is there to say)."""
+    try:
+        import inspect
+
+        from liveseg.train.losses import LOSSES
+    except ImportError:  # no torch: 'liveseg train' says so itself
+        LOSSES, inspect = None, None
+    for i, item in enumerate(terms):
+        path = f"loss[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            _fail(path, "a loss name or {name: NAME, weight: W, ...}", item)
+        if "weight" in item:
+            item["weight"] = _number(item["weight"], f"{path}.weight", "a number >= 0")
+            if item["weight"] < 0:
+                _fail(f"{path}.weight", "a number >= 0", item["weight"])
+        if LOSSES is None:
+            continue
+        name = item["name"].lower()
+        if name not in LOSSES:
+            raise ConfigError(f"config: {path}: unknown loss {item['name']!r}"
+                              f"{_suggest(name, LOSSES)} (known: {', '.join(sorted(LOSSES))})")
+        params = set(inspect.signature(LOSSES[name]).parameters) - {"ignore_index",
+                                                                     "class_weights"}
+        for key in item:
+            if key not in ("name", "weight") and key not in params:
+                known = sorted(params | {"name", "weight"})
+                raise ConfigError(f"config: unknown key {path}.{key}{_suggest(key, known)} "
+                                  f"(loss {name} takes: {', '.join(known)})")
