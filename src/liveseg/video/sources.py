@@ -142,11 +142,16 @@ def _native_stderr():
     with _DECODE_LOCK:
         try:
             sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):  # no usable fd 2 (embedded, closed): decode as is
+            tmp = tempfile.TemporaryFile()  # noqa: SIM115 - closed by the with below
+        except (OSError, ValueError):  # no temporary space: decode without capturing
             yield cap
             return
-        with tempfile.TemporaryFile() as tmp:
+        with tmp:
+            try:
+                saved = os.dup(2)
+            except OSError:  # no usable fd 2 (closed, embedded): nothing to capture
+                yield cap
+                return
             os.dup2(tmp.fileno(), 2)
             try:
                 yield cap
