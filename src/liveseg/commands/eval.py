@@ -167,7 +167,8 @@ class RuntimePredictor:
         from liveseg.errors import ConfigError
         from liveseg.runtime import IOOverrides, load_model
 
-        self.main = load_model(spec, engine=engine, threads=threads)
+        # siblings=False: the scores are those of the file named, never of a sibling.
+        self.main = load_model(spec, engine=engine, threads=threads, siblings=False)
         self.flip = flip
         self.models = []
         w, h = self.main.io.input_size
@@ -180,7 +181,7 @@ class RuntimePredictor:
                                   "needs a model exported with a dynamic size, or a checkpoint")
             size = (max(8, round(w * s / 8) * 8), max(8, round(h * s / 8) * 8))
             self.models.append(load_model(spec, engine=engine, threads=threads,
-                                          overrides=IOOverrides(input_size=size)))
+                                          overrides=IOOverrides(input_size=size), siblings=False))
         if self.main.io.prev_mask_input and (flip or len(self.models) > 1):
             raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
         self.prev = None
@@ -362,8 +363,9 @@ def _run_runtime(args, scales):
         raise ConfigError(f"the model predicts {pred.main.num_classes} classes but {name} has "
                           f"{info.num_classes}")
     result = _evaluate(pred, ds, info, args, name)
-    result.update(model=str(args.model), engine=pred.main.engine.name, dataset=name, split=split,
-                  flip=args.flip, scales=scales)
+    choice = getattr(pred.main, "engine_choice", None)
+    result.update(model=str(args.model), engine=choice.spec if choice else pred.main.engine.name,
+                  dataset=name, split=split, flip=args.flip, scales=scales)
     return result, f"{Path(str(args.model)).name} on {name}/{split}"
 
 

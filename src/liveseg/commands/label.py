@@ -35,7 +35,7 @@ def run(args) -> int:
     overrides_from_args(args)  # bad flags fail before anything is read
     paths = image_paths(args.inputs)
     check_writable_folder(args.output, create=False)
-    model = load_model_from_args(args)
+    model = load_model_from_args(args, siblings=False)  # labels.json names the teacher file
     progress = None
     if sys.stderr.isatty() and not args.quiet:
         def progress(i, n):

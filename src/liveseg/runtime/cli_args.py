@@ -13,11 +13,15 @@ ConfigError line through the CLI's usual error path.
 
 from __future__ import annotations
 
+import math
 import re
 
 from liveseg.errors import ConfigError
 
 ENGINE_CHOICES = ("auto", "onnxruntime", "litert", "openvino")
+ENGINE_HELP = ("inference engine (default: auto: the fastest engine that agrees with the "
+               "reference, measured on first use on this machine and cached); a name forces "
+               "one: onnxruntime[:cuda|:tensorrt], openvino[:f32|:bf16|:f16|:gpu], litert")
 
 
 def add_model_arguments(parser, positional: bool = False, model_default=None,
@@ -31,7 +35,7 @@ def add_model_arguments(parser, positional: bool = False, model_default=None,
                             "(.onnx, .tflite, OpenVINO .xml)")
     g = parser.add_argument_group("engine and foreign-model overrides")
     g.add_argument("--engine", default="auto", metavar="|".join(ENGINE_CHOICES),
-                   help="inference engine (default: auto, from the file extension)")
+                   help=ENGINE_HELP)
     g.add_argument("--threads", default=None, metavar="N", help="intra-op threads for the engine")
     g.add_argument("--input-size", default=None, metavar="WxH",
                    help="model input size, for models with dynamic input dimensions "
@@ -61,7 +65,7 @@ def parse_triplet(text: str, flag: str) -> tuple[float, float, float]:
         raise ConfigError(f"{flag} must be three numbers R,G,B, got {text!r}") from None
     if len(vals) == 1:
         vals = vals * 3
-    if len(vals) != 3 or any(v != v for v in vals):
+    if len(vals) != 3 or any(math.isnan(v) for v in vals):
         raise ConfigError(f"{flag} must be three numbers R,G,B, got {text!r}")
     if max(abs(v) for v in vals) > 1.5:
         raise ConfigError(
@@ -86,11 +90,10 @@ def parse_threads(value):
 
 def overrides_from_args(args):
     """IOOverrides from parsed args (validates --engine and --threads too, in place)."""
+    from liveseg.runtime.engine import parse_engine
     from liveseg.runtime.iodetect import IOOverrides
 
-    engine = getattr(args, "engine", "auto") or "auto"
-    if engine not in ENGINE_CHOICES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINE_CHOICES)}, got {engine!r}")
+    parse_engine(getattr(args, "engine", "auto") or "auto")  # ConfigError on a bad name
     args.threads = parse_threads(getattr(args, "threads", None))
     layout = getattr(args, "layout", None)
     if layout is not None:
@@ -105,7 +108,7 @@ def overrides_from_args(args):
         classes = [c.strip() for c in str(classes).split(",")]
         if not classes or any(not c for c in classes):
             raise ConfigError(f"--classes must be comma-separated non-empty names, got {args.classes!r}")
-        if len(set(c.lower() for c in classes)) != len(classes):
+        if len({c.lower() for c in classes}) != len(classes):
             raise ConfigError(f"--classes has duplicate names: {args.classes!r}")
     return IOOverrides(
         input_size=parse_size(size) if size is not None else None,
@@ -116,10 +119,12 @@ def overrides_from_args(args):
     )
 
 
-def load_model_from_args(args, model=None):
-    """Open the model named by ``args`` (or ``model``) with its engine flags and overrides."""
+def load_model_from_args(args, model=None, siblings: bool = True):
+    """Open the model named by ``args`` (or ``model``) with its engine flags and overrides
+    (``siblings=False``: never run a shipped model's sibling file instead of the one named)."""
     from liveseg.runtime.model import load_model
 
     overrides = overrides_from_args(args)
     spec = model if model is not None else args.model
-    return load_model(spec, engine=args.engine or "auto", threads=args.threads, overrides=overrides)
+    return load_model(spec, engine=args.engine or "auto", threads=args.threads,
+                      overrides=overrides, siblings=siblings)

@@ -6,9 +6,14 @@ integer tensors where the model says so) and runs a feed ``{name: array}`` to a 
 output arrays in ``outputs`` order. Engines also expose what I/O detection can use:
 ``metadata`` (string key/values) and ``op_types`` (operator names in the graph, upper-cased).
 
-``make_engine(path, engine="auto", threads=None)`` picks the engine from the file extension
-(.onnx -> onnxruntime, .tflite -> litert, .xml -> openvino). A file that is not a model gives
-a one-line ModelError; a missing optional engine a DependencyError naming the pip extra.
+``make_engine(path, engine="auto", threads=None)`` opens one engine. ``engine`` is a name,
+optionally with an option after a colon (``parse_engine``): ``onnxruntime`` (``:cpu``,
+``:cuda``, ``:tensorrt``), ``openvino`` (``:f32``, ``:bf16``, ``:f16`` precision hints on the
+CPU, ``:gpu``), ``litert``; ``auto`` here means the engine the file extension implies (.onnx ->
+onnxruntime, .tflite -> litert, .xml -> openvino). Choosing by measurement is
+``liveseg.runtime.autoselect``, which ``load_model`` uses for ``engine="auto"``. A file that
+is not a model gives a one-line ModelError; a missing optional engine a DependencyError naming
+the pip extra.
 """
 
 from __future__ import annotations
@@ -25,6 +30,15 @@ import numpy as np
 from liveseg.errors import ConfigError, ModelError, require
 
 ENGINES = ("auto", "onnxruntime", "litert", "openvino")
+# What may follow "NAME:" in an engine spec.
+ENGINE_OPTIONS = {
+    "onnxruntime": ("cpu", "cuda", "tensorrt"),
+    "openvino": ("f32", "bf16", "f16", "gpu"),
+    "litert": (),
+}
+ENGINE_SPECS = ("auto",) + tuple(
+    f"{name}:{opt}" if opt else name
+    for name, opts in ENGINE_OPTIONS.items() for opt in (None, *opts))
 _EXT_ENGINE = {".onnx": "onnxruntime", ".ort": "onnxruntime", ".tflite": "litert", ".xml": "openvino"}
 
 
@@ -84,6 +98,17 @@ class Engine:
             "outputs": [t.describe() for t in self.outputs],
             **self.details,
         }
+
+
+def parse_engine(spec) -> tuple[str, str | None]:
+    """``"openvino:bf16"`` -> ``("openvino", "bf16")``; ``"auto"`` -> ``("auto", None)``.
+    ConfigError naming the accepted values otherwise."""
+    text = str(spec if spec is not None else "auto").strip().lower()
+    name, _, opt = text.partition(":")
+    if name not in ENGINES or (name == "auto" and opt) or (
+            opt and opt not in ENGINE_OPTIONS.get(name, ())):
+        raise ConfigError(f"--engine must be one of {', '.join(ENGINE_SPECS)}, got {spec!r}")
+    return name, (opt or None)
 
 
 def _check_threads(threads):
@@ -182,51 +207,13 @@ def _dims(shape) -> tuple:
     return tuple(d if isinstance(d, int) and d > 0 else None for d in shape)
 
 
-class OnnxRuntimeEngine(Engine):
-    """ONNX Runtime on the CPU execution provider, all graph optimisations on."""
+class _OnnxGraphFacts:
+    """What I/O detection reads from an ONNX file's graph (op types, the op behind each
+    output, quantization parameters of uint8/int8 graph inputs and outputs, arg-max class
+    counts), shared by every engine that runs an .onnx file so that detection does not
+    depend on the engine chosen."""
 
-    name = "onnxruntime"
-
-    def __init__(self, path, threads: int | None = None):
-        super().__init__()
-        import onnxruntime as ort
-
-        self.path = Path(path)
-        _check_file(self.path)
-        self.threads = _check_threads(threads)
-        so = ort.SessionOptions()
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if self.threads:
-            so.intra_op_num_threads = self.threads
-            so.inter_op_num_threads = 1
-        # ORT's pool threads spin after each run waiting for the next one; in liveseg run they
-        # would burn the core that decode, flow and effects need (5 DAVIS clips, 2 cores:
-        # fixed:3 259 vs 187 fps, every frame 145 vs 131), and alone they buy nothing
-        # measurable here (model latency within noise).
-        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        so.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                str(self.path), sess_options=so, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # ORT raises its own exception types (InvalidProtobuf, Fail, ...)
-            raise ModelError(
-                f"{self.path.name} is not a usable ONNX model ({_first_line(exc)})"
-            ) from None
-        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map or {})
-        self._graph_facts()
-        self.inputs = [
-            TensorInfo(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)),
-                       self._input_quant.get(i.name))
-            for i in self.session.get_inputs()
-        ]
-        self.outputs = [
-            TensorInfo(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)),
-                       self._output_quant.get(o.name))
-            for o in self.session.get_outputs()
-        ]
-        self._output_names = [o.name for o in self.outputs]
-        self.details = {"providers": self.session.get_providers()}
+    path: Path
 
     def _graph_facts(self) -> None:
         """Op types, output producers and I/O quantization params read from the graph."""
@@ -243,6 +230,7 @@ class OnnxRuntimeEngine(Engine):
         g = model.graph
         self.graph = g
         self.op_types = {n.op_type.upper() for n in g.node}
+        self._onnx_io_names = ([i.name for i in g.input], [o.name for o in g.output])
         inits = {i.name: i for i in g.initializer}
         consts = {}
         for n in g.node:
@@ -286,7 +274,7 @@ class OnnxRuntimeEngine(Engine):
         self._value = value
         self._producers = producers
 
-    def argmax_classes(self, output_name: str) -> int | None:
+    def _onnx_argmax_classes(self, output_name: str) -> int | None:
         producers = getattr(self, "_producers", None)
         if not producers:
             return None
@@ -312,10 +300,10 @@ class OnnxRuntimeEngine(Engine):
                     return int(dims[axis].dim_value)
         return None
 
-    def output_source(self, output_name: str) -> list[str]:
+    def _onnx_output_source(self, output_name: str) -> list[str] | None:
         producers = getattr(self, "_producers", None)
         if not producers:
-            return super().output_source(output_name)
+            return None
         chain, node = [], producers.get(output_name)
         while node is not None and len(chain) < 64:
             chain.append(_op_key(node.op_type))
@@ -323,6 +311,86 @@ class OnnxRuntimeEngine(Engine):
                 break
             node = producers.get(node.input[0])
         return chain
+
+    def is_quantized(self) -> bool:
+        """Whether the graph holds int8 QDQ / QLinear ops (an int8 model; OpenVINO IR:
+        FakeQuantize)."""
+        return bool(self.op_types & {"QUANTIZELINEAR", "DEQUANTIZELINEAR", "QLINEARCONV",
+                                     "QLINEARMATMUL", "MATMULINTEGER", "CONVINTEGER",
+                                     "FAKEQUANTIZE"})
+
+
+_ORT_PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+    "tensorrt": ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+}
+
+
+class OnnxRuntimeEngine(_OnnxGraphFacts, Engine):
+    """ONNX Runtime, all graph optimisations on: the CPU execution provider, or CUDA /
+    TensorRT (``provider="cuda"|"tensorrt"``; a ModelError when that provider cannot run
+    here, e.g. without a GPU, instead of ORT's silent fall-back to the CPU)."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path, threads: int | None = None, provider: str = "cpu"):
+        super().__init__()
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        _check_file(self.path)
+        self.threads = _check_threads(threads)
+        if provider not in _ORT_PROVIDERS:
+            raise ConfigError(f"unknown onnxruntime provider {provider!r}")
+        self.provider = provider
+        wanted = _ORT_PROVIDERS[provider]
+        if provider != "cpu" and wanted[0] not in ort.get_available_providers():
+            raise ModelError(f"onnxruntime has no {wanted[0]} in this install "
+                             f"(it has {', '.join(ort.get_available_providers())})")
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if self.threads:
+            so.intra_op_num_threads = self.threads
+            so.inter_op_num_threads = 1
+        # ORT's pool threads spin after each run waiting for the next one; in liveseg run they
+        # would burn the core that decode, flow and effects need (5 DAVIS clips, 2 cores:
+        # fixed:3 259 vs 187 fps, every frame 145 vs 131), and alone they buy nothing
+        # measurable here (model latency within noise).
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        so.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=so, providers=wanted
+            )
+        except Exception as exc:  # ORT raises its own exception types (InvalidProtobuf, Fail, ...)
+            raise ModelError(
+                f"{self.path.name} is not a usable ONNX model ({_first_line(exc)})"
+            ) from None
+        if provider != "cpu" and self.session.get_providers()[0] != wanted[0]:
+            raise ModelError(f"onnxruntime's {wanted[0]} cannot run {self.path.name} here "
+                             f"(no usable GPU; ORT fell back to {self.session.get_providers()[0]})")
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map or {})
+        self._graph_facts()
+        self.inputs = [
+            TensorInfo(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)),
+                       self._input_quant.get(i.name))
+            for i in self.session.get_inputs()
+        ]
+        self.outputs = [
+            TensorInfo(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)),
+                       self._output_quant.get(o.name))
+            for o in self.session.get_outputs()
+        ]
+        self._output_names = [o.name for o in self.outputs]
+        self.details = {"providers": self.session.get_providers()}
+
+    def argmax_classes(self, output_name: str) -> int | None:
+        return self._onnx_argmax_classes(output_name)
+
+    def output_source(self, output_name: str) -> list[str]:
+        chain = self._onnx_output_source(output_name)
+        return super().output_source(output_name) if chain is None else chain
 
     def run(self, feed: dict) -> list[np.ndarray]:
         return self.session.run(self._output_names, feed)
@@ -505,30 +573,55 @@ class LiteRTEngine(Engine):
 # ------------------------------------------------------------------------------------------
 # OpenVINO
 # ------------------------------------------------------------------------------------------
-class OpenVINOEngine(Engine):
-    """OpenVINO runtime on CPU (IR .xml/.bin, or .onnx when asked for explicitly)."""
+_OV_PRECISIONS = {"f32": "f32", "bf16": "bf16", "f16": "f16"}
+
+
+class OpenVINOEngine(_OnnxGraphFacts, Engine):
+    """OpenVINO runtime (IR .xml/.bin, or .onnx when asked for explicitly or chosen by auto).
+
+    Compiled with ``PERFORMANCE_HINT=LATENCY`` (one stream: a frame at a time, as liveseg
+    runs), ``INFERENCE_NUM_THREADS`` from ``threads``, and ``INFERENCE_PRECISION_HINT`` from
+    ``precision`` (``f32``, ``bf16``, ``f16``; None keeps OpenVINO's default, which is bf16 on
+    CPUs with AMX). int8 QDQ ONNX files run OpenVINO's own int8 kernels whatever the hint (it
+    applies to the layers left in float). ``device`` is ``CPU`` or ``GPU``. Compiled models
+    are cached under liveseg's cache folder (``cache_dir``), so a later open is faster.
+    On an .onnx file the graph facts that I/O detection reads come from the ONNX graph, as for
+    ONNX Runtime, so detection gives the same answer whichever engine runs the file.
+    """
 
     name = "openvino"
 
-    def __init__(self, path, threads: int | None = None):
+    def __init__(self, path, threads: int | None = None, precision: str | None = None,
+                 device: str = "CPU", cache_dir=None):
         super().__init__()
         ov = require("openvino", "openvino")
         self.path = Path(path)
         _check_file(self.path)
         self.threads = _check_threads(threads)
+        if precision is not None and precision not in _OV_PRECISIONS:
+            raise ConfigError(f"unknown OpenVINO precision {precision!r}")
+        device = str(device).upper()
         core = ov.Core()
+        if device != "CPU" and device not in core.available_devices:
+            raise ModelError(f"OpenVINO has no {device} device here "
+                             f"(devices: {', '.join(core.available_devices) or 'none'})")
         try:
             model = core.read_model(str(self.path))
         except Exception as exc:
             raise ModelError(f"{self.path.name} is not a model OpenVINO can read ({_first_line(exc)})") from None
-        config = {}
-        if self.threads:
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if self.threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = self.threads
+        if precision:
+            config["INFERENCE_PRECISION_HINT"] = _OV_PRECISIONS[precision]
+        if cache_dir:
+            config["CACHE_DIR"] = str(cache_dir)
         try:
-            self.compiled = core.compile_model(model, "CPU", config)
+            self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
             raise ModelError(f"OpenVINO cannot compile {self.path.name} ({_first_line(exc)})") from None
         self.request = self.compiled.create_infer_request()
+        self.device = device
         self.op_types = {op.get_type_name().upper() for op in model.get_ops()}
         for res in model.get_results():
             src = res.input_value(0).get_node()
@@ -543,22 +636,34 @@ class OpenVINOEngine(Engine):
                         self.metadata[str(kk)] = str(vv.value if hasattr(vv, "value") else vv)
         except Exception:
             pass
-        if self.path.suffix.lower() == ".onnx":  # keep the ONNX metadata (card, hints)
-            try:
-                import onnx
-
-                proto = onnx.load(str(self.path), load_external_data=False)
-                self.metadata.update({p.key: p.value for p in proto.metadata_props})
-            except Exception:
-                pass
-        self._model = model
-        self.inputs = [self._info(p) for p in self.compiled.inputs]
-        self.outputs = [self._info(p) for p in self.compiled.outputs]
-        self.details = {"device": "CPU"}
+        self._onnx_io_names = ([], [])
+        self._input_quant, self._output_quant = {}, {}
+        if self.path.suffix.lower() == ".onnx":  # the ONNX graph's facts and metadata
+            ov_producers = dict(self.output_producers)
+            self.output_producers = {}
+            self._graph_facts()
+            if self.graph is None:  # onnx could not read it: keep what OpenVINO says
+                self.output_producers = ov_producers
+                self.op_types = {op.get_type_name().upper() for op in model.get_ops()}
+            else:
+                self.metadata.update({p.key: p.value for p in self._model.metadata_props})
+        self._ov_model = model
+        in_names, out_names = self._onnx_io_names
+        self.inputs = [self._info(p, in_names, self._input_quant) for p in self.compiled.inputs]
+        self.outputs = [self._info(p, out_names, self._output_quant) for p in self.compiled.outputs]
+        self.details = {"device": device, "performance_hint": "LATENCY"}
+        try:
+            actual = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+            self.details["precision"] = str(getattr(actual, "to_string", lambda: actual)())
+        except Exception:
+            pass
+        self.precision = precision
 
     def argmax_classes(self, output_name: str) -> int | None:
         """Channels of an arg-max (TopK k=1 in OpenVINO graphs) that produces the output."""
-        for res in self._model.get_results():
+        if getattr(self, "_producers", None):
+            return self._onnx_argmax_classes(output_name)
+        for res in self._ov_model.get_results():
             port = res.input_value(0)
             if output_name not in port.get_names():
                 continue
@@ -576,7 +681,10 @@ class OpenVINOEngine(Engine):
         return None
 
     def output_source(self, output_name: str) -> list[str]:
-        for res in self._model.get_results():
+        chain = self._onnx_output_source(output_name)
+        if chain is not None:
+            return chain
+        for res in self._ov_model.get_results():
             port = res.input_value(0)
             if output_name not in port.get_names():
                 continue
@@ -590,15 +698,20 @@ class OpenVINOEngine(Engine):
         return super().output_source(output_name)
 
     @staticmethod
-    def _info(port) -> TensorInfo:
+    def _info(port, known_names=(), quant=None) -> TensorInfo:
         ps = port.get_partial_shape()
         dims = tuple(d.get_length() if d.is_static else None for d in ps)
         dtype = np.dtype(port.get_element_type().to_dtype())
-        try:
-            name = port.get_any_name()
-        except Exception:
-            name = str(port.get_index())
-        return TensorInfo(name, dims, dtype)
+        # A port can carry several names (OpenVINO adds e.g. "input_cast_to_..."): prefer the
+        # one the ONNX graph uses.
+        names = set(port.get_names())
+        name = next((n for n in known_names if n in names), None)
+        if name is None:
+            try:
+                name = port.get_any_name()
+            except Exception:
+                name = str(port.get_index())
+        return TensorInfo(name, dims, dtype, (quant or {}).get(name))
 
     def run(self, feed: dict) -> list[np.ndarray]:
         res = self.request.infer(feed)
@@ -607,10 +720,11 @@ class OpenVINOEngine(Engine):
 
 # ------------------------------------------------------------------------------------------
 def engine_for_path(path, engine: str = "auto") -> str:
-    if engine not in ENGINES:
-        raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine != "auto":
-        return engine
+    """The engine name for ``path``: ``engine``'s name when it names one, else the one the
+    extension implies."""
+    name, _ = parse_engine(engine)
+    if name != "auto":
+        return name
     ext = Path(path).suffix.lower()
     if ext not in _EXT_ENGINE:
         raise ModelError(
@@ -620,12 +734,23 @@ def engine_for_path(path, engine: str = "auto") -> str:
     return _EXT_ENGINE[ext]
 
 
+def openvino_cache_dir():
+    """OpenVINO's compiled-model cache under liveseg's cache folder (None if unwritable)."""
+    from liveseg.runtime.cache import writable_cache_dir
+
+    return writable_cache_dir("openvino")[0]
+
+
 def make_engine(path, engine: str = "auto", threads: int | None = None) -> Engine:
-    """Open ``path`` with the named engine (or the one its extension implies)."""
+    """Open ``path`` with the engine ``engine`` names (``"openvino:bf16"``, ...), or the one
+    its extension implies for ``"auto"`` (no measurement here; see ``autoselect``)."""
     path = Path(os.fspath(path))
     kind = engine_for_path(path, engine)
+    _, opt = parse_engine(engine)
     if kind == "onnxruntime":
-        return OnnxRuntimeEngine(path, threads)
+        return OnnxRuntimeEngine(path, threads, provider=opt or "cpu")
     if kind == "litert":
         return LiteRTEngine(path, threads)
-    return OpenVINOEngine(path, threads)
+    if opt == "gpu":
+        return OpenVINOEngine(path, threads, device="GPU", cache_dir=openvino_cache_dir())
+    return OpenVINOEngine(path, threads, precision=opt, cache_dir=openvino_cache_dir())

@@ -3,10 +3,14 @@
 ``load_model(spec)`` accepts a shipped model name (``liveseg.zoo.resolve``) or a path. The card
 comes from the JSON beside the file, else the ONNX metadata key ``liveseg.card``, else it is
 synthesised from auto-detected I/O (task "foreground" for 1-/2-channel foreground outputs).
+With ``engine="auto"`` (the default) the engine, its precision and, for shipped models, the
+file among the model's int8/fp16 siblings are chosen by measurement on this machine
+(``liveseg.runtime.autoselect``); ``model.engine_choice`` says what ran and why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -14,7 +18,7 @@ import numpy as np
 
 from liveseg.card import ModelCard, card_path_for
 from liveseg.errors import ModelError
-from liveseg.runtime.engine import Engine, make_engine
+from liveseg.runtime.engine import Engine, make_engine, parse_engine
 from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io
 from liveseg.runtime.prediction import Prediction
 from liveseg.runtime.processing import Postprocessor, Preprocessor, to_rgb
@@ -67,6 +71,8 @@ class SegModel:
                                    default_foreground=card.default_foreground_indices())
         self._input_name = io.input_name
         self._squeeze_batch = len(engine.inputs[0].shape) == 3
+        # What ran and why (liveseg.runtime.autoselect.EngineChoice); set by load_model.
+        self.engine_choice = None
 
     # ---- the three stages -----------------------------------------------------------------
     def preprocess(self, frame_rgb: np.ndarray, prev: Prediction | None = None) -> np.ndarray:
@@ -106,7 +112,7 @@ class SegModel:
         return list(self.card.classes)
 
     def describe(self) -> dict:
-        return {
+        d = {
             "model": str(self.path),
             "card_source": self.card_source,
             "task": self.card.task,
@@ -114,6 +120,9 @@ class SegModel:
             "io": self.io.to_dict(),
             "card": self.card.to_dict(),
         }
+        if self.engine_choice is not None:
+            d["engine_choice"] = self.engine_choice.to_dict()
+        return d
 
     def __repr__(self) -> str:
         return (f"SegModel({self.path.name}, engine={self.engine.name}, {self.io.output_kind}, "
@@ -150,12 +159,33 @@ def _card_with_io(card: ModelCard, io: IOSpec) -> ModelCard:
     return ModelCard.from_dict(d)
 
 
-def load_model(spec, engine: str = "auto", threads: int | None = None,
-               overrides: IOOverrides | None = None) -> SegModel:
-    """Open a shipped model name or a model file, ready to ``predict`` frames."""
-    path = resolve_model_path(spec)
-    eng = make_engine(path, engine, threads)
-    card, source = _load_card(path, eng)
-    io = detect_io(eng, card, overrides)
+def build_model(path: Path, engine: Engine, overrides: IOOverrides | None = None) -> SegModel:
+    """A SegModel for ``path`` run by the open ``engine``: card, I/O detection, processing."""
+    card, source = _load_card(path, engine)
+    io = detect_io(engine, card, overrides)
     card = _synthesise_card(path, io) if card is None else _card_with_io(card, io)
-    return SegModel(path, eng, card, io, source)
+    return SegModel(path, engine, card, io, source)
+
+
+def load_model(spec, engine: str = "auto", threads: int | None = None,
+               overrides: IOOverrides | None = None, siblings: bool = True) -> SegModel:
+    """Open a shipped model name or a model file, ready to ``predict`` frames.
+
+    ``engine="auto"`` measures the engines that can run the file on this machine (once per
+    model file, machine, thread count and library versions; the choice is cached) and keeps
+    the fastest whose output agrees with the reference engine; for a shipped model its sibling
+    files (``<name>-int8.onnx`` / ``<name>-fp16.onnx``) are candidates too unless
+    ``siblings=False``. Any other ``engine`` (``"onnxruntime"``, ``"openvino:bf16"``, ...)
+    is used as given."""
+    from liveseg.runtime.autoselect import EngineChoice, select_model, shipped_siblings
+
+    path = resolve_model_path(spec)
+    name, _ = parse_engine(engine)
+    if name == "auto":
+        plain = overrides is None or not any(
+            v is not None for v in dataclasses.asdict(overrides).values())
+        sibs = shipped_siblings(path) if siblings and plain else []
+        return select_model(path, threads=threads, overrides=overrides, siblings=sibs)
+    model = build_model(path, make_engine(path, engine, threads), overrides)
+    model.engine_choice = EngineChoice.forced(str(engine).strip().lower(), path, threads)
+    return model

@@ -149,6 +149,9 @@ class RunStats(dict):
             lines.append(f"skipped {len(skipped)} unreadable image(s): "
                          + ", ".join(Path(s["path"]).name for s in skipped[:5])
                          + (", ..." if len(skipped) > 5 else ""))
+        choice = self.get("engine_choice") or {}
+        if choice.get("summary"):
+            lines.append(f"engine: {choice['summary']}")
         policy = (self.get("temporal") or {}).get("policy")
         if policy:
             lines.append(f"temporal: {policy}" + ("" if policy != "off" else

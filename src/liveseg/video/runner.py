@@ -149,6 +149,19 @@ def write_stats(path, stats: dict) -> None:
         raise OutputError(f"writing --stats {path} failed: {os_reason(exc)}") from None
 
 
+def _engine_summary(model) -> dict:
+    """The run summary's ``engine`` (what ran) and ``engine_choice`` (why) entries."""
+    eng = getattr(model, "engine", None)
+    out = {}
+    if eng is not None:
+        out["engine"] = {k: v for k, v in eng.describe().items() if k not in ("inputs", "outputs")}
+        out["engine"]["file"] = getattr(getattr(eng, "path", None), "name", None)
+    choice = getattr(model, "engine_choice", None)
+    if choice is not None:
+        out["engine_choice"] = {"summary": choice.summary(), **choice.to_dict()}
+    return out
+
+
 def process_video(input, output=None, *, model, effect="auto", background=None,
                   foreground=None, alpha=0.5, temporal="auto", save_masks=None, show=False,
                   overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
@@ -223,6 +236,7 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
         effect=effect, model=getattr(model.card, "name", ""),
         input_fps=round(source.fps, 3),
     )
+    result.update(_engine_summary(model))
     if getattr(source, "skipped", None):
         result["skipped"] = [{"path": p, "reason": r} for p, r in source.skipped]
     repaired = sum(getattr(s, "repaired", 0) for s in sinks)
