@@ -30,10 +30,14 @@ def add_arguments(parser):
                              "Softmax) or node names (see --list-nodes)")
     parser.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=True,
                         help="per-channel int8 weights (default on)")
-    parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=True,
-                        help="7-bit (+-64) int8 weights (default on): x86 CPUs without VNNI "
-                             "compute u8 x s8 products in saturating int16 pairs, which broke "
-                             "a CamVid model's stem conv (-8.5 mIoU) at full 8 bits")
+    parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=None,
+                        help="7-bit (+-64) int8 weights. Default: chosen from --target-cpu: on "
+                             "for x86 CPUs without VNNI (they add u8 x s8 products in "
+                             "saturating int16 pairs, which broke a CamVid model's stem conv, "
+                             "-8.5 mIoU, at full 8 bits), off with VNNI/AMX or on ARM")
+    parser.add_argument("--target-cpu", choices=("host", "avx2", "vnni", "arm"), default="host",
+                        help="the CPU the int8 model is for, which decides --reduce-range when "
+                             "it is not given (default: host, this machine's CPU)")
     parser.add_argument("--activation-type", choices=("uint8", "int8"), default="uint8",
                         help="activation type (default uint8: faster on AVX2 CPUs)")
     parser.add_argument("--sensitivity", metavar="REPORT.json",
@@ -73,16 +77,44 @@ def _default_output(model, fmt):
 
 
 def run(args) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from liveseg.errors import ConfigError
+    from liveseg.export import quantize as q
+
+    if args.samples < 1:
+        raise ConfigError("--samples must be >= 1")
+    if args.reduce_range is None:
+        args.reduce_range, rr_why = q.reduce_range_for(args.target_cpu)
+        rr_why = f"auto, {rr_why}"
+    else:
+        rr_why = "--reduce-range" if args.reduce_range else "--no-reduce-range"
+    rr_note = f"reduce_range {'on' if args.reduce_range else 'off'} ({rr_why})"
+    if args.qat or args.list_nodes:
+        return _run(args, q, rr_note)
+    # fp16 input (a shipped -fp16 file): quantize from its exact float32 copy.
+    from liveseg.export.fp16 import fp32_source
+
+    with tempfile.TemporaryDirectory(prefix="liveseg-fp32-") as tmp:
+        src = fp32_source(args.model, tmp) if args.format != "fp16" else None
+        if src is not None:
+            original = args.model
+            args.input_bytes = Path(original).stat().st_size
+            args.model = str(src)
+            if not args.output:
+                args.output = str(_default_output(original, args.format))
+            print(f"{Path(original).name} has fp16 weights: quantizing its float32 copy")
+        return _run(args, q, rr_note)
+
+
+def _run(args, q, rr_note) -> int:
     import json
     import tempfile
     from pathlib import Path
 
     from liveseg.atomic import write_text_atomic
     from liveseg.errors import ConfigError, OutputError
-    from liveseg.export import quantize as q
-
-    if args.samples < 1:
-        raise ConfigError("--samples must be >= 1")
     if args.list_nodes:
         import onnx
 
@@ -154,18 +186,19 @@ def run(args) -> int:
             args.model, out, args.calib, method=args.method, samples=args.samples,
             exclude=exclude, per_channel=args.per_channel,
             activation_type=args.activation_type, overwrite=args.overwrite,
-            reduce_range=args.reduce_range)
+            reduce_range=args.reduce_range, note_extra=rr_note)
     elif args.format == "fp16":
         from liveseg.export.fp16 import convert_fp16
 
         res = convert_fp16(args.model, out, overwrite=args.overwrite)
     else:
         res = q.quantize_dynamic_model(args.model, out, overwrite=args.overwrite)
-    src = Path(args.model).stat().st_size
+    src = getattr(args, "input_bytes", None) or Path(args.model).stat().st_size
     print(f"wrote {res.output} ({res.size_bytes / 1e6:.2f} MB, {100 * res.size_bytes / src:.0f}% "
           f"of the input) and {res.output.with_suffix('.json').name} in {res.seconds:.1f}s")
     print(f"  {res.card.notes.split(' | ')[-1]}")
     if args.format == "int8":
+        print(f"  {rr_note}")
         excl = res.info.get("excluded_nodes") or []
         if excl:
             print(f"  kept in float: {', '.join(excl)}")

@@ -55,3 +55,60 @@ def convert_fp16(model_path, output, *, overwrite=False, keep_io_types=True,
     save_with_card(half, output, qcard, info)
     return QuantizeResult(output, qcard, info, time.perf_counter() - t0,
                           output.stat().st_size, ops)
+
+
+def has_fp16_weights(model) -> bool:
+    from onnx import TensorProto
+
+    return any(i.data_type == TensorProto.FLOAT16 for i in model.graph.initializer)
+
+
+def upcast_to_fp32(model):
+    """The fp16 model back in float32 (a copy): fp16 initializers, Constant and
+    ConstantOfShape values become float32, Casts to fp16 become Casts to float32 (no-ops ORT
+    removes), and every fp16 tensor type in the graph's I/O and value_info becomes float32.
+    fp16 values are exact in float32, so the network computes what the fp16 file's weights
+    say, in float32 (the source for int8 quantization when only the fp16 file is at hand)."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    g = m.graph
+
+    def up(t):
+        if t.data_type != TensorProto.FLOAT16:
+            return t
+        arr = numpy_helper.to_array(t).astype("float32")
+        new = numpy_helper.from_array(arr, t.name)
+        return new
+
+    inits = [up(i) for i in g.initializer]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    for n in g.node:
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.TENSOR and a.t.data_type == TensorProto.FLOAT16:
+                a.t.CopyFrom(up(a.t))
+            if n.op_type == "Cast" and a.name == "to" and a.i == TensorProto.FLOAT16:
+                a.i = TensorProto.FLOAT
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        tt = vi.type.tensor_type
+        if tt.elem_type == TensorProto.FLOAT16:
+            tt.elem_type = TensorProto.FLOAT
+    return m
+
+
+def fp32_source(model_path, folder) -> Path | None:
+    """For a model with fp16 weights: a float32 copy of it (same file name, its card beside)
+    in ``folder``; None for any other model."""
+    import onnx
+
+    model = load_onnx(model_path)
+    if not has_fp16_weights(model):
+        return None
+    card = card_for_model(model_path, model)
+    out = Path(folder) / Path(model_path).name
+    onnx.save(upcast_to_fp32(model), str(out))
+    card.save(out.with_suffix(".json"))
+    return out

@@ -40,6 +40,36 @@ ACTIVATION_TYPES = ("uint8", "int8")
 COMPUTE_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
+TARGET_CPUS = ("host", "avx2", "vnni", "arm")
+
+
+def reduce_range_for(target: str = "host") -> tuple[bool, str]:
+    """Whether int8 weights should use ORT's reduce_range (+-64) for ``target``, and why.
+
+    reduce_range exists only for x86 CPUs without VNNI, whose u8 x s8 kernels add products
+    pairwise in saturating int16 (``vpmaddubsw``). VNNI (AVX-512 VNNI, AVX-VNNI), AMX-INT8 and
+    ARM's dot-product instructions accumulate in int32, so full-range int8 weights are safe
+    there and keep one more bit. ``target``: ``host`` (this machine's CPU), ``avx2`` (x86 without
+    VNNI), ``vnni`` (x86 with VNNI or AMX), ``arm``."""
+    if target not in TARGET_CPUS:
+        raise ConfigError(f"--target-cpu must be one of {', '.join(TARGET_CPUS)}, got {target!r}")
+    if target == "avx2":
+        return True, "target avx2: u8 x s8 products saturate in int16 pairs without VNNI"
+    if target == "vnni":
+        return False, "target vnni: VNNI/AMX accumulate u8 x s8 products in int32"
+    if target == "arm":
+        return False, "target arm: dot-product instructions accumulate in int32"
+    from liveseg.benchinfo import cpu_features
+
+    f = cpu_features()
+    if f["arch"] == "arm":
+        return False, "this CPU is ARM: int8 products accumulate in int32"
+    if f["int8_dot"]:
+        have = [k for k in ("AVX-512 VNNI", "AVX-VNNI", "AMX-INT8") if f["isa"].get(k)]
+        return False, f"this CPU has {', '.join(have) or 'VNNI'}: no int16 saturation"
+    return True, "this CPU has no VNNI/AMX: u8 x s8 products saturate in int16 pairs"
+
+
 # ---------------------------------------------------------------------------------------------
 # Model + card helpers
 # ---------------------------------------------------------------------------------------------
