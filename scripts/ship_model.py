@@ -104,6 +104,9 @@ def main(argv=None) -> int:
     ap.add_argument("--zoo", default=str(ZOO), help="where to write the shipped files")
     ap.add_argument("--onnx", help="the fp32 ONNX to ship (default: the run's final export)")
     ap.add_argument("--training-data", help="replace the card's training_data text")
+    ap.add_argument("--notes", help="text appended to the cards' notes (initial weights, split...)")
+    ap.add_argument("--target-cpu", default="avx2", choices=("avx2", "vnni", "arm", "host"),
+                    help="CPU the int8 file is quantized for (default avx2: runs right anywhere)")
     ap.add_argument("--int8", help="ship this int8 ONNX instead of post-training quantizing the "
                                    "fp32 one (e.g. the output of liveseg quantize CKPT --qat)")
     args = ap.parse_args(argv)
@@ -153,8 +156,10 @@ def main(argv=None) -> int:
         qat = "QAT" in json.loads(Path(args.int8).with_suffix(".json").read_text()).get("notes", "")
     else:
         qat = False
+        # Shipped files run on any CPU: 7-bit weights (reduce_range), which AVX2 CPUs without
+        # VNNI need (their int16 pair sums saturate) and VNNI/AMX CPUs run as fast.
         liveseg("quantize", fp32, "--calib", calib_dir, "--samples", args.calib_samples, "-o",
-                int8, "--overwrite")
+                int8, "--overwrite", "--target-cpu", args.target_cpu)
     liveseg("quantize", fp32, "--format", "fp16", "-o", fp16, "--overwrite")
 
     # 2. accuracy on the validation split, fp32 and int8 through the same runtime.
@@ -185,13 +190,16 @@ def main(argv=None) -> int:
                                          f"(median of {args.repeats})"}
         c["notes"] = ((c.get("notes") or "") + (
             " int8: ONNX Runtime static QDQ, uint8 activations, int8 per-channel weights "
-            "(reduce_range), calibrated on training images"
+            f"({'reduce_range, for any x86 CPU' if args.target_cpu == 'avx2' else 'full 8-bit, for ' + args.target_cpu + ' CPUs'}), "
+            "calibrated on training images"
             + (", fine-tuned with quantization-aware training (fake quant, distillation from "
                "the float model) and its activation ranges pinned." if qat else ".")
             if m is int8 else
             " fp16 weights of the fp32 export (the fp32 file is over the 10 MB limit)")).strip()
         if args.training_data:
             c["training_data"] = args.training_data
+        if args.notes:
+            c["notes"] = (c["notes"] + " " + args.notes).strip()
         # The same card beside the file and inside it (ONNX metadata).
         model = onnx.load(str(m))
         ModelCard.from_dict(c).embed_in_onnx(model)

@@ -39,3 +39,35 @@ def test_shipped_model_segments_a_frame(card):
 def test_shipped_names_are_unknown_to_resolve_when_paths():
     assert zoo.resolve("../" + zoo.DEFAULT_MODEL) is None
     assert zoo.resolve("no-such-model") is None
+
+
+def test_default_is_the_person_model_and_the_subject_model_stays():
+    card = next(c for c in CARDS if c.name == zoo.DEFAULT_MODEL)
+    assert card.task == "foreground" and "person" in card.classes
+    assert card.foreground == ["person"]
+    assert zoo.resolve("davis-subject-unet-lite0-144x256-int8") is not None  # still by name
+    import liveseg
+
+    assert liveseg.load().card.name == zoo.DEFAULT_MODEL
+
+
+def test_default_model_blurs_around_the_person_in_the_demo_still():
+    """The README's first command: Grace Hopper stays sharp, the flag and wall are background.
+    Regions are fractions of the frame (see docs/demo_before_after.png)."""
+    import liveseg
+    from liveseg.video.demo import demo_frames
+
+    frames = list(demo_frames())
+    model = liveseg.load()
+    for k in (0, 60, len(frames) - 1):
+        frame = frames[k]
+        h, w = frame.shape[:2]
+        alpha = model.segment(frame).foreground(["person"])
+        assert alpha.shape == (h, w) and 0.0 <= alpha.min() and alpha.max() <= 1.0
+        face = alpha[int(0.35 * h) : int(0.7 * h), int(0.35 * w) : int(0.65 * w)]
+        left = alpha[int(0.1 * h) : int(0.5 * h), : int(0.12 * w)]
+        right = alpha[int(0.1 * h) : int(0.5 * h), int(0.9 * w) :]
+        assert face.mean() > 0.9, f"frame {k}: face alpha {face.mean():.2f}"
+        assert left.mean() < 0.15 and right.mean() < 0.15, f"frame {k}: background alpha"
+        # soft edges: the alpha is a probability, not a hard argmax
+        assert ((alpha > 0.05) & (alpha < 0.95)).any()

@@ -398,6 +398,8 @@ class Trainer:
                         if val.get(k) is not None:
                             row[f"val_{k}"] = round(float(val[k]), 5)
                     row["val_per_class_iou"] = val.get("per_class_iou")
+                    if val.get("j_per_clip"):  # per clip, or per source for photo collections
+                        row["val_j_per_group"] = val["j_per_clip"]
                     score = val.get(best_key)
                     if score is None:
                         raise ConfigError(f"best_metric {best_key!r} is not a val metric here; "

@@ -11,7 +11,7 @@ from pathlib import Path
 from liveseg.card import ModelCard
 
 ZOO_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL = "davis-subject-unet-lite0-144x256-int8"
+DEFAULT_MODEL = "person-unet-lite0-256x256-int8"
 
 
 def list_shipped() -> list[ModelCard]:
