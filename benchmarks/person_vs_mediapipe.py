@@ -6,6 +6,10 @@ Rows:
   taken from the mediapipe==0.10.14 wheel, Apache-2.0), through liveseg itself:
   ``liveseg eval`` (per-image IoU and boundary F per source) and ``liveseg run --effect blur
   --temporal off`` (every frame through the network; null sink), interleaved repeats;
+- per-frame latency as a webcam loop sees it: segment + blur of one 640x480 frame, frame after
+  frame, through liveseg's Python API (``liveseg.load``, ``make_effect``), median and p90;
+  ``liveseg run``'s own end-to-end latency on a file includes the time frames wait in its queues
+  (decode runs ahead), so it says nothing about a live source;
 - MediaPipe's own Python loop (``mp.solutions.selfie_segmentation`` as in its documentation:
   OpenCV decode, segment, blur the background where the mask is under 0.5), when a Python with
   ``mediapipe`` is given (``--mediapipe-python``; it conflicts with liveseg's numpy 2, so it
@@ -88,6 +92,29 @@ def run_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
             "infer_median_ms": s["stages"]["infer"].get("median_ms")}
 
 
+def frame_latency(model: str, threads: int, repeats: int = 2) -> dict:
+    """Segment + blur per 640x480 demo frame, sequentially (ms): what a webcam loop waits."""
+    import time
+
+    import numpy as np
+
+    import liveseg
+    from liveseg.video.demo import demo_frames
+    from liveseg.video.effects import make_effect
+
+    m = liveseg.load(model, threads=threads)
+    effect = make_effect("blur", m.card)
+    frames = list(demo_frames())
+    lat = []
+    for r in range(repeats + 1):
+        for f in frames:
+            t = time.perf_counter()
+            effect(f, m.segment(f))
+            if r:  # the first pass warms up
+                lat.append((time.perf_counter() - t) * 1000)
+    return {"latency_median_ms": float(np.median(lat)), "latency_p90_ms": float(np.percentile(lat, 90))}
+
+
 def mediapipe_once(python: str, clip: Path, selection: int) -> dict:
     out = subprocess.run([python, "-c", MEDIAPIPE_LOOP, str(clip), str(selection)], check=True,
                          capture_output=True, text=True)
@@ -135,6 +162,10 @@ def main(argv=None) -> int:
             if args.mediapipe_python and t == threads[-1]:
                 for sel, rs in mp_runs.items():
                     rs.append(mediapipe_once(args.mediapipe_python, clip, sel))
+        for m in args.model:
+            results["rows"].setdefault(m, {})[f"frame_latency_{t}_threads"] = frame_latency(m, t)
+            print(m, t, "threads: per-frame", results["rows"][m][f"frame_latency_{t}_threads"],
+                  flush=True)
         for m, rs in runs.items():
             results["rows"].setdefault(m, {})[f"speed_{t}_threads"] = {
                 "fps_median": med(rs, "fps"), "e2e_p90_ms_median": med(rs, "e2e_p90_ms"),
