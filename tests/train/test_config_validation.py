@@ -114,3 +114,13 @@ def test_cli_output_dir_under_a_file(cfg_file, tmp_path, capsys):
     (tmp_path / "f").write_text("x")
     assert main(["train", str(cfg_file), f"output_dir={tmp_path / 'f' / 'run'}"]) == 5
     assert "not a folder" in capsys.readouterr()[1]
+
+
+def test_unknown_top_level_key_in_the_file_gets_a_suggestion(tmp_path):
+    from liveseg.errors import ConfigError
+    from liveseg.train.config import load_config
+
+    p = tmp_path / "c.yaml"
+    p.write_text("model: {name: unet_efficientnet_lite0}\ndata: {root: .}\nepoch: 3\n")
+    with pytest.raises(ConfigError, match="did you mean 'epochs'"):
+        load_config(p)
