@@ -130,7 +130,7 @@ def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
             raise ConfigError(f"config {p} must be a mapping at the top level")
         unknown = sorted(set(user) - set(DEFAULTS))
         if unknown:
-            raise ConfigError(f"config {p}: unknown key{'s' if len(unknown) > 1 else ''} "
+            raise ConfigError(f"config {p}: unknown keys "
                               f"{', '.join(map(repr, unknown))}{_suggest(unknown[0], DEFAULTS)} "
                               f"(known: {', '.join(sorted(DEFAULTS))})")
     cfg = _merge(DEFAULTS, base or {})
