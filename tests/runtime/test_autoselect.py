@@ -357,12 +357,13 @@ def test_openvino_precisions_follow_the_cpu(monkeypatch):
                         lambda: {"devices": ["CPU"], "cpu_caps": ["FP32", "BF16", "FP16", "INT8"]})
     monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": False})
     assert autoselect.cpu_precisions(quantized=False) == ["f32", "bf16"]
-    assert autoselect.cpu_precisions(quantized=True) == ["bf16"]
+    assert autoselect.cpu_precisions(quantized=True) == ["f32", "bf16"]
     monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": False, "fp16": False})
     assert autoselect.cpu_precisions(quantized=False) == ["f32"]
     assert autoselect.cpu_precisions(quantized=True) == ["f32"]
     monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": True})
     assert autoselect.cpu_precisions(quantized=False) == ["f32", "bf16", "f16"]
+    assert autoselect.cpu_precisions(quantized=True) == ["f32", "bf16"]
 
 
 def _fake_zoo(tmp_path, monkeypatch):

@@ -574,6 +574,25 @@ class LiteRTEngine(Engine):
 # OpenVINO
 # ------------------------------------------------------------------------------------------
 _OV_PRECISIONS = {"f32": "f32", "bf16": "bf16", "f16": "f16"}
+OPENVINO_CONFIG_ENV = "LIVESEG_OPENVINO_CONFIG"
+
+
+def _openvino_env_config() -> dict:
+    """Extra OpenVINO compile properties from LIVESEG_OPENVINO_CONFIG (a JSON object, e.g.
+    ``{"ENABLE_CPU_PINNING": false}``), for tuning and benchmarks; they win over liveseg's."""
+    import json
+
+    text = os.environ.get(OPENVINO_CONFIG_ENV, "").strip()
+    if not text:
+        return {}
+    try:
+        extra = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{OPENVINO_CONFIG_ENV} is not JSON ({exc})") from None
+    if not isinstance(extra, dict):
+        raise ConfigError(f"{OPENVINO_CONFIG_ENV} must be a JSON object, got {text[:80]!r}")
+    return extra
+
 
 
 class OpenVINOEngine(_OnnxGraphFacts, Engine):
@@ -616,6 +635,7 @@ class OpenVINOEngine(_OnnxGraphFacts, Engine):
             config["INFERENCE_PRECISION_HINT"] = _OV_PRECISIONS[precision]
         if cache_dir:
             config["CACHE_DIR"] = str(cache_dir)
+        config.update(_openvino_env_config())
         try:
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
