@@ -90,12 +90,22 @@ def guarded(kind: str, fn):
     return out
 
 
-MODELS = ("camvid-deeplabv3plus-mnv2-180x240", "davis-subject-unet-lite0-144x256")
-EFFECT = {"camvid-deeplabv3plus-mnv2-180x240": "overlay", "davis-subject-unet-lite0-144x256": "blur"}
+MODELS = ("camvid-deeplabv3plus-mnv2-180x240", "davis-subject-unet-lite0-144x256",
+          "person-unet-lite0-256x256")
+EFFECT = {"camvid-deeplabv3plus-mnv2-180x240": "overlay", "davis-subject-unet-lite0-144x256": "blur",
+          "person-unet-lite0-256x256": "blur"}
+
+
+SELECT = {"models": None, "variants": None}  # --models / --variants filters
 
 
 def variants(base: str, fp32_copy: Path) -> list[tuple[str, str, str]]:
-    """(label, model spec, engine spec)."""
+    """(label, model spec, engine spec), those --variants keeps."""
+    keep = SELECT["variants"]
+    return [v for v in all_variants(base, fp32_copy) if not keep or v[0] in keep]
+
+
+def all_variants(base: str, fp32_copy: Path) -> list[tuple[str, str, str]]:
     return [
         ("ORT fp32", str(fp32_copy), "onnxruntime"),
         ("ORT fp16 file", f"{base}-fp16", "onnxruntime"),
@@ -106,6 +116,11 @@ def variants(base: str, fp32_copy: Path) -> list[tuple[str, str, str]]:
         ("OV int8 (f32 hint)", f"{base}-int8", "openvino:f32"),
         ("auto", f"{base}-int8", "auto"),
     ]
+
+
+def selected_models() -> list[str]:
+    keep = SELECT["models"]
+    return [m for m in MODELS if not keep or any(k in m for k in keep)]
 
 
 def fp32_copies(folder: Path) -> dict:
@@ -140,7 +155,7 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
 
     frame, _ = probe_frame()
     rows = []
-    for base in MODELS:
+    for base in selected_models():
         for threads in threads_list:
             vs = variants(base, copies[base])
             models = []
@@ -193,7 +208,7 @@ def run_once(clip, spec, eng, threads, effect, env) -> dict:
 
 def e2e(copies: dict, threads_list, rounds: int, clip: Path, env) -> list[dict]:
     rows = []
-    for base in MODELS:
+    for base in selected_models():
         for threads in threads_list:
             vs = variants(base, copies[base])
             fps = {label: [] for label, _, _ in vs}
@@ -246,7 +261,7 @@ def first_use(cache, name, threads, env) -> dict:
 
 def probe_cost(threads_list, repeats: int) -> list[dict]:
     rows = []
-    for base in MODELS:
+    for base in selected_models():
         name = f"{base}-int8"
         for threads in threads_list:
             cold, cached, forced = [], [], []
@@ -277,38 +292,33 @@ def probe_cost(threads_list, repeats: int) -> list[dict]:
 
 
 # ---- report --------------------------------------------------------------------------------
+def _table(rows, value, ref_label, ratio, fmt, title) -> list[str]:
+    labels = [v for v, _, _ in all_variants("", Path()) if v in {r["variant"] for r in rows}]
+    ref_label = ref_label if ref_label in labels else labels[0]
+    out = [title.format(ref=ref_label), "", "| model | threads | " + " | ".join(labels) + " |",
+           "|---|---|" + "---|" * len(labels)]
+    for base in MODELS:
+        for t in sorted({r["threads"] for r in rows}):
+            rs = {r["variant"]: r for r in rows if r["model"] == base and r["threads"] == t}
+            if not rs:
+                continue
+            ref = rs[ref_label][value]
+            cells = [f"{fmt.format(rs[v][value])} ({ratio(rs[v][value], ref):.2f}x)" for v in labels]
+            out.append(f"| {base} | {t} | " + " | ".join(cells) + " |")
+    return [*out, ""]
+
+
 def markdown(result: dict) -> str:
     lines = []
     mo = result.get("model_only") or []
     if mo:
-        lines += ["Model-only, median ms (x = ORT fp32 / variant, same run):", "",
-                  "| model | threads | " + " | ".join(v for v, _, _ in variants("", Path())) + " |",
-                  "|---|---|" + "---|" * len(variants("", Path()))]
-        for base in MODELS:
-            for t in sorted({r["threads"] for r in mo}):
-                rs = {r["variant"]: r for r in mo if r["model"] == base and r["threads"] == t}
-                if not rs:
-                    continue
-                ref = rs["ORT fp32"]["median_ms"]
-                cells = [f"{rs[v]['median_ms']:.2f} ({ref / rs[v]['median_ms']:.2f}x)"
-                         for v, _, _ in variants("", Path())]
-                lines.append(f"| {base} | {t} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _table(mo, "median_ms", "ORT fp32", lambda v, ref: ref / v, "{:.2f}",
+                        "Model-only, median ms (x = {ref} / variant, same run):")
     ee = result.get("e2e") or []
     if ee:
-        lines += ["End to end, `liveseg run --temporal off`, median fps (x = variant / ORT int8):",
-                  "", "| model | threads | " + " | ".join(v for v, _, _ in variants("", Path()))
-                  + " |", "|---|---|" + "---|" * len(variants("", Path()))]
-        for base in MODELS:
-            for t in sorted({r["threads"] for r in ee}):
-                rs = {r["variant"]: r for r in ee if r["model"] == base and r["threads"] == t}
-                if not rs:
-                    continue
-                ref = rs["ORT int8"]["fps_median"]
-                cells = [f"{rs[v]['fps_median']:.1f} ({rs[v]['fps_median'] / ref:.2f}x)"
-                         for v, _, _ in variants("", Path())]
-                lines.append(f"| {base} | {t} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _table(ee, "fps_median", "ORT int8", lambda v, ref: v / ref, "{:.1f}",
+                        "End to end, `liveseg run --temporal off`, median fps "
+                        "(x = variant / {ref}, same run):")
     pc = result.get("probe") or []
     if pc:
         lines += [("| model | threads | chosen | probe ms | first load ms | cached load ms | "
@@ -334,11 +344,15 @@ def main(argv=None) -> int:
     ap.add_argument("--foreign-max", type=float, default=SETTINGS["foreign_max"],
                     help="share of the CPU other processes may use during a measurement")
     ap.add_argument("--retries", type=int, default=SETTINGS["retries"])
+    ap.add_argument("--models", help="comma list of substrings of the model names to run")
+    ap.add_argument("--variants", help="comma list of variant labels to run (default: all)")
     ap.add_argument("--no-wait", action="store_true",
                     help="measure at once, busy machine or not (smoke tests)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     SETTINGS.update(foreign_max=args.foreign_max, retries=args.retries, wait=not args.no_wait)
+    SELECT.update(models=[m for m in (args.models or "").split(",") if m] or None,
+                  variants=[v for v in (args.variants or "").split(",") if v] or None)
     threads_list = [int(t) for t in args.threads.split(",")]
 
     from liveseg.benchinfo import cpu_features, engines_installed, machine_info

@@ -198,7 +198,6 @@ def _run(args, q, rr_note) -> int:
           f"of the input) and {res.output.with_suffix('.json').name} in {res.seconds:.1f}s")
     print(f"  {res.card.notes.split(' | ')[-1]}")
     if args.format == "int8":
-        print(f"  {rr_note}")
         excl = res.info.get("excluded_nodes") or []
         if excl:
             print(f"  kept in float: {', '.join(excl)}")

@@ -169,9 +169,9 @@ def cpu_precisions(quantized: bool) -> list[str]:
     caps = set(openvino_info().get("cpu_caps", []))
     feats = cpu_features()
     out = ["f32"]
-    # On an int8 file the hint only sets the precision of the layers left in float (and of
-    # the int8 graph's glue), which still moved the subject model by 1.3x between f32 and
-    # bf16 on a Sapphire Rapids Xeon: both are tried.
+    # On an int8 file the hint only sets the precision of the layers left in float (the int8
+    # graph's glue); which is faster varies by model and run on a Sapphire Rapids Xeon
+    # (BENCHMARKS.md, "Engines chosen by measurement"): both are tried.
     if "BF16" in caps and feats["bf16"]:
         out.append("bf16")
     if not quantized and "FP16" in caps and feats["fp16"]:
