@@ -114,7 +114,7 @@ def test_every_required_architecture_is_registered():
               "lraspp_mobilenetv3_large", "lraspp_mobilenetv3_small",
               "mobileseg_mobilenetv3_large", "mobileseg_mobilenetv3_small",
               "mobileseg_mobilenetv2", "mobileseg_shufflenetv2_x1_0", "mobileseg_ghostnet_x1_0",
-              "mobileseg_lite_hrnet_18"):
+              "mobileseg_lite_hrnet_18", "deeplabv3plus_efficientnet_lite0"):
         assert n in names
 
 

@@ -125,3 +125,31 @@ def test_config_key_starts_training_from_imagenet(tmp_path):
            "data": {"root": str(tmp_path)}}
     with pytest.raises(ConfigError, match="encoder_weights"):
         load_config(base=bad)
+
+
+def test_output_stride_16_encoder_is_the_same_network_dilated():
+    """OS16 keeps the ImageNet weights: stages up to stride 16 compute exactly what the OS32
+    encoder computes, and the last stage keeps stride 16 instead of 32."""
+    os32, os16 = EfficientNetLite(), EfficientNetLite(output_stride=16)
+    load_imagenet_encoder(os32)
+    load_imagenet_encoder(os16)
+    os32.eval(), os16.eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        a, b = os32(x), os16(x)
+    assert os16.reductions == [2, 4, 8, 16, 16]
+    for fa, fb in zip(a[:4], b[:4]):
+        torch.testing.assert_close(fa, fb)
+    assert tuple(a[4].shape[2:]) == (2, 3) and tuple(b[4].shape[2:]) == (4, 6)
+    # the dilated depthwise convs of the last stage (5x5 at dilation 2 after the first block)
+    convs = [m for m in os16.stages[4].modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert convs[0].dilation == (1, 1) and all(c.dilation == (2, 2) for c in convs[1:])
+
+
+def test_deeplabv3plus_on_lite0_starts_from_imagenet(tmp_path):
+    model = create_model("deeplabv3plus_efficientnet_lite0", num_classes=21)
+    load_imagenet_encoder(model.backbone)
+    torch.testing.assert_close(model.backbone.stages[0][0][0].weight,
+                               read_state_dict("lite0")["_conv_stem.weight"])
+    with pytest.raises(ConfigError, match="output_stride"):
+        create_model("deeplabv3plus_efficientnet_lite0", num_classes=21, output_stride=8)

@@ -251,9 +251,11 @@ def read_classes_file(path):
 
 
 def folder(root, split="train", images="images", masks="masks", classes="classes.txt",
-           ignore_index=255, name="folder", license="", **_):
+           ignore_index=255, name="folder", license="", val_every=None, **_):
     """``root/images/*``, ``root/masks/<same stem>.png``, ``root/classes.txt``; an optional
     ``root/<split>.txt`` lists the stems of a split (without it every image is used).
+    ``val_every: N`` splits a folder without lists: every Nth image (sorted by name, starting
+    with the first) is ``val``, the rest ``train``.
     ``masks: null``: images without labels (for training from a teacher's, ``data.teacher``)."""
     root = Path(root)
     img_dir = _need_dir(root / images, "images")
@@ -269,7 +271,14 @@ def folder(root, split="train", images="images", masks="masks", classes="classes
     names, palette = read_classes_file(root / classes)
     files = {p.stem: p for p in list_files(img_dir)}
     lst = root / f"{split}.txt"
-    stems = read_list_file(lst) if lst.is_file() else sorted(files)
+    if val_every is not None:
+        if not isinstance(val_every, int) or isinstance(val_every, bool) or val_every < 2:
+            raise ConfigError(f"data.options.val_every must be an integer >= 2, got {val_every!r}")
+        if split not in ("train", "val"):
+            raise ConfigError(f"with val_every the splits are 'train' and 'val', not {split!r}")
+        stems = [st for i, st in enumerate(sorted(files)) if (i % val_every == 0) == (split == "val")]
+    else:
+        stems = read_list_file(lst) if lst.is_file() else sorted(files)
     samples, missing = [], []
     for st in stems:
         if st not in files:
@@ -305,21 +314,30 @@ READERS = {
 }
 
 
-def read_dataset(name: str, root, split: str, **options):
-    if name not in READERS:
-        raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(sorted(READERS))}")
+def read_dataset(kind: str, root, split: str, class_map=None, class_names=None, **options):
+    """(samples, info, label_lut) of a data set; ``class_map`` (+ ``class_names``) remaps its
+    classes while loading (liveseg.data.classmap)."""
+    if kind not in READERS:
+        raise ConfigError(f"unknown data set {kind!r}; choose one of {', '.join(sorted(READERS))}")
     if root is None or not Path(root).is_dir():
-        raise InputError(f"data set {name!r}: root folder not found: {root}")
-    return READERS[name](root, split, **options)
+        raise InputError(f"data set {kind!r}: root folder not found: {root}")
+    samples, info, lut = READERS[kind](root, split, **options)
+    if class_map is not None:
+        from liveseg.data.classmap import remap_classes
+
+        return remap_classes(samples, info, lut, class_map, class_names, root)
+    if class_names is not None:
+        raise ConfigError("data.options.class_names needs class_map (the names of the new classes)")
+    return samples, info, lut
 
 
-def build_dataset(name: str, root, split: str, transform=None, cache=True, preresize=None,
+def build_dataset(kind: str, root, split: str, transform=None, cache=True, preresize=None,
                   seed=0, progress=False, composites=0, teacher_dir=None,
                   **options) -> SegmentationDataset:
     """``composites`` > 0 (foreground data sets): that many copy-paste images per epoch
     (liveseg.data.person.CompositeDataset). ``teacher_dir``: soft labels of a foreground
     teacher (``liveseg label``) for every image, trained on beside the real labels."""
-    samples, info, lut = read_dataset(name, root, split, **options)
+    samples, info, lut = read_dataset(kind, root, split, **options)
     if teacher_dir is not None:
         if composites:
             raise ConfigError("data.composites and data.teacher do not go together yet "
