@@ -4,8 +4,9 @@ __version__ = "0.1.0"
 
 from liveseg.errors import LivesegError  # noqa: E402,F401
 
-_API = {"load": "liveseg.api", "process_video": "liveseg.api", "Model": "liveseg.api"}
-__all__ = ["LivesegError", "Model", "__version__", "load", "process_video"]
+_API = {"load": "liveseg.api", "process_video": "liveseg.api", "Model": "liveseg.api",
+        "process_batch": "liveseg.batch"}
+__all__ = ["LivesegError", "Model", "__version__", "load", "process_batch", "process_video"]
 
 
 def __getattr__(name):  # lazy: ``import liveseg`` stays light (no onnxruntime/cv2/av)

@@ -6,6 +6,7 @@
     pred.labels()   # (H, W) uint8 class indices;  pred.probs: (C, h, w) float32 probabilities
     pred.foreground(["person"])   # (H, W) float32 soft alpha of those classes (names or indices)
     liveseg.process_video("in.mp4", "out.mp4", model=m)   # effect: blur or overlay, as the CLI
+    rows = liveseg.process_batch(["clips/"], "out/", workers=2)  # on Ray (liveseg.batch)
 
 Nothing heavy is imported by ``import liveseg``; these load ONNX Runtime, OpenCV and PyAV
 when first called.

@@ -1,4 +1,5 @@
-"""The ``liveseg`` command: verbs run, models, info, label, bench, train, eval, export, quantize.
+"""The ``liveseg`` command: verbs run, batch, models, info, label, bench, train, eval, export,
+quantize.
 
 Each verb lives in ``liveseg.commands.<verb>`` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``. Those modules import nothing heavy at import time, so ``liveseg run``
@@ -17,7 +18,8 @@ import sys
 from liveseg import __version__
 from liveseg.errors import LivesegError
 
-VERBS = ("run", "models", "info", "label", "bench", "train", "eval", "export", "quantize")
+VERBS = ("run", "batch", "models", "info", "label", "bench", "train", "eval", "export",
+         "quantize", "web")
 # Engines print their native log lines (LiteRT's "INFO: Created ... XNNPACK delegate") only
 # when this is set; every verb's --verbose sets it.
 VERBOSE_ENV = "LIVESEG_VERBOSE"

@@ -25,8 +25,9 @@ ENGINE_HELP = ("inference engine (default: auto: the fastest engine that agrees 
 
 
 def add_model_arguments(parser, positional: bool = False, model_default=None,
-                        model_required: bool = False):
-    """Add the model flags to an argparse parser (MODEL positional when ``positional``)."""
+                        model_required: bool = False, threads: bool = True):
+    """Add the model flags to an argparse parser (MODEL positional when ``positional``;
+    ``threads=False`` leaves out --threads for verbs that set it their own way)."""
     if positional:
         parser.add_argument("model", metavar="MODEL", help="shipped model name or model file path")
     else:
@@ -36,7 +37,9 @@ def add_model_arguments(parser, positional: bool = False, model_default=None,
     g = parser.add_argument_group("engine and foreign-model overrides")
     g.add_argument("--engine", default="auto", metavar="|".join(ENGINE_CHOICES),
                    help=ENGINE_HELP)
-    g.add_argument("--threads", default=None, metavar="N", help="intra-op threads for the engine")
+    if threads:
+        g.add_argument("--threads", default=None, metavar="N",
+                       help="intra-op threads for the engine")
     g.add_argument("--input-size", default=None, metavar="WxH",
                    help="model input size, for models with dynamic input dimensions "
                         "(at most 8192 per side and 4096x4096 pixels)")

@@ -165,7 +165,8 @@ def _engine_summary(model) -> dict:
 def process_video(input, output=None, *, model, effect="auto", background=None,
                   foreground=None, alpha=0.5, temporal="auto", save_masks=None, show=False,
                   overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
-                  max_frames=None, threaded=True, live=None, audio=True, notes=None):
+                  max_frames=None, threaded=True, live=None, audio=True, notes=None,
+                  on_frame=None):
     """Segment ``input`` with ``model`` and render ``effect`` into ``output``.
 
     ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
@@ -174,6 +175,8 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
     they are).
     ``temporal``: a ``--temporal`` spec; ``auto`` reuses work between frames of videos,
     streams and webcams (``liveseg.video.temporal.AUTO_VIDEO_SPEC``) and not between images.
+    ``on_frame``: called with the number of frames written so far after each frame (from the
+    output thread; ``liveseg batch`` reports progress with it).
     Returns the run summary (a dict; see ``Pipeline``). Raises LivesegError subclasses for
     anything the user can fix.
     """
@@ -203,7 +206,8 @@ def process_video(input, output=None, *, model, effect="auto", background=None,
         source.close()
         raise
     bar = _Progress(getattr(source, "total_frames", None), progress and not source.live)
-    pipe = Pipeline(source, model, fx, sinks, policy, threaded=threaded, max_frames=max_frames)
+    pipe = Pipeline(source, model, fx, sinks, policy, threaded=threaded, max_frames=max_frames,
+                    on_frame=on_frame)
     try:
         result = pipe.run(poll=bar if bar.bar is not None else None)
     except KeyboardInterrupt:
