@@ -1,0 +1,273 @@
+// The page: a webcam (or a video file, or ?video=URL) -> worker (inference) -> effect on a
+// canvas, with a readout and window.livesegStats for scripts.
+//
+// One frame is in the worker at a time: when its result comes back the newest camera frame
+// goes out and the finished one is drawn, so inference and drawing overlap and nothing queues.
+// URL parameters: video=URL, effect=blur|replace|overlay|matte, backend=auto|wasm|webgpu,
+// threads=N (WASM threads; 0 = onnxruntime-web's default), smooth=0|1.
+import { Renderer } from "./effects.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const stats = (window.livesegStats = {
+  frames: 0, fps: 0, inferMs: 0, backend: "", model: "", threads: 0, source: "",
+  width: 0, height: 0, error: "",
+});
+const EFFECTS = ["blur", "replace", "overlay", "matte"];
+
+let config = null;
+let renderer = null;
+let worker = null;
+let ready = false;
+let inflight = null; // {id, slot, capture}
+let seq = 0;
+let newFrame = false;
+let watching = false;
+const times = [];
+const inferTimes = [];
+const captures = [];
+const video = $("video");
+const slots = [0, 1].map(() => {
+  const canvas = document.createElement("canvas");
+  return { canvas, ctx: canvas.getContext("2d", { willReadFrequently: true }) };
+});
+
+function say(text, isError = false) {
+  $("message").textContent = text;
+  $("message").className = isError ? "error" : "";
+  if (isError) stats.error = text;
+}
+
+function option(select, value) {
+  return [...select.options].some((o) => o.value === value);
+}
+
+// ---- backend and worker ----------------------------------------------------------------
+
+async function webgpuAvailable() {
+  if (!("gpu" in navigator)) return false;
+  try {
+    return (await navigator.gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+async function startWorker(choice, threads) {
+  worker?.terminate();
+  ready = false;
+  inflight = null;
+  let backend = choice;
+  if (choice === "auto" || choice === "webgpu") {
+    const gpu = await webgpuAvailable();
+    if (choice === "webgpu" && !gpu) say("WebGPU is not available in this browser: using WASM");
+    backend = gpu ? "webgpu" : "wasm";
+  }
+  stats.backend = `loading ${backend}`;
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onmessage = (e) => onWorker(e.data, choice, threads);
+  worker.onerror = (e) => say(`worker failed: ${e.message || "see the console"}`, true);
+  worker.postMessage({ type: "init", config, backend, threads });
+}
+
+function onWorker(msg, choice, threads) {
+  if (msg.type === "ready") {
+    ready = true;
+    stats.backend = msg.backend;
+    stats.threads = msg.threads;
+    const thr = msg.backend === "wasm" ? `, ${msg.threads} thread${msg.threads === 1 ? "" : "s"}` : "";
+    const iso = msg.isolated ? "" : " (not cross-origin isolated: one WASM thread)";
+    say(`${msg.backend}${thr} ready in ${msg.loadMs.toFixed(0)} ms${iso}`);
+    pump();
+  } else if (msg.type === "result") {
+    onResult(msg);
+  } else if (msg.type === "error") {
+    if (msg.stage === "init" && choice !== "wasm") {
+      say(`${choice} failed (${msg.message}): using WASM`);
+      startWorker("wasm", threads);
+    } else {
+      say(`inference failed: ${msg.message}`, true);
+    }
+  }
+}
+
+// ---- frames ------------------------------------------------------------------------------
+
+function watchFrames() {
+  if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
+    const onFrame = () => {
+      newFrame = true;
+      pump();
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  } else {
+    let last = -1;
+    const tick = () => {
+      if (video.currentTime !== last) {
+        last = video.currentTime;
+        newFrame = true;
+        pump();
+      }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+}
+
+function pump() {
+  if (!ready || inflight || !newFrame || video.readyState < 2 || !video.videoWidth) return;
+  newFrame = false;
+  const w = video.videoWidth, h = video.videoHeight;
+  const id = ++seq;
+  const slot = slots[id % 2]; // the other slot holds the frame being drawn
+  if (slot.canvas.width !== w || slot.canvas.height !== h) {
+    slot.canvas.width = w;
+    slot.canvas.height = h;
+  }
+  slot.ctx.drawImage(video, 0, 0, w, h);
+  const pixels = slot.ctx.getImageData(0, 0, w, h).data.buffer;
+  const capture = captures.length > 0;
+  inflight = { id, slot, capture };
+  worker.postMessage({ type: "frame", id, width: w, height: h, pixels, capture,
+    smooth: $("smooth").checked }, [pixels]);
+}
+
+function onResult(r) {
+  const done = inflight;
+  if (!done || done.id !== r.id) return; // from a worker replaced meanwhile
+  inflight = null;
+  pump();
+  renderer.draw(done.slot.canvas, r, $("effect").value);
+  const now = performance.now();
+  times.push(now);
+  inferTimes.push(r.inferMs);
+  while (times.length > 30) times.shift();
+  while (inferTimes.length > 30) inferTimes.shift();
+  stats.frames += 1;
+  stats.fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
+  stats.inferMs = inferTimes.reduce((a, b) => a + b, 0) / inferTimes.length;
+  stats.width = done.slot.canvas.width;
+  stats.height = done.slot.canvas.height;
+  const thr = stats.backend === "wasm" ? ` (${stats.threads} thr)` : "";
+  $("readout").textContent = `${stats.fps.toFixed(1)} fps · inference ${stats.inferMs.toFixed(1)} ms · ` +
+    `${stats.backend}${thr} · ${stats.width}x${stats.height}`;
+  if (done.capture && r.rawLabels) {
+    const resolve = captures.shift();
+    resolve({
+      id: r.id, width: stats.width, height: stats.height, pixels: b64(new Uint8Array(r.pixels)),
+      labels: b64(r.rawLabels), outWidth: config.output.width, outHeight: config.output.height,
+    });
+  }
+}
+
+function b64(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/** For scripts and tests: the next processed frame's RGBA pixels and its unsmoothed labels at
+ * the model's output resolution (both base64), as the Python runtime would compute them. */
+window.livesegCapture = () => new Promise((resolve) => captures.push(resolve));
+
+// ---- sources -----------------------------------------------------------------------------
+
+async function useCamera() {
+  stopSource();
+  try {
+    video.srcObject = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+  } catch (err) {
+    say(`no webcam (${err.name || err}): pick a video file instead`, true);
+    return;
+  }
+  stats.source = "webcam";
+  await play();
+}
+
+async function useVideo(url, label) {
+  stopSource();
+  video.src = url;
+  stats.source = label;
+  await play();
+}
+
+function stopSource() {
+  const s = video.srcObject;
+  if (s) s.getTracks().forEach((t) => t.stop());
+  video.srcObject = null;
+  video.removeAttribute("src");
+  worker?.postMessage({ type: "reset" });
+}
+
+async function play() {
+  try {
+    await video.play();
+  } catch (err) {
+    say(`the video does not play (${err.name || err})`, true);
+    return;
+  }
+  stats.error = "";
+  if (!watching) {
+    watching = true;
+    watchFrames();
+  }
+}
+
+// ---- controls ----------------------------------------------------------------------------
+
+function setupControls() {
+  const effect = params.get("effect") || config.effect;
+  $("effect").value = EFFECTS.includes(effect) ? effect : "blur";
+  $("smooth").checked = params.get("smooth") !== "0";
+  const backend = params.get("backend") || "auto";
+  $("backend").value = option($("backend"), backend) ? backend : "auto";
+  const cores = navigator.hardwareConcurrency || 1;
+  for (const n of [...new Set([1, 2, 4, cores])].filter((n) => n <= cores).sort((a, b) => a - b)) {
+    $("threads").add(new Option(String(n), String(n)));
+  }
+  const threads = params.get("threads") || "0";
+  if (!option($("threads"), threads)) $("threads").add(new Option(threads, threads));
+  $("threads").value = threads;
+  const restart = () => startWorker($("backend").value, Number($("threads").value));
+  $("backend").onchange = restart;
+  $("threads").onchange = restart;
+  $("smooth").onchange = () => worker?.postMessage({ type: "reset" });
+  $("source").onchange = () => ($("source").value === "camera" ? useCamera() : $("videoFile").click());
+  $("videoFile").onchange = () => {
+    const f = $("videoFile").files[0];
+    if (f) useVideo(URL.createObjectURL(f), f.name);
+  };
+  $("bgButton").onclick = () => $("bgFile").click();
+  $("bgFile").onchange = async () => {
+    const f = $("bgFile").files[0];
+    if (!f) return;
+    renderer.setBackground(await createImageBitmap(f));
+    $("effect").value = "replace";
+  };
+  return restart;
+}
+
+async function main() {
+  try {
+    config = await (await fetch("/model/config.json")).json();
+  } catch (err) {
+    say(`cannot read the model configuration: ${err}`, true);
+    return;
+  }
+  stats.model = config.name;
+  $("model").textContent = `${config.name} · ${config.input.width}x${config.input.height} · ${config.output.kind}`;
+  renderer = new Renderer($("out"), config);
+  const restart = setupControls();
+  await restart();
+  const url = params.get("video");
+  if (url) {
+    $("source").value = "file";
+    await useVideo(url, url);
+  } else {
+    await useCamera();
+  }
+}
+
+main();
