@@ -19,7 +19,7 @@ let config = null;
 let renderer = null;
 let worker = null;
 let ready = false;
-let inflight = null; // {id, slot, capture}
+let inflight = null; // {id, slot, waiters}
 let seq = 0;
 let newFrame = false;
 let watching = false;
@@ -56,6 +56,7 @@ async function webgpuAvailable() {
 async function startWorker(choice, threads) {
   worker?.terminate();
   ready = false;
+  if (inflight) captures.unshift(...inflight.waiters); // they get the new worker's first frame
   inflight = null;
   let backend = choice;
   if (choice === "auto" || choice === "webgpu") {
@@ -127,8 +128,9 @@ function pump() {
   }
   slot.ctx.drawImage(video, 0, 0, w, h);
   const pixels = slot.ctx.getImageData(0, 0, w, h).data.buffer;
-  const capture = captures.length > 0;
-  inflight = { id, slot, capture };
+  const waiters = captures.splice(0); // these scripts get this frame
+  const capture = waiters.length > 0;
+  inflight = { id, slot, waiters };
   worker.postMessage({ type: "frame", id, width: w, height: h, pixels, capture,
     smooth: $("smooth").checked }, [pixels]);
 }
@@ -152,12 +154,12 @@ function onResult(r) {
   const thr = stats.backend === "wasm" ? ` (${stats.threads} thr)` : "";
   $("readout").textContent = `${stats.fps.toFixed(1)} fps · inference ${stats.inferMs.toFixed(1)} ms · ` +
     `${stats.backend}${thr} · ${stats.width}x${stats.height}`;
-  if (done.capture && r.rawLabels) {
-    const resolve = captures.shift();
-    resolve({
+  if (done.waiters.length && r.rawLabels) {
+    const shot = {
       id: r.id, width: stats.width, height: stats.height, pixels: b64(new Uint8Array(r.pixels)),
       labels: b64(r.rawLabels), outWidth: config.output.width, outHeight: config.output.height,
-    });
+    };
+    done.waiters.forEach((resolve) => resolve(shot));
   }
 }
 
