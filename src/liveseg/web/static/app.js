@@ -10,8 +10,8 @@ import { Renderer } from "./effects.js";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const stats = (window.livesegStats = {
-  frames: 0, fps: 0, inferMs: 0, backend: "", model: "", threads: 0, source: "",
-  width: 0, height: 0, error: "",
+  frames: 0, fps: 0, inferMs: 0, inferMsMedian: 0, backend: "", model: "", threads: 0,
+  source: "", width: 0, height: 0, error: "",
 });
 const EFFECTS = ["blur", "replace", "overlay", "matte"];
 
@@ -148,7 +148,10 @@ function onResult(r) {
   while (inferTimes.length > 30) inferTimes.shift();
   stats.frames += 1;
   stats.fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
-  stats.inferMs = inferTimes.reduce((a, b) => a + b, 0) / inferTimes.length;
+  stats.inferMs = inferTimes.reduce((a, b) => a + b, 0) / inferTimes.length; // last 30 frames
+  const sorted = [...inferTimes].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  stats.inferMsMedian = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   stats.width = done.slot.canvas.width;
   stats.height = done.slot.canvas.height;
   const thr = stats.backend === "wasm" ? ` (${stats.threads} thr)` : "";
