@@ -82,8 +82,10 @@ class RaySession:
             if self.workers is None:
                 self.workers = max(1, (os.cpu_count() or 1) // self.threads)
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # an embedded instance
-            ray.init(num_cpus=self.workers * self.threads, include_dashboard=False,
-                     log_to_driver=self.verbose, logging_level=level)
+            # "local": a fresh instance even when `ray start` or RAY_ADDRESS offer one
+            # (joining is what --address is for).
+            ray.init(address="local", num_cpus=self.workers * self.threads,
+                     include_dashboard=False, log_to_driver=self.verbose, logging_level=level)
             self.started = True
         else:
             try:

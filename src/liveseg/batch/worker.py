@@ -158,6 +158,8 @@ class BatchWorker:
         attempt = self._started(task["id"])
         items = [Item(**d) for d in task["items"]]
         if attempt > self.retries + 1:
+            for it in items:  # what the killed attempts left
+                remove_temp(it, self.outdir)
             rows = [{"status": "failed", "error": gave_up(attempt - 1)} for _ in items]
             attempt -= 1
         elif task["kind"] == "video":

@@ -77,8 +77,8 @@ def run(args) -> int:
             retries=args.retries, crf=args.crf, preset=args.preset, audio=not args.no_audio,
             progress=not args.no_progress, verbose=args.verbose, info=info)
     except KeyboardInterrupt:
-        print(f"liveseg batch: interrupted; the finished outputs and {args.output}/{NAME} are "
-              "kept; run the same command with --resume to continue", file=sys.stderr)
+        print(f"liveseg batch: the finished outputs and {args.output}/{NAME} are kept; run "
+              "the same command with --resume to continue", file=sys.stderr)
         raise
     if not args.quiet:
         print_summary(info, info["manifest"])
