@@ -134,16 +134,17 @@ def main(argv=None) -> int:
     root = (ROOT / cfg["data"]["root"]).resolve()
     dataset = cfg["data"]["dataset"]
     val_clips = set(cfg["data"].get("options", {}).get("val_clips", []))
-    if dataset == "person":  # the training split's own photos, spread over the sources
-        from liveseg.data.person import person
+    if dataset in ("camvid", "davis2016"):
+        calib_dir = {"camvid": root / "train", "davis2016": root / "JPEGImages"}[dataset]
+    else:  # person photos, folders (SYSU -> VOC-21): the training split's own images, spread out
+        from liveseg.data.datasets import read_dataset
 
         calib_dir = work / "calib"
         calib_dir.mkdir()
-        samples, _, _ = person(root, "train", **cfg["data"].get("options", {}))
+        samples, _, _ = read_dataset(dataset, root, cfg["data"].get("train_split", "train"),
+                                     **cfg["data"].get("options", {}))
         for k, sample in enumerate(samples[::max(1, len(samples) // (2 * args.calib_samples))]):
             (calib_dir / f"{k:04d}{sample.image.suffix}").symlink_to(sample.image)
-    else:
-        calib_dir = {"camvid": root / "train", "davis2016": root / "JPEGImages"}[dataset]
     if val_clips:  # DAVIS: calibrate on training clips only
         calib_dir = work / "calib"
         calib_dir.mkdir()

@@ -58,3 +58,25 @@ def test_bench_quant_table(tmp_path, capsys):
     assert 0.0 <= by["int8"]["miou"] <= 1.0
     # the simulated float row is the same network as the ONNX fp32 one
     assert abs(by["sim32/32"]["miou"] - by["fp32"]["miou"]) < 0.05
+
+
+def test_data_from_a_training_config_keeps_its_split_and_class_map(tmp_path):
+    """--data CONFIG.yaml: the config's reader options (val_every split, class map) apply, and
+    calibration links only the training split's images."""
+    from data.segfixtures import make_folder
+
+    from liveseg.commands.bench_quant import calibration_spec, parse_spec
+
+    root = make_folder(tmp_path / "f", n=10, num_classes=4)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"name: t\ndata:\n  dataset: folder\n  root: {root}\n"
+                   "  options: {val_every: 5, class_map: {0: 0, 1: 1, 2: 1, 3: 0}}\n"
+                   "model: {name: deeplabv3plus_mobilenetv2}\n")
+    kind, got_root, opts = parse_spec(str(cfg))
+    assert kind == "folder" and str(got_root) == str(root) and opts["val_every"] == 5
+    assert parse_spec(f"camvid:{root}") == ("camvid", str(root), {})
+    calib = calibration_spec(str(cfg), "train", tmp_path / "work")
+    linked = sorted(p.resolve().name for p in (tmp_path / "work" / "calib-train").iterdir())
+    assert calib.endswith("calib-train") and len(linked) == 8
+    assert "im00.png" not in linked and "im05.png" not in linked  # the val images
+    assert calibration_spec(f"camvid:{root}", "train", tmp_path / "work") == f"camvid:{root}:train"

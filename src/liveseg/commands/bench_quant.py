@@ -19,7 +19,8 @@ def add_arguments(parser):
     parser.add_argument("--checkpoint", help="training checkpoint of the same model: adds "
                         "PyTorch eager timing and the simulated low-bit rows")
     parser.add_argument("--data", required=True,
-                        help="data set: camvid:ROOT (val split evaluated, train calibrates)")
+                        help="data set: camvid:ROOT, or a training config (.yaml) whose data "
+                             "section is used (val split evaluated, train calibrates)")
     parser.add_argument("--val-split", default="val")
     parser.add_argument("--calib-split", default="train")
     parser.add_argument("--calib-samples", type=int, default=64)
@@ -39,12 +40,42 @@ def add_arguments(parser):
 
 # ---------------------------------------------------------------------------------------------
 def parse_spec(spec):
+    """(kind, root, reader options) from ``kind:ROOT`` or a training config (.yaml), whose data
+    section (split, class map ...) is used as it is."""
     from liveseg.errors import ConfigError
 
+    if str(spec).endswith((".yaml", ".yml")):
+        from liveseg.train.config import load_config
+
+        data = load_config(spec)["data"]
+        return data["dataset"], data["root"], dict(data.get("options") or {})
     kind, _, root = str(spec).partition(":")
     if not root:
-        raise ConfigError(f"--data must look like camvid:ROOT, got {spec!r}")
-    return kind, root
+        raise ConfigError(f"--data must look like camvid:ROOT or be a training config, got {spec!r}")
+    return kind, root, {}
+
+
+def calibration_spec(data, split, workdir) -> str:
+    """What ``quantize_model`` calibrates on: the data set's ``split`` images. Data sets with
+    reader options (a config's) get a folder of links to them, since a spec string has no room
+    for options."""
+    from pathlib import Path
+
+    from liveseg.data.datasets import read_dataset
+
+    kind, root, opts = parse_spec(data)
+    if not opts:
+        return f"{kind}:{root}:{split}"
+    folder = Path(workdir) / f"calib-{split}"
+    if not folder.is_dir():
+        tmp = folder.with_name(folder.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        for k, sample in enumerate(read_dataset(kind, root, split, **opts)[0]):
+            link = tmp / f"{k:05d}{Path(sample.image).suffix}"
+            if not link.exists():
+                link.symlink_to(Path(sample.image).resolve())
+        tmp.rename(folder)
+    return str(folder)
 
 
 def evaluate_onnx(model_path, data, split="val", limit=None, threads=1) -> dict:
@@ -55,8 +86,8 @@ def evaluate_onnx(model_path, data, split="val", limit=None, threads=1) -> dict:
     from liveseg.metrics.segmentation import ConfusionMatrix
     from liveseg.runtime import load_model
 
-    kind, root = parse_spec(data)
-    ds = build_dataset(kind, root, split, transform=None, cache=False)
+    kind, root, opts = parse_spec(data)
+    ds = build_dataset(kind, root, split, transform=None, cache=False, **opts)
     model = load_model(str(model_path), engine="onnxruntime", threads=threads)
     cm = ConfusionMatrix(ds.info.num_classes, ds.info.ignore_index)
     n = len(ds) if not limit else min(limit, len(ds))
@@ -122,19 +153,19 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
     from liveseg.export.fp16 import convert_fp16
     from liveseg.export.quantize import quantize_dynamic_model, quantize_model
 
-    kind, root = parse_spec(data)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    calib = calibration_spec(data, calib_split, workdir)
     stem = Path(onnx_path).stem
     out = {"fp32": Path(onnx_path)}
     jobs = {
         "fp16": lambda p: convert_fp16(onnx_path, p),
         "dynamic": lambda p: quantize_dynamic_model(onnx_path, p),
-        "int8": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
+        "int8": lambda p: quantize_model(onnx_path, p, calib,
                                          samples=calib_samples, reduce_range=True),
-        "int8-full": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
+        "int8-full": lambda p: quantize_model(onnx_path, p, calib,
                                               samples=calib_samples, reduce_range=False),
-        "int8-s8act": lambda p: quantize_model(onnx_path, p, f"{kind}:{root}:{calib_split}",
+        "int8-s8act": lambda p: quantize_model(onnx_path, p, calib,
                                                samples=calib_samples, activation_type="int8",
                                                reduce_range=True),
     }
@@ -167,7 +198,7 @@ def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=Non
     from liveseg.export.qat import normalize
     from liveseg.train.evaluate import evaluate_model
 
-    kind, root = parse_spec(data)
+    kind, root, opts = parse_spec(data)
     from liveseg.export.checkpoint_model import _load
     from liveseg.export.qat import card_from_checkpoint
 
@@ -177,12 +208,13 @@ def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=Non
     size = card.get("input_size") or [480, 360]
     mean = card.get("mean") or [0.485, 0.456, 0.406]
     std = card.get("std") or [0.229, 0.224, 0.225]
-    val = build_dataset(kind, root, "val", transform=ValTransform(size), cache=False)
+    val = build_dataset(kind, root, "val", transform=ValTransform(size), cache=False, **opts)
     if limit:
         val = torch.utils.data.Subset(val, range(min(limit, len(val))))
         val.info = val.dataset.info
     loader = torch.utils.data.DataLoader(val, batch_size=4, collate_fn=collate)
-    calib_ds = build_dataset(kind, root, calib_split, transform=ValTransform(size), cache=False)
+    calib_ds = build_dataset(kind, root, calib_split, transform=ValTransform(size), cache=False,
+                             **opts)
     idx = torch.linspace(0, len(calib_ds) - 1, min(calib_samples, len(calib_ds))).round().long()
     calib_batches = [normalize(collate([calib_ds[int(i)] for i in idx[j:j + 8]])["image"],
                               mean, std) for j in range(0, len(idx), 8)]
