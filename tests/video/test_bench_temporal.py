@@ -5,10 +5,9 @@ import json
 import cv2
 import numpy as np
 import pytest
+from vfixtures import tiny_onnx
 
 from liveseg.cli import main
-
-from vfixtures import tiny_onnx
 
 W, H, N = 64, 48, 8
 
@@ -127,3 +126,23 @@ def test_bench_temporal_camvid_needs_one_sequence_and_its_classes(tmp_path, caps
     assert "sequences" in capsys.readouterr().err
     assert main(base + ["--model", str(tiny_onnx(tmp_path / "t.onnx"))]) != 0
     assert "11 classes" in capsys.readouterr().err
+
+
+def test_bench_temporal_frame_scale_runs_on_upscaled_frames(tmp_path, capsys):
+    """--frame-scale 2 measures on frames and masks twice the stored size (full-size DAVIS from
+    the half-size copy); the square is still found, the stored clips stay untouched."""
+    pytest.importorskip("matplotlib")
+    data = make_davis(tmp_path / "davis")
+    before = sorted(p.stat().st_mtime_ns for p in data.rglob("*.*"))
+    model = tiny_onnx(tmp_path / "tiny.onnx", size=(64, 48))
+    args = ["bench", "temporal", "--model", str(model), "--data", str(data), "--clips", "alpha",
+            "--specs", "off;fixed:2", "--repeats", "1", "--threads", "1", "--no-pipeline",
+            "--frame-scale", "2", "--out", str(tmp_path / "out"), "--tag", "s"]
+    assert main(args) == 0
+    payload = json.loads((tmp_path / "out" / "s.json").read_text())
+    assert payload["frame_scale"] == 2 and payload["frame_size"] == [2 * W, 2 * H]
+    rows = {r["spec"]: r for r in payload["results"]}
+    assert rows["off"]["jf"] > 0.8
+    assert sorted(p.stat().st_mtime_ns for p in data.rglob("*.*")) == before
+    assert main([*args[:-2], "--tag", "bad", "--frame-scale", "9"]) != 0
+    assert "--frame-scale must be in" in capsys.readouterr().err

@@ -71,6 +71,10 @@ def add_arguments(parser):
     parser.add_argument("--flow-side", type=int, default=None, metavar="PX",
                         help="longest side of the grid optical flow runs on (default: "
                              "liveseg.video.flow.MAX_FLOW_SIDE)")
+    parser.add_argument("--frame-scale", type=float, default=1.0, metavar="S",
+                        help="resize every frame (bilinear) and ground-truth mask (nearest) by S "
+                             "before the run: 2 turns the shared half-size DAVIS copy (427x240) "
+                             "into full-size 854x480 frames (default 1)")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="skip the end-to-end `liveseg run` timing (fps then comes from the "
                              "sequential quality loop)")
@@ -148,6 +152,28 @@ class Oracle:
 
         fg = cv2.resize(self.gt.astype(np.float32), self.size, interpolation=cv2.INTER_AREA)
         return Prediction(np.stack([1.0 - fg, fg]), frame_size=frame.shape[:2])
+
+
+def scaled_copy(frames, masks, scale: float, folder: Path):
+    """The clip's frames (JPEG q95, bilinear) and masks (PNG, nearest) resized by ``scale``,
+    written under ``folder``: every later stage reads them as it reads the originals."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out_f, out_m = [], []
+    for f, m in zip(frames, masks):
+        img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        h, w = img.shape[:2]
+        size = (max(2, round(w * scale)), max(2, round(h * scale)))
+        dst = folder / f"{f.stem}.jpg"
+        cv2.imwrite(str(dst), cv2.resize(img, size, interpolation=cv2.INTER_LINEAR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        lab = cv2.imread(str(m), cv2.IMREAD_UNCHANGED)
+        mdst = folder / f"{m.stem}.mask.png"
+        cv2.imwrite(str(mdst), cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST))
+        out_f.append(dst)
+        out_m.append(mdst)
+    return out_f, out_m
 
 
 def run_spec(spec, model, clips, data, measure_quality: bool):
@@ -326,6 +352,8 @@ def run(args):
         make_temporal(s)  # validate all before spending time
     if args.repeats < 1 or args.threads < 1:
         raise ConfigError("--repeats and --threads must be >= 1")
+    if not 0.25 <= args.frame_scale <= 4:
+        raise ConfigError(f"--frame-scale must be in [0.25, 4], got {args.frame_scale}")
     camvid = args.dataset == "camvid"
     root = Path(args.data or (DEFAULT_CAMVID if camvid else DEFAULT_DATA))
     if camvid:
@@ -382,15 +410,22 @@ def run(args):
 
     check_writable_folder(out_dir, "--out")
 
+    scaled_dir = None
+    if args.frame_scale != 1:
+        scaled_dir = tempfile.TemporaryDirectory(prefix="liveseg-bench-scaled-")
     data = {"_gt": {}}
     if camvid:
         data["_semantic"] = {"num_classes": CAMVID_VOID, "ignore_index": CAMVID_VOID}
     for c in clips:
         if camvid:
             frames, masks = _camvid_sequence(root, c, args.max_frames)
-            data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_UNCHANGED) for m in masks]
         else:
             frames, masks = _clip_files(root, c, args.max_frames)
+        if scaled_dir is not None:
+            frames, masks = scaled_copy(frames, masks, args.frame_scale, Path(scaled_dir.name) / c)
+        if camvid:
+            data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_UNCHANGED) for m in masks]
+        else:
             data["_gt"][c] = [cv2.imread(str(m), cv2.IMREAD_GRAYSCALE) > 127 for m in masks]
         data[c] = (frames, masks)
     metric, metric_name = ("miou", "mIoU") if camvid else ("jf", "J&F")
@@ -470,7 +505,8 @@ def run(args):
 
     payload = {"model": model_desc, "oracle": oracle, "dataset": args.dataset, "data": str(root),
                "clips": clips, "metric": metric, "machine": info,
-               "flow_max_side": _flow.MAX_FLOW_SIDE,
+               "flow_max_side": _flow.MAX_FLOW_SIDE, "frame_scale": args.frame_scale,
+               "frame_size": list(cv2.imread(str(data[clips[0]][0][0])).shape[1::-1]),
                "fps_measured_by": fps_kind,
                "command": " ".join(["liveseg", "bench", "temporal", *sys.argv[3:]])
                if sys.argv[1:3] == ["bench", "temporal"] else " ".join(sys.argv),
