@@ -99,7 +99,8 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     ``address``: None (a local Ray), ``"auto"``, ``"host:port"`` or ``"ray://host:port"``.
     ``resume`` skips inputs done by an earlier run into ``outdir``; ``overwrite`` redoes all.
     ``on_row(row)`` is called for each row as it is recorded. ``info``, if a dict, receives
-    the summary (counts, frames, fps, per-video latency, Ray start-up seconds).
+    the summary (counts, frames, fps, per-video latency, seconds spent before Ray started
+    and in starting or joining it).
     Raises LivesegError for anything wrong before the work starts; a failing input only gives
     a ``failed`` row.
     """
@@ -183,6 +184,7 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
                     "attempts": 0, "model": model_name, "effect": effect})
     runnable = [it for it in todo if not it.error]
     tasks = _tasks(runnable, images_per_task)
+    prepare_s = time.perf_counter() - t_start  # options, model, inputs, OUTDIR: before Ray
     session = RaySession(address, workers, threads, verbose)
     completed = False
     try:
@@ -211,6 +213,7 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     result = [rows[it.input] for it in items]
     if info is not None:
         info.update(summarize(result, time.perf_counter() - t_start, session.workers))
+        info["prepare_s"] = round(prepare_s, 3)
         info["ray_startup_s"] = round(session.startup_s, 3)
         info["manifest"] = str(outdir / M.NAME)
     return result
