@@ -73,14 +73,19 @@ def demo_frame():
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory, demo_frame):
+def playwright():
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as pw:  # one per thread: the browsers below share it
+        yield pw
+
+
+@pytest.fixture(scope="module")
+def browser(playwright, tmp_path_factory, demo_frame):
     y4m = write_y4m(tmp_path_factory.mktemp("cam") / "camera.y4m", [demo_frame] * 2)
-    with sync_playwright() as pw:
-        b = launch(pw, CHROMIUM, fake_video=y4m)
-        yield b
-        b.close()
+    b = launch(playwright, CHROMIUM, fake_video=y4m)
+    yield b
+    b.close()
 
 
 def open_page(browser, url):
@@ -144,15 +149,13 @@ def test_webcam_default_model_matches_python(browser, demo_frame):
     assert np.abs(gray_out - gray_in)[sure_fg].mean() < 4
 
 
-def test_video_url_with_another_model(browser, tmp_path):
-    """A uint8-input NHWC model of another size (96x64) that outputs probabilities (softmax),
-    playing a WebM through ?video= (served by --video)."""
+@pytest.fixture(scope="module")
+def patches_webm(tmp_path_factory):
+    """A 320x240 VP8 WebM of the colour patches (tests/model_fixtures.color_test_image)."""
     import av
 
-    model_path = make_seg_model(tmp_path / "colors.onnx", layout="nhwc", norm="0_1",
-                                input_dtype="uint8", output="softmax", size=(96, 64))
+    video = tmp_path_factory.mktemp("video") / "patches.webm"
     img = color_test_image(320, 240)
-    video = tmp_path / "patches.webm"
     with av.open(str(video), "w") as out:
         s = out.add_stream("libvpx", rate=10)
         s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
@@ -162,7 +165,15 @@ def test_video_url_with_another_model(browser, tmp_path):
                 out.mux(pkt)
         for pkt in s.encode():
             out.mux(pkt)
+    return video
 
+
+def test_video_url_with_another_model(browser, tmp_path, patches_webm):
+    """A uint8-input NHWC model of another size (96x64) that outputs probabilities (softmax),
+    playing a WebM through ?video= (served by --video)."""
+    model_path = make_seg_model(tmp_path / "colors.onnx", layout="nhwc", norm="0_1",
+                                input_dtype="uint8", output="softmax", size=(96, 64))
+    video = patches_webm
     server = WebServer("--model", model_path, "--video", video, "--effect", "overlay")
     try:
         assert "?video=/video/patches.webm" in server.url
@@ -183,3 +194,32 @@ def test_video_url_with_another_model(browser, tmp_path):
     assert got["labels"].shape == ref.shape == (64, 96)
     assert iou(got["labels"], ref, range(4)) >= 0.98
     assert patch_labels(got["labels"]) == expected_patch_labels("color")
+
+
+def test_webgpu_backend_and_switching(playwright, tmp_path, patches_webm):
+    """WebGPU on Chromium's software adapter (SwiftShader, --enable-unsafe-webgpu): chosen
+    when asked for (?backend=webgpu) and right; never chosen by auto (a software adapter is
+    no GPU); the backend menu switches back to WASM while the video plays."""
+    model_path = make_seg_model(tmp_path / "fg.onnx", task="fg", output="sigmoid", size=(64, 48))
+    server = WebServer("--model", model_path, "--video", patches_webm)
+    try:
+        b = launch(playwright, CHROMIUM, extra_args=["--enable-unsafe-webgpu"])
+        try:
+            page, errors = open_page(b, server.url + "&backend=webgpu")
+            first = wait_frames(page, 2)
+            got = capture(page)
+            page.select_option("#backend", "auto")
+            page.wait_for_function("window.livesegStats.backend === 'wasm'", timeout=120_000)
+            n = page.evaluate("window.livesegStats.frames")
+            later = wait_frames(page, n + 2)
+        finally:
+            b.close()
+    finally:
+        code, err = server.stop()
+    assert code == 0 and "Traceback" not in err, err
+    assert not errors, errors
+    assert first["backend"] == "webgpu" and later["backend"] == "wasm"
+    model = load_model(model_path, engine="onnxruntime")
+    assert model.io.output_kind == "fg_prob"
+    ref = model.predict(got["rgb"]).labels_small()
+    assert iou(got["labels"], ref, [0, 1]) >= 0.98

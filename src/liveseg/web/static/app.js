@@ -12,6 +12,7 @@ const params = new URLSearchParams(location.search);
 const stats = (window.livesegStats = {
   frames: 0, fps: 0, inferMs: 0, inferMsMedian: 0, backend: "", model: "", threads: 0,
   source: "", width: 0, height: 0, error: "",
+  preMs: 0, postMs: 0, grabMs: 0, drawMs: 0, // the rest of a frame's time (last frame)
 });
 const EFFECTS = ["blur", "replace", "overlay", "matte"];
 
@@ -44,10 +45,12 @@ function option(select, value) {
 
 // ---- backend and worker ----------------------------------------------------------------
 
-async function webgpuAvailable() {
+// A GPU adapter; `software` accepts a fallback (CPU-emulated) one, which auto never picks.
+async function webgpuAvailable(software) {
   if (!("gpu" in navigator)) return false;
   try {
-    return (await navigator.gpu.requestAdapter()) !== null;
+    const a = await navigator.gpu.requestAdapter();
+    return a !== null && (software || !(a.isFallbackAdapter || a.info?.isFallbackAdapter));
   } catch {
     return false;
   }
@@ -60,7 +63,7 @@ async function startWorker(choice, threads) {
   inflight = null;
   let backend = choice;
   if (choice === "auto" || choice === "webgpu") {
-    const gpu = await webgpuAvailable();
+    const gpu = await webgpuAvailable(choice === "webgpu");
     if (choice === "webgpu" && !gpu) say("WebGPU is not available in this browser: using WASM");
     backend = gpu ? "webgpu" : "wasm";
   }
@@ -126,8 +129,10 @@ function pump() {
     slot.canvas.width = w;
     slot.canvas.height = h;
   }
+  const t0 = performance.now();
   slot.ctx.drawImage(video, 0, 0, w, h);
   const pixels = slot.ctx.getImageData(0, 0, w, h).data.buffer;
+  stats.grabMs = performance.now() - t0;
   const waiters = captures.splice(0); // these scripts get this frame
   const capture = waiters.length > 0;
   inflight = { id, slot, waiters };
@@ -140,8 +145,12 @@ function onResult(r) {
   if (!done || done.id !== r.id) return; // from a worker replaced meanwhile
   inflight = null;
   pump();
+  const t0 = performance.now();
   renderer.draw(done.slot.canvas, r, $("effect").value);
   const now = performance.now();
+  stats.drawMs = now - t0;
+  stats.preMs = r.preMs;
+  stats.postMs = r.postMs;
   times.push(now);
   inferTimes.push(r.inferMs);
   while (times.length > 30) times.shift();
