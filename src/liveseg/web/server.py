@@ -63,10 +63,10 @@ class Handler(BaseHTTPRequestHandler):
     quiet = True
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         self._respond(body=True)
 
-    def do_HEAD(self):  # noqa: N802
+    def do_HEAD(self):
         self._respond(body=False)
 
     def _respond(self, body: bool):

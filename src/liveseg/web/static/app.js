@@ -137,7 +137,7 @@ function pump() {
   const capture = waiters.length > 0;
   inflight = { id, slot, waiters };
   worker.postMessage({ type: "frame", id, width: w, height: h, pixels, capture,
-    smooth: $("smooth").checked }, [pixels]);
+    smooth: $("smooth").checked, effect: $("effect").value }, [pixels]);
 }
 
 function onResult(r) {

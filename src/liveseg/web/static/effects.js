@@ -80,6 +80,10 @@ export class Renderer {
     ctx.imageSmoothingQuality = "low"; // bilinear, like cv2.INTER_LINEAR
     ctx.globalAlpha = 1;
     ctx.globalCompositeOperation = "source-over";
+    if ((effect === "overlay" && !result.labels) || (effect !== "overlay" && !result.alpha)) {
+      ctx.drawImage(frame, 0, 0); // the effect changed while this frame was out
+      return;
+    }
     if (effect === "overlay") {
       ctx.drawImage(frame, 0, 0);
       this.colours(result.labels);

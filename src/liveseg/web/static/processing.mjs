@@ -20,31 +20,21 @@ function rint(v) {
 }
 
 // ---- resize ------------------------------------------------------------------------------
+// Images are uint8 with `cs` values per pixel (4: RGBA as canvases give them, alpha ignored;
+// 3: RGB); every function returns RGB.
 
-/** RGBA (or RGB) pixels -> RGB Uint8Array, dropping alpha. */
-export function toRGB(pixels, w, h, channels = 4) {
-  if (channels === 3) return pixels;
-  const out = new Uint8Array(w * h * 3);
-  for (let i = 0, j = 0; i < w * h; i++, j += channels) {
-    out[3 * i] = pixels[j];
-    out[3 * i + 1] = pixels[j + 1];
-    out[3 * i + 2] = pixels[j + 2];
-  }
-  return out;
-}
-
-/** Halve an RGB image: OpenCV INTER_AREA for an exact factor 2 ((a+b+c+d+2) >> 2). */
-export function halve(src, w, h) {
+/** Halve an image: OpenCV INTER_AREA for an exact factor 2 ((a+b+c+d+2) >> 2). */
+export function halve(src, w, h, cs = 3) {
   const ow = w >> 1, oh = h >> 1;
   const out = new Uint8Array(ow * oh * 3);
-  const row = w * 3;
+  const row = w * cs, step = 2 * cs;
+  let o = 0;
   for (let y = 0; y < oh; y++) {
-    const s0 = 2 * y * row, s1 = s0 + row, d = y * ow * 3;
-    for (let x = 0; x < ow; x++) {
-      const a = s0 + 6 * x, b = s1 + 6 * x, o = d + 3 * x;
-      for (let c = 0; c < 3; c++) {
-        out[o + c] = (src[a + c] + src[a + 3 + c] + src[b + c] + src[b + 3 + c] + 2) >> 2;
-      }
+    let a = 2 * y * row, b = a + row;
+    for (let x = 0; x < ow; x++, a += step, b += step) {
+      out[o++] = (src[a] + src[a + cs] + src[b] + src[b + cs] + 2) >> 2;
+      out[o++] = (src[a + 1] + src[a + cs + 1] + src[b + 1] + src[b + cs + 1] + 2) >> 2;
+      out[o++] = (src[a + 2] + src[a + cs + 2] + src[b + 2] + src[b + cs + 2] + 2) >> 2;
     }
   }
   return out;
@@ -70,57 +60,80 @@ function linearTaps(dsize, ssize, clamp = true) {
 
 const saturateShort = (v) => Math.max(-32768, Math.min(32767, rint(v)));
 
-/** Bilinear resize of an RGB uint8 image with OpenCV's INTER_LINEAR fixed-point arithmetic
- * (11-bit coefficients; rows, then columns). */
-export function resizeLinear(src, w, h, W, H) {
+/** Bilinear resize with OpenCV's INTER_LINEAR fixed-point arithmetic for uint8 (11-bit
+ * coefficients; a horizontal pass per source row, then the vertical blend), bit-exact. */
+export function resizeLinear(src, w, h, W, H, cs = 3) {
   const ONE = 2048;
   const xs = linearTaps(W, w), ys = linearTaps(H, h, false);
+  const x0 = new Int32Array(W), x1 = new Int32Array(W);
   const ax0 = new Int32Array(W), ax1 = new Int32Array(W);
   for (let x = 0; x < W; x++) {
+    x0[x] = xs.idx[x] * cs;
+    x1[x] = Math.min(xs.idx[x] + 1, w - 1) * cs;
     ax0[x] = saturateShort(f32(1 - xs.fr[x]) * ONE);
     ax1[x] = saturateShort(xs.fr[x] * ONE);
   }
-  // Horizontal pass: each needed source row -> W*3 ints scaled by 2048.
-  const hrow = (sy) => {
-    const r = new Int32Array(W * 3), base = sy * w * 3;
-    for (let x = 0; x < W; x++) {
-      const sx = xs.idx[x], nx = Math.min(sx + 1, w - 1);
-      for (let c = 0; c < 3; c++) {
-        r[3 * x + c] = src[base + 3 * sx + c] * ax0[x] + src[base + 3 * nx + c] * ax1[x];
-      }
+  let rowA = new Int32Array(W * 3), rowB = new Int32Array(W * 3);
+  let heldA = -1, heldB = -1;
+  const hpass = (sy, r) => {
+    const base = sy * w * cs;
+    for (let x = 0, o = 0; x < W; x++, o += 3) {
+      const p = base + x0[x], q = base + x1[x], a = ax0[x], b = ax1[x];
+      r[o] = src[p] * a + src[q] * b;
+      r[o + 1] = src[p + 1] * a + src[q + 1] * b;
+      r[o + 2] = src[p + 2] * a + src[q + 2] * b;
     }
-    return r;
-  };
-  const cache = new Map();
-  const row = (sy) => {
-    if (!cache.has(sy)) cache.set(sy, hrow(sy));
-    return cache.get(sy);
   };
   const out = new Uint8Array(W * H * 3);
+  const n3 = W * 3;
   for (let y = 0; y < H; y++) {
-    const sy = Math.min(Math.max(ys.idx[y], 0), h - 1), ny = Math.min(Math.max(ys.idx[y] + 1, 0), h - 1);
-    const b0 = saturateShort(f32(1 - ys.fr[y]) * ONE), b1 = saturateShort(ys.fr[y] * ONE);
-    const r0 = row(sy), r1 = row(ny), o = y * W * 3;
-    for (let i = 0; i < W * 3; i++) {
-      // OpenCV's vectorised vertical pass: ((b0*(S0>>4))>>16) + ((b1*(S1>>4))>>16) + 2 >> 2
-      const v = (((b0 * (r0[i] >> 4)) >> 16) + ((b1 * (r1[i] >> 4)) >> 16) + 2) >> 2;
-      out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    const s0 = Math.min(Math.max(ys.idx[y], 0), h - 1);
+    const s1 = Math.min(Math.max(ys.idx[y] + 1, 0), h - 1);
+    if (heldA !== s0) { // rows advance monotonically: reuse the previous second row
+      if (heldB === s0) {
+        [rowA, rowB] = [rowB, rowA];
+        [heldA, heldB] = [heldB, heldA];
+      } else {
+        hpass(s0, rowA);
+        heldA = s0;
+      }
     }
-    if (cache.size > 4) cache.delete(cache.keys().next().value);
+    if (heldB !== s1) {
+      if (s1 === s0) rowB.set(rowA);
+      else hpass(s1, rowB);
+      heldB = s1;
+    }
+    const b0 = saturateShort(f32(1 - ys.fr[y]) * ONE), b1 = saturateShort(ys.fr[y] * ONE);
+    // OpenCV's vectorised vertical pass: ((b0*(S0>>4))>>16) + ((b1*(S1>>4))>>16) + 2 >> 2
+    for (let i = 0, o = y * n3; i < n3; i++, o++) {
+      const v = (((b0 * (rowA[i] >> 4)) >> 16) + ((b1 * (rowB[i] >> 4)) >> 16) + 2) >> 2;
+      out[o] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
   }
   return out;
 }
 
-/** liveseg's resize: halvings while at least twice the input, then one bilinear resize. */
-export function resizeForModel(rgb, w, h, W, H) {
-  let img = rgb;
+/** liveseg's resize: halvings while at least twice the input, then one bilinear resize;
+ * RGB out. */
+export function resizeForModel(pixels, w, h, W, H, cs = 4) {
+  let img = pixels;
   while (w >= 2 * W && h >= 2 * H && w % 2 === 0 && h % 2 === 0) {
-    img = halve(img, w, h);
+    img = halve(img, w, h, cs);
+    cs = 3;
     w >>= 1;
     h >>= 1;
   }
-  if (w === W && h === H) return img;
-  return resizeLinear(img, w, h, W, H);
+  if (w === W && h === H) {
+    if (cs === 3) return img;
+    const out = new Uint8Array(w * h * 3);
+    for (let i = 0, j = 0, o = 0; i < w * h; i++, j += cs, o += 3) {
+      out[o] = img[j];
+      out[o + 1] = img[j + 1];
+      out[o + 2] = img[j + 2];
+    }
+    return out;
+  }
+  return resizeLinear(img, w, h, W, H, cs);
 }
 
 /** Bilinear resize of a float map (OpenCV INTER_LINEAR on float32: no fixed point). */
@@ -185,17 +198,21 @@ export function fromHalf(h) {
 export function preprocess(pixels, w, h, cfg, prevFg = null, channels = 4) {
   const inp = cfg.input;
   const W = inp.width, H = inp.height, C = inp.channels;
-  const small = resizeForModel(toRGB(pixels, w, h, channels), w, h, W, H);
+  const small = resizeForModel(pixels, w, h, W, H, channels);
   const n = W * H;
   const vals = new Float32Array(n * C);
   const order = inp.color_order === "bgr" ? [2, 1, 0] : [0, 1, 2];
-  const a = inp.scale.map(f32), b = inp.offset.map(f32);
   const nchw = inp.layout === "nchw";
   for (let c = 0; c < 3; c++) {
-    const src = order[c], ac = a[c], bc = b[c];
-    for (let i = 0; i < n; i++) {
-      const v = f32(f32(small[3 * i + src] * ac) + bc);
-      vals[nchw ? c * n + i : i * C + c] = v;
+    // pixel * a + b in float32, as numpy computes it: a table of the 256 possible values.
+    const a = f32(inp.scale[c]), b = f32(inp.offset[c]);
+    const lut = new Float32Array(256);
+    for (let v = 0; v < 256; v++) lut[v] = f32(f32(v * a) + b);
+    const end = 3 * n;
+    if (nchw) {
+      for (let i = order[c], o = c * n; i < end; i += 3) vals[o++] = lut[small[i]];
+    } else {
+      for (let i = order[c], o = c; i < end; i += 3, o += C) vals[o] = lut[small[i]];
     }
   }
   const q = inp.dtype === "uint8" || inp.dtype === "int8";
@@ -270,8 +287,9 @@ export function toProbs(vals, cfg) {
     return p;
   }
   if (C === 2) { // softmax of two = sigmoid of the difference
+    const [i0, i1, st] = layout === "nhwc" ? [0, 1, 2] : [0, n, 1];
     for (let i = 0; i < n; i++) {
-      const v = sigmoid(f32(at(1, i) - at(0, i)));
+      const v = sigmoid(f32(vals[i1 + st * i] - vals[i0 + st * i]));
       p[n + i] = v;
       p[i] = 1 - f32(v);
     }
@@ -350,22 +368,33 @@ function reflect101(i, n) {
   return i;
 }
 
+// Source index of each padded position -r .. n-1+r (reflect-101 borders), precomputed so the
+// inner loops below are plain multiply-adds.
+function paddedIndex(n, r, stride) {
+  const idx = new Int32Array(n + 2 * r);
+  for (let i = 0; i < idx.length; i++) idx[i] = reflect101(i - r, n) * stride;
+  return idx;
+}
+
 /** Separable Gaussian blur of a float map (cv2.GaussianBlur(map, (0, 0), sigma)). */
 export function gaussianBlur(src, w, h, sigma) {
-  const k = gaussianKernel(sigma), r = (k.length - 1) / 2;
+  const k = gaussianKernel(sigma), K = k.length, r = (K - 1) / 2;
   const tmp = new Float32Array(w * h), out = new Float32Array(w * h);
+  const ix = paddedIndex(w, r, 1), iy = paddedIndex(h, r, w);
   for (let y = 0; y < h; y++) {
+    const base = y * w;
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (let j = -r; j <= r; j++) s += k[j + r] * src[y * w + reflect101(x + j, w)];
-      tmp[y * w + x] = s;
+      for (let j = 0; j < K; j++) s += k[j] * src[base + ix[x + j]];
+      tmp[base + x] = s;
     }
   }
   for (let y = 0; y < h; y++) {
+    const base = y * w;
     for (let x = 0; x < w; x++) {
       let s = 0;
-      for (let j = -r; j <= r; j++) s += k[j + r] * tmp[reflect101(y + j, h) * w + x];
-      out[y * w + x] = s;
+      for (let j = 0; j < K; j++) s += k[j] * tmp[iy[y + j] + x];
+      out[base + x] = s;
     }
   }
   return out;

@@ -69,13 +69,15 @@ async function frame(msg) {
   const fresh = P.toProbs(P.decodeOutput(out.data, out.type, cfg), cfg);
   const probs = msg.smooth ? P.smooth(fresh, prev, C, n, cfg.smooth_alpha) : fresh;
   prev = probs;
-  const alpha = P.alpha8(probs, w, h, cfg.foreground, cfg.feather);
-  const labels = P.argmax(probs, C, n);
+  // Only what the effect draws: class colours (overlay) or the feathered foreground alpha.
+  const overlay = msg.effect === "overlay";
+  const alpha = overlay ? null : P.alpha8(probs, w, h, cfg.foreground, cfg.feather);
+  const labels = overlay ? P.argmax(probs, C, n) : null;
   const reply = {
     type: "result", id: msg.id, alpha, labels, pixels: msg.pixels,
     preMs: t1 - t0, inferMs: t2 - t1, postMs: performance.now() - t2,
   };
   // For scripts: this frame's labels before smoothing (what `liveseg run` computes per frame).
   if (msg.capture) reply.rawLabels = P.argmax(fresh, C, n);
-  self.postMessage(reply, [alpha.buffer, labels.buffer, msg.pixels]);
+  self.postMessage(reply, [alpha?.buffer, labels?.buffer, msg.pixels].filter(Boolean));
 }
