@@ -129,6 +129,8 @@ def test_cli_refusals_are_one_line(tree, tmp_path, capsys):
         ([str(tree / "nope.mp4"), "-o", str(tmp_path / "o2")], 2, "input not found"),
         ([str(tree), "-o", str(tmp_path / "o3"), "--workers", "0"], 4, "--workers"),
         ([str(tree), "-o", str(tmp_path / "o4"), "--resume", "--overwrite"], 4, "either"),
+        ([str(tree), "-o", str(tmp_path / "o6"), "--address", "ray://head:10001"], 4,
+         "ray job submit"),
         ([str(tree), "-o", str(tmp_path / "no" / "o5"), "--model", str(tree / "a.mp4")], 3, ""),
     ]:
         assert main(["batch", "--model", model, *argv]) == code

@@ -1,9 +1,9 @@
 """Ray: start a local instance or join a cluster, and run the tasks on an actor pool.
 
 Without an address a local Ray starts inside this process with ``workers x threads`` CPUs
-and stops at the end; ``auto`` or ``host:port`` joins a running cluster (``ray start``) and
-``ray://host:10001`` connects through Ray Client; a Ray already initialised in this process
-(a notebook) is used as it is. Ray Data runs one ``BatchWorker`` actor per worker
+and stops at the end; ``auto`` or ``host:port`` joins a running cluster (``ray start``); a
+Ray already initialised in this process (a notebook) is used as it is. (Ray Client,
+``ray://``, cannot run Ray Data's executor; the driver refuses it.) Ray Data runs one ``BatchWorker`` actor per worker
 (``ActorPoolStrategy``: the model is loaded once per actor) and hands each one task at a time.
 A worker process that dies is restarted by Ray and its task retried (Ray Data's defaults for
 actor pools); the ``Tally`` actor counts the attempts and a worker given a task for the

@@ -45,7 +45,8 @@ def _model_spec(model) -> str:
     return str(p.resolve()) if p.exists() else str(model)
 
 
-def _prepare_outdir(outdir: Path) -> None:
+def _prepare_outdir(outdir: Path) -> bool:
+    """Create OUTDIR if needed (True when this run created it); OutputError if unwritable."""
     if outdir.exists() and not outdir.is_dir():
         raise OutputError(f"output folder {outdir} exists and is not a folder")
     if not outdir.exists():
@@ -57,7 +58,21 @@ def _prepare_outdir(outdir: Path) -> None:
         except OSError as exc:
             raise OutputError(f"cannot create the output folder {outdir}: "
                               f"{os_reason(exc)}") from None
+        return True
     check_writable_folder(outdir, "output")
+    return False
+
+
+def _check_outdir(outdir: Path) -> None:
+    """What _prepare_outdir will need, checked before Ray starts."""
+    if outdir.exists() and not outdir.is_dir():
+        raise OutputError(f"output folder {outdir} exists and is not a folder")
+    if outdir.is_dir():
+        check_writable_folder(outdir, "output")
+    elif not outdir.parent.is_dir():
+        raise OutputError(f"output parent folder {outdir.parent} does not exist")
+    else:
+        check_writable_folder(outdir.parent, "output")
 
 
 def _tasks(items: list[Item], per_task: int) -> list[dict]:
@@ -96,7 +111,8 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     adds ``<name>.masks/`` (videos) or ``<name>.mask.png`` (images). ``model``: a shipped name
     or a model file; ``overrides``: ``liveseg.load``'s input_size/mean/std/layout/classes.
     ``workers``/``threads_per_worker``: actors and the CPUs (engine threads) of each;
-    ``address``: None (a local Ray), ``"auto"``, ``"host:port"`` or ``"ray://host:port"``.
+    ``address``: None (a fresh local Ray), ``"auto"`` or ``"host:port"`` (a running cluster;
+    Ray Client's ``ray://`` cannot run Ray Data, so it is refused with what to do instead).
     ``resume`` skips inputs done by an earlier run into ``outdir``; ``overwrite`` redoes all.
     ``on_row(row)`` is called for each row as it is recorded. ``info``, if a dict, receives
     the summary (counts, frames, fps, per-video latency, seconds spent before Ray started
@@ -116,6 +132,13 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     _check_options(workers, threads, retries, crf, images_per_task)
     if resume and overwrite:
         raise ConfigError("give either --resume or --overwrite, not both")
+    if address is not None and str(address).startswith("ray://"):
+        # Ray Data's streaming executor needs a driver inside the cluster (ray-project/ray
+        # #39860); under Ray Client it fails in Ray's internals.
+        raise ConfigError("Ray Data does not run through Ray Client (ray://); run liveseg "
+                          "batch on a cluster node with --address auto, or submit it as a Ray "
+                          "job: ray job submit --address http://HEAD:8265 -- liveseg batch ... "
+                          "--address auto")
     require_ray()  # before loading anything: a missing extra is the first thing to say
     make_temporal(resolve_auto(temporal, images=False))
     spec = _model_spec(model)
@@ -150,66 +173,79 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
             rows[it.input] = {**prev, "status": "skipped", "note": "done by an earlier run"}
         else:
             todo.append(it)
+    _check_outdir(outdir)
     if not overwrite and not (resume and has_manifest):
         for it in todo:
             for o in it.outputs():
                 if (outdir / o).exists():
                     raise OutputError(f"{outdir / o} already exists; pass --overwrite to "
                                       "replace it (or --resume to continue a batch)")
-    _prepare_outdir(outdir)
-
     config = {"model": spec, "model_name": model_name, "engine": engine, "threads": threads,
               "overrides": dataclasses.asdict(ov) if ov is not None else None,
               "effect": effect, "foreground": foreground, "alpha": alpha,
               "background": background, "temporal": temporal, "crf": int(crf),
               "preset": preset, "audio": bool(audio), "outdir": str(outdir)}
-    log = M.Log(outdir, fresh=overwrite or not has_manifest)
-    bar = BatchProgress(len(items), progress)
-
-    def record(row: dict) -> None:
-        rows[row["input"]] = row
-        log.append(row)
-        bar.add_inputs()
-        if on_row is not None:
-            on_row(row)
-
-    for it in items:  # skipped ones and those known to fail (missing listed files) first
-        if it.input in rows:
-            log.append(rows[it.input])
-            bar.add_inputs()
-            if on_row is not None:
-                on_row(rows[it.input])
-        elif it.error:
-            record({"input": it.input, "kind": it.kind, "status": "failed", "error": it.error,
-                    "attempts": 0, "model": model_name, "effect": effect})
     runnable = [it for it in todo if not it.error]
     tasks = _tasks(runnable, images_per_task)
     prepare_s = time.perf_counter() - t_start  # options, model, inputs, OUTDIR: before Ray
     session = RaySession(address, workers, threads, verbose)
+    if tasks:
+        session.__enter__()  # Ray up (or joined) before OUTDIR is touched: it can fail too
+    fresh = overwrite or not has_manifest
+    log = bar = None
     completed = False
     try:
+        created = _prepare_outdir(outdir)
+        log = M.Log(outdir, fresh=fresh)
+        bar = BatchProgress(len(items), progress)
+
+        def record(row: dict) -> None:
+            rows[row["input"]] = row
+            log.append(row)
+            bar.add_inputs()
+            if on_row is not None:
+                on_row(row)
+
+        for it in items:  # skipped ones and those known to fail (missing listed files) first
+            if it.input in rows:
+                log.append(rows[it.input])
+                bar.add_inputs()
+                if on_row is not None:
+                    on_row(rows[it.input])
+            elif it.error:
+                record({"input": it.input, "kind": it.kind, "status": "failed",
+                        "error": it.error, "attempts": 0, "model": model_name,
+                        "effect": effect})
         if tasks:
-            with session:
-                execute(tasks, config, workers=session.workers, threads=threads,
-                        retries=retries, on_rows=lambda rs: [record(r) for r in rs],
-                        on_frames=bar.set_frames if bar.bar is not None else None)
+            execute(tasks, config, workers=session.workers, threads=threads, retries=retries,
+                    on_rows=lambda rs: [record(r) for r in rs],
+                    on_frames=bar.set_frames if bar.bar is not None else None)
         completed = True
     finally:
-        bar.close()
+        session.__exit__(None, None, None)  # a local Ray stops: its workers are gone
+        if bar is not None:
+            bar.close()
         unfinished = [it for it in runnable if it.input not in rows]
-        if unfinished and (session.local or not tasks):
-            for it in unfinished:  # the local workers are gone: nothing writes these now
-                remove_temp(it, outdir)
-        if completed:
-            for it in unfinished:  # Ray gave up on these (an errored task)
-                record({"input": it.input, "kind": it.kind, "status": "failed",
-                        "error": "Ray returned no result for it (its task failed; run with "
-                                 "--verbose to see Ray's messages)",
-                        "model": model_name, "effect": effect})
-        log.close()
-        ordered = [rows[it.input] for it in items if it.input in rows]
-        with contextlib.suppress(OutputError):
-            M.rewrite(outdir, ordered, earlier)
+        if log is not None:
+            if session.local:
+                for it in unfinished:  # nothing writes these any more
+                    remove_temp(it, outdir)
+            if completed:
+                for it in unfinished:  # Ray gave up on these (an errored task)
+                    record({"input": it.input, "kind": it.kind, "status": "failed",
+                            "error": "Ray returned no result for it (its task failed; run "
+                                     "with --verbose to see Ray's messages)",
+                            "model": model_name, "effect": effect})
+            log.close()
+            ordered = [rows[it.input] for it in items if it.input in rows]
+            if fresh and not ordered:  # nothing happened: leave OUTDIR as it was
+                with contextlib.suppress(OSError):
+                    (outdir / M.NAME).unlink()
+                    if created:
+                        outdir.rmdir()
+            else:
+                with contextlib.suppress(OutputError):
+                    M.rewrite(outdir, ordered, earlier)
     result = [rows[it.input] for it in items]
     if info is not None:
         info.update(summarize(result, time.perf_counter() - t_start, session.workers))

@@ -24,8 +24,9 @@ def add_arguments(parser):
     parser.add_argument("--threads-per-worker", type=int, default=None, metavar="T",
                         help="CPUs each worker takes and its engine threads (default 1)")
     parser.add_argument("--address", default=None, metavar="ADDR",
-                        help="join a Ray cluster: auto, HOST:PORT or ray://HOST:10001 "
-                             "(default: start a local Ray inside this process)")
+                        help="join a running Ray cluster from one of its nodes: auto or "
+                             "HOST:PORT (default: start a local Ray inside this process; "
+                             "from elsewhere, submit the command with `ray job submit`)")
     parser.add_argument("--effect", default=None, metavar="|".join(EFFECTS),
                         help="what to render (default: blur for foreground models, "
                              "overlay otherwise)")
