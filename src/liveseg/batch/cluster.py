@@ -84,17 +84,24 @@ class RaySession:
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # an embedded instance
             # "local": a fresh instance even when `ray start` or RAY_ADDRESS offer one
             # (joining is what --address is for).
-            ray.init(address="local", num_cpus=self.workers * self.threads,
-                     include_dashboard=False, log_to_driver=self.verbose, logging_level=level)
+            try:
+                ray.init(address="local", num_cpus=self.workers * self.threads,
+                         include_dashboard=False, log_to_driver=self.verbose,
+                         logging_level=level)
+            except Exception as exc:  # e.g. Ray's 30 s start-up limit
+                with contextlib.suppress(Exception):
+                    ray.shutdown()
+                raise LivesegError(f"could not start a local Ray: {_first_line(exc)} (Ray "
+                                   "waits 30 s for its processes; on a busy machine try "
+                                   "again)") from exc
             self.started = True
         else:
             try:
                 ray.init(address=self.address, log_to_driver=self.verbose,
                          logging_level=level)
             except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, gRPC...
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise ConfigError(f"cannot join the Ray cluster at {self.address}: "
-                                  f"{first[:200]}") from None
+                                  f"{_first_line(exc)}") from None
             self.started = True
         self.startup_s = time.perf_counter() - t0
         if not self.verbose:
@@ -120,6 +127,10 @@ class RaySession:
                 ray.shutdown()
             self.started = False
         return False
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
 
 
 def _quiet_worker_messages(ray) -> None:
@@ -173,9 +184,8 @@ def execute(tasks: list[dict], config: dict, *, workers: int, threads: int, retr
     except (KeyboardInterrupt, LivesegError):
         raise
     except Exception as exc:  # Ray's errors: one line (--debug: traceback)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        err = LivesegError(f"the Ray job stopped: {type(exc).__name__}: {first[:300]}")
-        raise err from exc
+        raise LivesegError(f"the Ray job stopped: {type(exc).__name__}: "
+                           f"{_first_line(exc)}") from exc
     finally:
         stop.set()
         if poller is not None:
