@@ -151,6 +151,8 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     fx = make_effect(effect, seg.card, foreground=foreground, alpha=alpha, background=background)
     if hasattr(fx, "close"):
         fx.close()
+    model_name = getattr(seg.card, "name", "") or Path(spec).stem
+    del seg, fx  # checked; the workers open their own sessions
     outdir = Path(outdir)
     items = plan([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), outdir,
                  effect=effect, save_masks=save_masks)
@@ -162,7 +164,6 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     if has_manifest and not (resume or overwrite):
         raise OutputError(f"{outdir} holds an earlier batch ({M.NAME}); pass --resume to "
                           "continue it or --overwrite to redo every input")
-    model_name = getattr(seg.card, "name", "") or Path(spec).stem
     rows: dict[str, dict] = {}
     todo: list[Item] = []
     for it in items:
