@@ -147,3 +147,21 @@ def test_without_ray_one_line_names_the_extra(tmp_path):
     assert out.returncode == 6
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'liveseg[ray]'" in lines[0]
+
+
+def test_summary_counts_statuses_frames_and_video_latency(capsys):
+    from liveseg.batch.report import failure_lines, print_summary, summarize
+
+    rows = [{"input": f"/v{i}.mp4", "kind": "video", "status": "done", "frames": 10,
+             "seconds": float(i + 1), "attempts": 1 + (i == 2)} for i in range(4)]
+    rows += [{"input": "/p.png", "kind": "image", "status": "done", "frames": 1, "seconds": 9.0},
+             {"input": "/bad.mp4", "kind": "video", "status": "failed", "error": "corrupt"},
+             {"input": "/old.mp4", "kind": "video", "status": "skipped", "frames": 99}]
+    s = summarize(rows, wall_s=4.1, workers=2)
+    assert (s["done"], s["failed"], s["skipped"], s["retried"]) == (5, 1, 1, 1)
+    assert s["frames"] == 41 and s["fps"] == 10.0  # skipped inputs add no frames of this run
+    assert s["video_seconds"] == {"median": 2.5, "p90": 3.7, "count": 4}  # images apart
+    print_summary(s, "/out/manifest.jsonl")
+    out = capsys.readouterr().out
+    assert "done 5, failed 1, skipped 1" in out and "41 in 4.1 s: 10.0 fps" in out
+    assert failure_lines(rows, "m", limit=1) == ["failed: /bad.mp4: corrupt"]
