@@ -1,5 +1,7 @@
-"""Person models side by side, in one run: accuracy on the person validation split and
-end-to-end speed of background blur on a 640x480 clip.
+"""Models side by side, in one run: accuracy on a config's validation split and end-to-end
+speed of an effect on a clip. Made for the person models against MediaPipe's; the same
+command compares any models of one task (a new street model with the one it replaces:
+``--effect overlay --clip-frames '../shared/data/camvid/val/*.png'``).
 
 Rows:
 - any model liveseg runs (shipped names, .onnx, .tflite; e.g. MediaPipe's selfie segmenters
@@ -72,7 +74,11 @@ def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
     out = work / f"eval-{abs(hash(model))}.json"
     liveseg("eval", model, "--config", config, "--threads", threads, "--json", out, "--overwrite")
     r = json.loads(out.read_text())
-    st = r["stills"]
+    st = r.get("stills")
+    if not st:  # semantic classes (mIoU) or video clips (J&F)
+        video = r.get("video") or {}
+        keys = ("miou", "pixel_acc", "per_class_iou", "jf", "j_mean", "f_mean")
+        return {k: r.get(k, video.get(k)) for k in keys if r.get(k, video.get(k)) is not None}
     row = {"iou_mean": st["j_mean"], "boundary_f": st["f_mean"], "fg_iou_pooled": r["per_class_iou"][
         list(r["per_class_iou"])[1]]}
     for g, c in st["per_group"].items():
@@ -81,9 +87,9 @@ def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
     return row
 
 
-def run_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
+def run_once(model: str, clip: Path, threads: int, work: Path, k: int, effect="blur") -> dict:
     stats = work / f"stats-{abs(hash(model))}-{threads}-{k}.json"
-    liveseg("run", clip, "--model", model, "--threads", threads, "--effect", "blur",
+    liveseg("run", clip, "--model", model, "--threads", threads, "--effect", effect,
             "--temporal", "off", "--stats", stats, "--no-progress", "--quiet", "--overwrite")
     s = json.loads(stats.read_text())
     e2e = s.get("e2e_latency_ms") or {}
@@ -92,8 +98,8 @@ def run_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
             "infer_median_ms": s["stages"]["infer"].get("median_ms")}
 
 
-def frame_latency(model: str, threads: int, repeats: int = 2) -> dict:
-    """Segment + blur per 640x480 demo frame, sequentially (ms): what a webcam loop waits."""
+def frame_latency(model: str, threads: int, repeats: int = 2, effect="blur") -> dict:
+    """Segment + effect per 640x480 demo frame, sequentially (ms): what a webcam loop waits."""
     import time
 
     import numpy as np
@@ -103,7 +109,7 @@ def frame_latency(model: str, threads: int, repeats: int = 2) -> dict:
     from liveseg.video.effects import make_effect
 
     m = liveseg.load(model, threads=threads)
-    effect = make_effect("blur", m.card)
+    effect = make_effect(effect, m.card)
     frames = list(demo_frames())
     lat = []
     for r in range(repeats + 1):
@@ -113,6 +119,30 @@ def frame_latency(model: str, threads: int, repeats: int = 2) -> dict:
             if r:  # the first pass warms up
                 lat.append((time.perf_counter() - t) * 1000)
     return {"latency_median_ms": float(np.median(lat)), "latency_p90_ms": float(np.percentile(lat, 90))}
+
+
+def clip_from_frames(pattern: str, fps: int, path: Path) -> Path:
+    """The frames matching ``pattern`` (sorted) as an H.264 MP4: a clip at their own size."""
+    import glob
+
+    import av
+    import cv2
+
+    files = sorted(glob.glob(pattern))
+    if not files:
+        sys.exit(f"--clip-frames {pattern!r} matches no files")
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "18"})
+        for k, f in enumerate(files):
+            img = cv2.cvtColor(cv2.imread(f, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]  # even, for yuv420p
+            if k == 0:
+                s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode(None):
+            c.mux(pkt)
+    return path
 
 
 def mediapipe_once(python: str, clip: Path, selection: int) -> dict:
@@ -129,13 +159,17 @@ def med(rows, key):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", required=True, help="training config naming the person data")
+    ap.add_argument("--config", required=True, help="training config naming the validation data")
     ap.add_argument("--model", action="append", required=True, help="a model row (repeatable)")
     ap.add_argument("--mediapipe-python", help="a Python with mediapipe installed")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--eval-threads", type=int, default=2)
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument("--effect", default="blur", help="effect of the speed runs (default blur)")
+    ap.add_argument("--clip-frames", help="glob of frames made into the speed clip (default: the "
+                                          "640x480 demo clip)")
+    ap.add_argument("--clip-fps", type=int, default=15)
     ap.add_argument("--out", help="JSON results file")
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
@@ -143,10 +177,15 @@ def main(argv=None) -> int:
     from liveseg.video.demo import make_demo_clip
 
     work = Path(tempfile.mkdtemp(prefix="person-bench-"))
-    clip = make_demo_clip(work / "demo.mp4")  # 640x480, a person (Grace Hopper) panned and zoomed
+    if args.clip_frames:
+        clip = clip_from_frames(args.clip_frames, args.clip_fps, work / "clip.mp4")
+        clip_desc = f"{args.clip_frames} as an H.264 clip at {args.clip_fps} fps"
+    else:
+        clip = make_demo_clip(work / "demo.mp4")  # 640x480, a person (Grace Hopper) panned, zoomed
+        clip_desc = "liveseg --demo clip, 640x480, 120 frames"
     info = machine_info("onnxruntime", "cv2", "av", "numpy")
     print(f"machine: {info['cpu']} ({info['cpu_flags']}), {info['cores']} cores", flush=True)
-    results = {"machine": info, "clip": "liveseg --demo clip, 640x480, 120 frames",
+    results = {"machine": info, "clip": clip_desc, "effect": args.effect,
                "config": args.config, "rows": {}}
     if not args.no_accuracy:
         for m in args.model:
@@ -158,12 +197,13 @@ def main(argv=None) -> int:
         mp_runs: dict[int, list] = {0: [], 1: []}
         for k in range(args.repeats):  # interleaved: A B C ... A B C ...
             for m in args.model:
-                runs[m].append(run_once(m, clip, t, work, k))
+                runs[m].append(run_once(m, clip, t, work, k, args.effect))
             if args.mediapipe_python and t == threads[-1]:
                 for sel, rs in mp_runs.items():
                     rs.append(mediapipe_once(args.mediapipe_python, clip, sel))
         for m in args.model:
-            results["rows"].setdefault(m, {})[f"frame_latency_{t}_threads"] = frame_latency(m, t)
+            results["rows"].setdefault(m, {})[f"frame_latency_{t}_threads"] = frame_latency(
+                m, t, effect=args.effect)
             print(m, t, "threads: per-frame", results["rows"][m][f"frame_latency_{t}_threads"],
                   flush=True)
         for m, rs in runs.items():
