@@ -203,7 +203,7 @@ def test_webgpu_backend_and_switching(playwright, tmp_path, patches_webm):
     model_path = make_seg_model(tmp_path / "fg.onnx", task="fg", output="sigmoid", size=(64, 48))
     server = WebServer("--model", model_path, "--video", patches_webm)
     try:
-        b = launch(playwright, CHROMIUM, extra_args=["--enable-unsafe-webgpu"])
+        b = launch(playwright, CHROMIUM, extra_args=["--enable-unsafe-webgpu"], camera=False)
         try:
             page, errors = open_page(b, server.url + "&backend=webgpu")
             first = wait_frames(page, 2)
@@ -212,13 +212,18 @@ def test_webgpu_backend_and_switching(playwright, tmp_path, patches_webm):
             page.wait_for_function("window.livesegStats.backend === 'wasm'", timeout=120_000)
             n = page.evaluate("window.livesegStats.frames")
             later = wait_frames(page, n + 2)
+            # This browser has no camera: the page says so and offers the file picker.
+            nocam, _ = open_page(b, server.url.split("?")[0])
+            nocam.wait_for_function("window.livesegStats.error", timeout=60_000)
+            no_camera = nocam.evaluate("document.getElementById('error').textContent")
         finally:
-            b.close()
+            b.close()  # pages still open: the server must shrug off the reset connections
     finally:
         code, err = server.stop()
     assert code == 0 and "Traceback" not in err, err
     assert not errors, errors
     assert first["backend"] == "webgpu" and later["backend"] == "wasm"
+    assert no_camera.startswith("no webcam") and "video file" in no_camera
     model = load_model(model_path, engine="onnxruntime")
     assert model.io.output_kind == "fg_prob"
     ref = model.predict(got["rgb"]).labels_small()

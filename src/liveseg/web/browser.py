@@ -49,19 +49,21 @@ def write_y4m(path, frames, fps: int = 30) -> Path:
     return path
 
 
-def chromium_args(fake_video=None) -> list[str]:
-    """Command-line switches: a fake camera (playing ``fake_video``) allowed without asking."""
-    args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            "--autoplay-policy=no-user-gesture-required"]
-    if fake_video is not None:
-        args.append(f"--use-file-for-fake-video-capture={fake_video}")
+def chromium_args(fake_video=None, camera: bool = True) -> list[str]:
+    """Command-line switches: a fake camera (playing ``fake_video``, else Chromium's test
+    pattern) allowed without asking; ``camera=False``: no camera at all."""
+    args = ["--autoplay-policy=no-user-gesture-required"]
+    if camera:
+        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+        if fake_video is not None:
+            args.append(f"--use-file-for-fake-video-capture={fake_video}")
     return args
 
 
-def launch(playwright, executable: str, fake_video=None, extra_args=()):
-    """A headless Chromium (the system's binary) with a fake camera."""
+def launch(playwright, executable: str, fake_video=None, extra_args=(), camera: bool = True):
+    """A headless Chromium (the system's binary), with a fake camera unless ``camera=False``."""
     return playwright.chromium.launch(executable_path=executable, headless=True,
-                                      args=chromium_args(fake_video) + list(extra_args))
+                                      args=chromium_args(fake_video, camera) + list(extra_args))
 
 
 class WebServer:

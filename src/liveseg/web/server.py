@@ -13,6 +13,7 @@ import errno
 import json
 import mimetypes
 import shutil
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -117,6 +118,13 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True  # Ctrl-C does not wait for a browser's open connections
+
+    def handle_error(self, request, client_address):
+        # A browser that closed or reset its connection is no error of ours; anything else is
+        # a bug and keeps socketserver's traceback.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def make_server(site: Site, host: str, port: int, quiet: bool = True) -> Server:

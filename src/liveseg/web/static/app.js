@@ -33,10 +33,15 @@ const slots = [0, 1].map(() => {
   return { canvas, ctx: canvas.getContext("2d", { willReadFrequently: true }) };
 });
 
+// Status lines go to #message; errors to #error (and stats.error) until the next success.
 function say(text, isError = false) {
-  $("message").textContent = text;
-  $("message").className = isError ? "error" : "";
+  $(isError ? "error" : "message").textContent = text;
   if (isError) stats.error = text;
+}
+
+function clearError() {
+  $("error").textContent = "";
+  stats.error = "";
 }
 
 function option(select, value) {
@@ -83,6 +88,8 @@ function onWorker(msg, choice, threads) {
     const iso = msg.isolated ? "" : " (not cross-origin isolated: one WASM thread)";
     say(`${msg.backend}${thr} ready in ${msg.loadMs.toFixed(0)} ms${iso}`);
     pump();
+  } else if (msg.type === "status") {
+    say(msg.text);
   } else if (msg.type === "result") {
     onResult(msg);
   } else if (msg.type === "error") {
@@ -222,7 +229,7 @@ async function play() {
     say(`the video does not play (${err.name || err})`, true);
     return;
   }
-  stats.error = "";
+  clearError();
   if (!watching) {
     watching = true;
     watchFrames();

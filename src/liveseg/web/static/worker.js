@@ -27,10 +27,12 @@ async function init({ config, backend, threads }) {
   if (threads > 0) ort.env.wasm.numThreads = threads; // else onnxruntime-web's own default
   ort.env.logLevel = "error";
   const t0 = performance.now();
+  status(`loading ${cfg.file} for ${backend}…`);
   session = await ort.InferenceSession.create(cfg.model_url, {
     executionProviders: [backend],
     graphOptimizationLevel: "all",
   });
+  status(`first ${backend} run (compiles kernels)…`);
   const { width: W, height: H } = cfg.input;
   await run(P.preprocess(new Uint8Array(W * H * 4), W, H, cfg)); // warm-up: kernels compiled now
   self.postMessage({
@@ -40,6 +42,10 @@ async function init({ config, backend, threads }) {
     isolated: self.crossOriginIsolated,
     loadMs: performance.now() - t0,
   });
+}
+
+function status(text) {
+  self.postMessage({ type: "status", text });
 }
 
 async function run(data) {
