@@ -61,25 +61,30 @@ async function webgpuAvailable(software) {
   }
 }
 
+let generation = 0; // the latest startWorker call wins (menus changed quickly)
+
 async function startWorker(choice, threads) {
+  const gen = ++generation;
   worker?.terminate();
+  worker = null;
   ready = false;
   if (inflight) captures.unshift(...inflight.waiters); // they get the new worker's first frame
   inflight = null;
   let backend = choice;
   if (choice === "auto" || choice === "webgpu") {
     const gpu = await webgpuAvailable(choice === "webgpu");
+    if (gen !== generation) return;
     if (choice === "webgpu" && !gpu) say("WebGPU is not available in this browser: using WASM");
     backend = gpu ? "webgpu" : "wasm";
   }
   stats.backend = `loading ${backend}`;
   worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  worker.onmessage = (e) => onWorker(e.data, choice, threads);
+  worker.onmessage = (e) => onWorker(e.data, backend, threads);
   worker.onerror = (e) => say(`worker failed: ${e.message || "see the console"}`, true);
   worker.postMessage({ type: "init", config, backend, threads });
 }
 
-function onWorker(msg, choice, threads) {
+function onWorker(msg, backend, threads) {
   if (msg.type === "ready") {
     ready = true;
     stats.backend = msg.backend;
@@ -93,8 +98,8 @@ function onWorker(msg, choice, threads) {
   } else if (msg.type === "result") {
     onResult(msg);
   } else if (msg.type === "error") {
-    if (msg.stage === "init" && choice !== "wasm") {
-      say(`${choice} failed (${msg.message}): using WASM`);
+    if (msg.stage === "init" && backend !== "wasm") {
+      say(`${backend} failed (${msg.message}): using WASM`);
       startWorker("wasm", threads);
     } else {
       say(`inference failed: ${msg.message}`, true);
