@@ -5,7 +5,8 @@ Per model, interleaved over ``--repeats`` rounds:
 - browser: the page of ``liveseg web --video demo.webm`` (the 640x480 demo clip, 30 fps, blur)
   with ``?backend=wasm&threads=T`` for each ``--threads`` value, and WebGPU when the browser
   has an adapter; the figure is the page's median ``session.run`` time over 30 frames after
-  ``--warmup`` frames (``window.livesegStats.inferMsMedian``), its fps beside it;
+  ``--warmup`` frames (``window.livesegStats.inferMsMedian``), the network's runs per second
+  (``inferFps``: pre/postprocessing and drawing included) beside it;
 - Python: ``liveseg run demo.webm --engine onnxruntime --threads T --temporal off --effect
   blur``: the median of its inference stage (``--stats``), fps beside it.
 The table is the median over rounds. Machine info (CPU model and flags, Chromium,
@@ -69,14 +70,14 @@ def browser_once(browser, url: str, backend: str, threads: int, warmup: int) -> 
     page = browser.new_page()
     try:
         page.goto(f"{url}&backend={backend}&threads={threads}&effect=blur")
-        start = wait_frames(page, warmup)["frames"]
+        start = wait_frames(page, warmup)["inferred"]
         s = wait_frames(page, start + 30)
     finally:
         page.close()
     if s["backend"] != backend:
         raise RuntimeError(f"asked for {backend}, the page ran {s['backend']}")
-    return {"infer_median_ms": round(s["inferMsMedian"], 2), "fps": round(s["fps"], 1),
-            "threads": s["threads"]}
+    return {"infer_median_ms": round(s["inferMsMedian"], 2), "fps": round(s["inferFps"], 1),
+            "shown_fps": round(s["fps"], 1), "threads": s["threads"]}
 
 
 def webgpu_adapter(browser, url: str) -> str | None:

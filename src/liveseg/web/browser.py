@@ -110,9 +110,10 @@ class WebServer:
 
 
 def wait_frames(page, n: int, timeout_s: float = 120) -> dict:
-    """Wait until the page has processed ``n`` frames (or shows an error); its stats."""
+    """Wait until the network has run on ``n`` frames (``livesegStats.inferred``) or the page
+    shows an error; the page's stats."""
     page.wait_for_function(
-        "n => (window.livesegStats && (window.livesegStats.frames >= n "
+        "n => (window.livesegStats && (window.livesegStats.inferred >= n "
         "|| window.livesegStats.error))", arg=n, timeout=timeout_s * 1000, polling=100)
     stats = page.evaluate("({...window.livesegStats})")
     if stats.get("error"):

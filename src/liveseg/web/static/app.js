@@ -1,17 +1,21 @@
 // The page: a webcam (or a video file, or ?video=URL) -> worker (inference) -> effect on a
 // canvas, with a readout and window.livesegStats for scripts.
 //
-// One frame is in the worker at a time: when its result comes back the newest camera frame
-// goes out and the finished one is drawn, so inference and drawing overlap and nothing queues.
+// One frame is in the worker at a time; when it is free, the newest camera frame goes next,
+// so nothing queues up. Every camera frame is shown at once with the newest mask (the video
+// keeps the camera's pace however slow the network is; the mask trails a moving subject by
+// one inference), or, with "wait for mask" (?sync=1), each frame is shown only with its own
+// mask (fps = inference rate), as `liveseg run --temporal off` does.
 // URL parameters: video=URL, effect=blur|replace|overlay|matte, backend=auto|wasm|webgpu,
-// threads=N (WASM threads; 0 = onnxruntime-web's default), smooth=0|1.
+// threads=N (WASM threads; 0 = onnxruntime-web's default), smooth=0|1, sync=0|1.
 import { Renderer } from "./effects.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
+// frames/fps: frames shown; inferred/inferFps: network runs; ms: the last 30 runs' mean/median.
 const stats = (window.livesegStats = {
-  frames: 0, fps: 0, inferMs: 0, inferMsMedian: 0, backend: "", model: "", threads: 0,
-  source: "", width: 0, height: 0, error: "",
+  frames: 0, fps: 0, inferred: 0, inferFps: 0, inferMs: 0, inferMsMedian: 0, backend: "",
+  model: "", threads: 0, source: "", width: 0, height: 0, error: "",
   preMs: 0, postMs: 0, grabMs: 0, drawMs: 0, // the rest of a frame's time (last frame)
 });
 const EFFECTS = ["blur", "replace", "overlay", "matte"];
@@ -24,7 +28,9 @@ let inflight = null; // {id, slot, waiters}
 let seq = 0;
 let newFrame = false;
 let watching = false;
-const times = [];
+let latest = null; // the newest result: its mask is drawn over the frames that follow
+const shownTimes = [];
+const inferredTimes = [];
 const inferTimes = [];
 const captures = [];
 const video = $("video");
@@ -32,6 +38,8 @@ const slots = [0, 1].map(() => {
   const canvas = document.createElement("canvas");
   return { canvas, ctx: canvas.getContext("2d", { willReadFrequently: true }) };
 });
+const shown = document.createElement("canvas"); // the camera frame on screen (live mode)
+const shownCtx = shown.getContext("2d");
 
 // Status lines go to #message; errors to #error (and stats.error) until the next success.
 function say(text, isError = false) {
@@ -110,20 +118,23 @@ function onWorker(msg, backend, threads) {
 // ---- frames ------------------------------------------------------------------------------
 
 function watchFrames() {
+  const onFrame = () => {
+    newFrame = true;
+    if (!$("sync").checked) showLive();
+    pump();
+  };
   if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
-    const onFrame = () => {
-      newFrame = true;
-      pump();
-      video.requestVideoFrameCallback(onFrame);
+    const cb = () => {
+      onFrame();
+      video.requestVideoFrameCallback(cb);
     };
-    video.requestVideoFrameCallback(onFrame);
+    video.requestVideoFrameCallback(cb);
   } else {
     let last = -1;
     const tick = () => {
       if (video.currentTime !== last) {
         last = video.currentTime;
-        newFrame = true;
-        pump();
+        onFrame();
       }
       requestAnimationFrame(tick);
     };
@@ -131,12 +142,46 @@ function watchFrames() {
   }
 }
 
+// Live mode: this camera frame, with the newest mask.
+function showLive() {
+  if (video.readyState < 2 || !video.videoWidth) return;
+  const w = video.videoWidth, h = video.videoHeight;
+  if (shown.width !== w || shown.height !== h) {
+    shown.width = w;
+    shown.height = h;
+  }
+  shownCtx.drawImage(video, 0, 0, w, h);
+  show(shown, latest);
+}
+
+function show(frame, result) {
+  const t0 = performance.now();
+  if (result) renderer.draw(frame, result, $("effect").value);
+  else renderer.plain(frame);
+  const now = performance.now();
+  stats.drawMs = now - t0;
+  stats.frames += 1;
+  stats.fps = rate(shownTimes, now);
+  stats.width = frame.width;
+  stats.height = frame.height;
+  const thr = stats.backend === "wasm" ? ` (${stats.threads} thr)` : "";
+  $("readout").textContent = `${stats.fps.toFixed(1)} fps · network ${stats.inferFps.toFixed(1)}/s, ` +
+    `${stats.inferMs.toFixed(1)} ms · ${stats.backend}${thr} · ${stats.width}x${stats.height}`;
+}
+
+// Events per second over the last 30 (timestamps kept in `times`).
+function rate(times, now) {
+  times.push(now);
+  while (times.length > 30) times.shift();
+  return times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
+}
+
 function pump() {
   if (!ready || inflight || !newFrame || video.readyState < 2 || !video.videoWidth) return;
   newFrame = false;
   const w = video.videoWidth, h = video.videoHeight;
   const id = ++seq;
-  const slot = slots[id % 2]; // the other slot holds the frame being drawn
+  const slot = slots[id % 2]; // the other slot holds the frame being drawn (sync mode)
   if (slot.canvas.width !== w || slot.canvas.height !== h) {
     slot.canvas.width = w;
     slot.canvas.height = h;
@@ -156,32 +201,26 @@ function onResult(r) {
   const done = inflight;
   if (!done || done.id !== r.id) return; // from a worker replaced meanwhile
   inflight = null;
-  pump();
-  const t0 = performance.now();
-  renderer.draw(done.slot.canvas, r, $("effect").value);
+  latest = r;
   const now = performance.now();
-  stats.drawMs = now - t0;
+  stats.inferred += 1;
+  stats.inferFps = rate(inferredTimes, now);
   stats.preMs = r.preMs;
   stats.postMs = r.postMs;
-  times.push(now);
   inferTimes.push(r.inferMs);
-  while (times.length > 30) times.shift();
   while (inferTimes.length > 30) inferTimes.shift();
-  stats.frames += 1;
-  stats.fps = times.length > 1 ? ((times.length - 1) * 1000) / (now - times[0]) : 0;
-  stats.inferMs = inferTimes.reduce((a, b) => a + b, 0) / inferTimes.length; // last 30 frames
+  stats.inferMs = inferTimes.reduce((a, b) => a + b, 0) / inferTimes.length;
   const sorted = [...inferTimes].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   stats.inferMsMedian = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  stats.width = done.slot.canvas.width;
-  stats.height = done.slot.canvas.height;
-  const thr = stats.backend === "wasm" ? ` (${stats.threads} thr)` : "";
-  $("readout").textContent = `${stats.fps.toFixed(1)} fps · inference ${stats.inferMs.toFixed(1)} ms · ` +
-    `${stats.backend}${thr} · ${stats.width}x${stats.height}`;
+  pump();
+  if ($("sync").checked) show(done.slot.canvas, r);
+  else if (video.paused) showLive(); // no new frames will come to show this mask
   if (done.waiters.length && r.rawLabels) {
     const shot = {
-      id: r.id, width: stats.width, height: stats.height, pixels: b64(new Uint8Array(r.pixels)),
-      labels: b64(r.rawLabels), outWidth: config.output.width, outHeight: config.output.height,
+      id: r.id, width: done.slot.canvas.width, height: done.slot.canvas.height,
+      pixels: b64(new Uint8Array(r.pixels)), labels: b64(r.rawLabels),
+      outWidth: config.output.width, outHeight: config.output.height,
     };
     done.waiters.forEach((resolve) => resolve(shot));
   }
@@ -247,6 +286,7 @@ function setupControls() {
   const effect = params.get("effect") || config.effect;
   $("effect").value = EFFECTS.includes(effect) ? effect : "blur";
   $("smooth").checked = params.get("smooth") !== "0";
+  $("sync").checked = params.get("sync") === "1";
   const backend = params.get("backend") || "auto";
   $("backend").value = option($("backend"), backend) ? backend : "auto";
   const cores = navigator.hardwareConcurrency || 1;
@@ -260,6 +300,7 @@ function setupControls() {
   $("backend").onchange = restart;
   $("threads").onchange = restart;
   $("smooth").onchange = () => worker?.postMessage({ type: "reset" });
+  $("effect").onchange = () => (latest = null); // its mask may lack what the new effect draws
   $("source").onchange = () => ($("source").value === "camera" ? useCamera() : $("videoFile").click());
   $("videoFile").onchange = () => {
     const f = $("videoFile").files[0];

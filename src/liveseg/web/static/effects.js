@@ -72,6 +72,15 @@ export class Renderer {
     this.bgKey = "";
   }
 
+  // The frame as it is (no mask yet).
+  plain(frame) {
+    fit({ canvas: this.out }, frame.width, frame.height);
+    this.ctx.globalAlpha = 1;
+    this.ctx.globalCompositeOperation = "copy";
+    this.ctx.drawImage(frame, 0, 0);
+    this.ctx.globalCompositeOperation = "source-over";
+  }
+
   draw(frame, result, effect) {
     const w = frame.width, h = frame.height;
     fit({ canvas: this.out }, w, h);
