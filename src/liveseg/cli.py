@@ -1,5 +1,5 @@
 """The ``liveseg`` command: verbs run, batch, models, info, label, bench, train, eval, export,
-quantize.
+quantize, web.
 
 Each verb lives in ``liveseg.commands.<verb>`` with ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``. Those modules import nothing heavy at import time, so ``liveseg run``
