@@ -90,9 +90,9 @@ def guarded(kind: str, fn):
     return out
 
 
-MODELS = ("camvid-deeplabv3plus-mnv2-180x240", "davis-subject-unet-lite0-144x256",
+MODELS = ("camvid-unet-lite0-mlp-360x480", "davis-subject-unet-lite0-mlp-144x256",
           "person-unet-lite0-256x256")
-EFFECT = {"camvid-deeplabv3plus-mnv2-180x240": "overlay", "davis-subject-unet-lite0-144x256": "blur",
+EFFECT = {"camvid-unet-lite0-mlp-360x480": "overlay", "davis-subject-unet-lite0-mlp-144x256": "blur",
           "person-unet-lite0-256x256": "blur"}
 
 

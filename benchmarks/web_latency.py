@@ -34,8 +34,8 @@ from liveseg.web.assets import pinned_version
 from liveseg.web.browser import WebServer, find_chromium, launch, wait_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("person-unet-lite0-256x256-int8", "davis-subject-unet-lite0-144x256-int8",
-          "camvid-deeplabv3plus-mnv2-180x240-int8")
+MODELS = ("person-unet-lite0-256x256-int8", "davis-subject-unet-lite0-mlp-144x256-int8",
+          "camvid-unet-lite0-mlp-360x480-int8")
 
 
 def demo_webm(path: Path) -> Path:

@@ -55,7 +55,7 @@ def evaluate(model: Path, config: str, threads: int, work: Path) -> dict:
 
 
 def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, work: Path) -> dict:
-    fps, infer = [], []
+    fps, infer, engines = [], [], set()
     for i in range(repeats):
         stats = work / f"stats-{model.stem}-{threads}-{i}.json"
         # Every frame through the network: the card's speed is the model's, not the reuse's.
@@ -63,10 +63,13 @@ def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, wo
                 "--temporal", "off", "--stats", stats, "--no-progress", "--quiet")
         s = json.loads(stats.read_text())
         fps.append(float(s["fps"]))
+        choice = s.get("engine_choice") or {}
+        engines.add(choice.get("spec") or (s.get("engine") or {}).get("engine") or "?")
         stage = s["stages"]["infer"]
         if "median_ms" in stage:
             infer.append(float(stage["median_ms"]))
-    out = {"e2e_fps_median": round(statistics.median(fps), 1), "e2e_fps_runs": fps}
+    out = {"e2e_fps_median": round(statistics.median(fps), 1), "e2e_fps_runs": fps,
+           "engine": ", ".join(sorted(engines))}  # what --engine auto chose
     if infer:
         out["inference_ms_median"] = round(statistics.median(infer), 2)
     return out
@@ -84,7 +87,8 @@ def measure_speed(models, effect: str, repeats: int, work: Path) -> dict:
 def latency_entry(model: Path, speed: dict, effect: str, repeats: int) -> dict:
     machine = f"{platform.processor() or platform.machine()}, {platform.system()}, 2 cores"
     return {"input": "640x480 demo clip (liveseg run --demo source)", "effect": effect,
-            "sink": "null", "engine": "onnxruntime", **speed, "machine": machine,
+            "sink": "null", "engine": "liveseg run's default --engine auto (choice per thread "
+                                      "count in N_threads.engine)", **speed, "machine": machine,
             "measured_with": f"liveseg run demo.mp4 --model {model.name} --threads T "
                              f"--effect {effect} --temporal off --stats s.json "
                              f"(median of {repeats})"}

@@ -45,7 +45,7 @@ def test_default_is_the_person_model_and_the_subject_model_stays():
     card = next(c for c in CARDS if c.name == zoo.DEFAULT_MODEL)
     assert card.task == "foreground" and "person" in card.classes
     assert card.foreground == ["person"]
-    assert zoo.resolve("davis-subject-unet-lite0-144x256-int8") is not None  # still by name
+    assert zoo.resolve("davis-subject-unet-lite0-mlp-144x256-int8") is not None  # still by name
     import liveseg
 
     assert liveseg.load().card.name == zoo.DEFAULT_MODEL

@@ -83,7 +83,7 @@ def models(tmp_path):
         path = confidence_model(tmp_path / f"confidence_{dt}.onnx", dt)
         yield f"confidence_{dt}", load_model(path, engine="onnxruntime")
     for name in ("person-unet-lite0-256x256-int8", "person-unet-lite0-256x256-fp16",
-                 "camvid-deeplabv3plus-mnv2-180x240-int8"):
+                 "camvid-unet-lite0-mlp-360x480-int8"):
         yield name, load_model(name, engine="onnxruntime", siblings=False)
 
 
