@@ -18,14 +18,20 @@ import numpy as np
 from liveseg.errors import ConfigError, InputError
 
 
+def _in_root(name, root) -> Path:
+    """``name`` inside the data set's root when it is a relative path found there, else as given."""
+    path = Path(name)
+    if not path.is_absolute() and root is not None and (Path(root) / path).is_file():
+        return Path(root) / path
+    return path
+
+
 def read_class_map(spec, root=None) -> dict[int, int | None]:
     """{source id: new id, or None for ignore} from a file path or a mapping."""
     if isinstance(spec, dict):
         items, where = list(spec.items()), "data.options.class_map"
     else:
-        path = Path(spec)
-        if not path.is_absolute() and root is not None and (Path(root) / path).is_file():
-            path = Path(root) / path
+        path = _in_root(spec, root)
         if not path.is_file():
             raise InputError(f"class map not found: {spec} (looked in {root} and the current "
                              "folder); give a file of 'SRC DST' lines")
@@ -71,10 +77,7 @@ def _names(class_names, mapping, old_names, n_new, root):
         return list(VOC_CLASSES), default_palette(len(VOC_CLASSES))
     if isinstance(class_names, list):
         return [str(n) for n in class_names], []
-    path = Path(class_names)
-    if not path.is_absolute() and root is not None and (Path(root) / path).is_file():
-        path = Path(root) / path
-    return read_classes_file(path)
+    return read_classes_file(_in_root(class_names, root))
 
 
 def remap_classes(samples, info, lut, class_map, class_names=None, root=None):
