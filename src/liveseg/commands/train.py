@@ -98,7 +98,7 @@ def preflight(cfg: dict, resume=None) -> None:
                          "(write it with 'liveseg label TEACHER IMAGES -o DIR')")
     init = cfg.get("init_from")
     if init and not resume and not Path(init).is_file():
-        raise InputError(f"config: init_from checkpoint not found: {init}")
+        raise InputError(f"config: init_from file not found: {init}")
     out = Path(cfg["output_dir"])
     if out.exists() and not out.is_dir():
         raise OutputError(f"output_dir {out} exists and is not a folder")

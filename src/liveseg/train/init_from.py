@@ -1,4 +1,5 @@
 """``init_from``: start a run from another run's model weights (fine-tuning).
+An exported float ONNX model works too (``init_from_onnx``).
 
 Only the weights: the optimizer, schedule, epoch and RNG start fresh (``--resume`` is for
 continuing a run). A 3-channel checkpoint can start a 4-channel (previous-mask) model: the
@@ -28,13 +29,18 @@ def _widened(name: str, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor | 
 
 
 def load_init_weights(model: torch.nn.Module, path) -> dict:
-    """Load the checkpoint's ``model`` weights into ``model``. Returns {"widened": [names]}.
+    """Load the checkpoint's ``model`` weights into ``model``. Returns {"widened": [names]}
+    (and, for an .onnx file, what ``init_from_onnx.load_onnx_weights`` reports).
     Missing, extra or differently shaped tensors (other than 3 -> 4 input channels) are a
     ConfigError naming the first offender."""
     from liveseg.errors import InputError
     from liveseg.train.checkpoint import load_checkpoint
 
     path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        from liveseg.train.init_from_onnx import load_onnx_weights
+
+        return {"widened": [], **load_onnx_weights(model, path)}
     if not path.is_file():
         raise ConfigError(f"init_from: checkpoint not found: {path}")
     try:

@@ -256,7 +256,15 @@ class Trainer:
             init = load_init_weights(model, cfg["init_from"])
             self.log(f"weights from {cfg['init_from']}"
                      + (f" (widened to 4 input channels: {', '.join(init['widened'])})"
-                        if init["widened"] else ""))
+                        if init["widened"] else "")
+                     + (f" ({init['convolutions']} convolutions, {init['folded_bn']} with "
+                        f"folded BatchNorm; logits reproduced to {init['max_error']:.1e})"
+                        if "convolutions" in init else ""))
+        freeze_bn = cfg.get("freeze_bn")
+        if freeze_bn is None:
+            freeze_bn = str(cfg.get("init_from") or "").endswith(".onnx")
+        if freeze_bn:
+            self.log("BatchNorm statistics frozen (freeze_bn): only their affine weights train")
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
         raw_model = model
@@ -269,6 +277,7 @@ class Trainer:
 
         from liveseg.data.base import collate
         from liveseg.train.evaluate import model_input, model_logits
+        from liveseg.train.init_from_onnx import freeze_batchnorm
         from liveseg.train.losses import build_loss
         from liveseg.train.optim import build_optimizer, build_scheduler
 
@@ -337,6 +346,8 @@ class Trainer:
             train_set.set_epoch(epoch)
             sampler.set_epoch(epoch)
             model.train()
+            if freeze_bn:
+                freeze_batchnorm(model)
             t_start = time.perf_counter()
             loss_sum, n_imgs = 0.0, 0
             progress = self._progress(f"epoch {epoch + 1}/{epochs}", iters)

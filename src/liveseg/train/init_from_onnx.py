@@ -1,0 +1,215 @@
+"""``init_from: MODEL.onnx``: start a run from an exported float model (fp32 or fp16 ONNX).
+
+A shipped model has no PyTorch checkpoint beside it, and its export folded every
+BatchNorm into the convolution before it (and dropped the names). Its weights still start a
+fine-tuning run exactly: the ONNX Conv nodes are matched, in graph order, with the network's
+convolutions in the order they execute; a convolution followed by a BatchNorm gets the fused
+weight, and the BatchNorm becomes the affine map ``x + bias`` (mean 0, var 1 - eps, gamma 1).
+Such BatchNorms have no statistics left to update, so the run must keep them frozen
+(``freeze_bn``, switched on by the config for .onnx starts): they train as per-channel affine
+layers, the usual way to fine-tune with small batches.
+
+The match is checked twice: every pair must agree in shape, groups, stride and dilation, and
+the loaded network must reproduce the ONNX model's logits on a random image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from liveseg.errors import ConfigError
+
+# fp16 files store every weight rounded to 11 significant bits; the logits of a deep network
+# then differ by ~1e-3 of their range, a wrong mapping by about all of it.
+_TOLERANCE = 0.02
+
+
+def _const_values(graph) -> dict[str, np.ndarray]:
+    from onnx import numpy_helper
+
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute:
+            attr = node.attribute[0]
+            if attr.name == "value":
+                values[node.output[0]] = numpy_helper.to_array(attr.t)
+    # fp16 files may pass a weight through Cast; follow it to the stored array.
+    for node in graph.node:
+        if node.op_type == "Cast" and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
+    return values
+
+
+def _onnx_convs(path: Path) -> tuple[list[dict], tuple[int, ...]]:
+    import onnx
+
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # protobuf raises several types for a corrupt file
+        raise ConfigError(f"init_from {path}: not a readable ONNX model ({exc})") from None
+    graph = model.graph
+    values = _const_values(graph)
+    convs = []
+    for node in graph.node:
+        if node.op_type in ("QLinearConv", "ConvInteger", "DequantizeLinear"):
+            raise ConfigError(f"init_from {path}: a quantized model cannot start training; "
+                              "use its fp32 or fp16 file")
+        if node.op_type != "Conv":
+            continue
+        if node.input[1] not in values:
+            raise ConfigError(f"init_from {path}: Conv {node.name!r} has a computed weight")
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        bias = values.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        convs.append({"weight": values[node.input[1]].astype(np.float32),
+                      "bias": None if bias is None else bias.astype(np.float32),
+                      "group": int(attrs.get("group", 1)),
+                      "strides": tuple(attrs.get("strides", (1, 1))),
+                      "dilations": tuple(attrs.get("dilations", (1, 1))),
+                      "name": node.name})
+    dims = graph.input[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.dim_value > 0 else 0 for d in dims)
+    return convs, shape
+
+
+def _torch_convs(model: torch.nn.Module, shape) -> list[tuple[torch.nn.Conv2d, torch.nn.Module | None]]:
+    """The network's convolutions in execution order, each with the BatchNorm that takes its
+    output directly (or None)."""
+    order: list[torch.nn.Conv2d] = []
+    produced: dict[int, torch.nn.Conv2d] = {}
+    bn_of: dict[int, torch.nn.Module] = {}
+    hooks = []
+
+    def conv_hook(mod, _inp, out):
+        order.append(mod)
+        produced[id(out)] = mod
+
+    def bn_hook(mod, inp):
+        conv = produced.get(id(inp[0]))
+        if conv is not None:
+            bn_of[id(conv)] = mod
+
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.Conv2d):
+            hooks.append(mod.register_forward_hook(conv_hook))
+        elif isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            hooks.append(mod.register_forward_pre_hook(bn_hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(shape))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    if len({id(m) for m in order}) != len(order):
+        raise ConfigError("init_from: the network runs one convolution twice; "
+                          "an ONNX start cannot tell the calls apart")
+    return [(conv, bn_of.get(id(conv))) for conv in order]
+
+
+def _check_coverage(model, pairs):
+    """Every trainable tensor must come from the ONNX file: no Linear, LayerNorm, ... ."""
+    covered = set()
+    for conv, bn in pairs:
+        covered.update(id(p) for p in conv.parameters(recurse=False))
+        if bn is not None:
+            covered.update(id(p) for p in bn.parameters(recurse=False))
+    for name, p in model.named_parameters():
+        if id(p) not in covered:
+            raise ConfigError(f"init_from: {name} is neither a convolution nor a BatchNorm after "
+                              "one; an ONNX start cannot set it (start from a .pt checkpoint)")
+
+
+def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
+    w = torch.from_numpy(src["weight"])
+    if tuple(w.shape) != tuple(conv.weight.shape) or src["group"] != conv.groups \
+            or src["strides"] != tuple(conv.stride) or src["dilations"] != tuple(conv.dilation):
+        raise ConfigError(
+            f"init_from {path}: convolution {index} does not match: weight {tuple(w.shape)} "
+            f"group {src['group']} stride {src['strides']} dilation {src['dilations']} in the "
+            f"file, {tuple(conv.weight.shape)} group {conv.groups} stride {tuple(conv.stride)} "
+            f"dilation {tuple(conv.dilation)} in model.name: not the same architecture")
+    bias = torch.zeros(w.shape[0]) if src["bias"] is None else torch.from_numpy(src["bias"])
+    conv.weight.copy_(w)
+    if bn is None:
+        if conv.bias is not None:
+            conv.bias.copy_(bias)
+        elif bias.abs().max() > 0:
+            raise ConfigError(f"init_from {path}: convolution {index} has a bias in the file "
+                              "but neither a bias nor a BatchNorm in model.name")
+        return
+    if conv.bias is not None:
+        conv.bias.zero_()
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1.0 - bn.eps)  # so that sqrt(var + eps) == 1 exactly
+    if bn.weight is not None:
+        bn.weight.fill_(1.0)
+        bn.bias.copy_(bias)
+    elif bias.abs().max() > 0:
+        raise ConfigError(f"init_from {path}: BatchNorm after convolution {index} is not affine")
+
+
+def _check_outputs(model, path: Path, shape):
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    if inp.type == "tensor(float16)":
+        x_onnx = x.astype(np.float16)
+    else:
+        x_onnx = x
+    ref = sess.run(None, {inp.name: x_onnx})[0].astype(np.float32)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.from_numpy(x))
+    model.train(was_training)
+    out = (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+    if out.shape != ref.shape:
+        raise ConfigError(f"init_from {path}: the file gives logits of shape {ref.shape}, "
+                          f"model.name {out.shape}: not the same architecture")
+    err = float(np.abs(out - ref).max() / max(float(np.abs(ref).max()), 1e-6))
+    if err > _TOLERANCE:
+        raise ConfigError(f"init_from {path}: the loaded network does not reproduce the file's "
+                          f"logits (max difference {err:.3f} of their range): not the same "
+                          "architecture, or options differ")
+    return err
+
+
+def load_onnx_weights(model: torch.nn.Module, path) -> dict:
+    """Set ``model``'s weights from a float ONNX export of the same architecture (see the
+    module docstring). Returns {"convolutions": N, "folded_bn": M, "max_error": e}."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"init_from: model file not found: {path}")
+    convs, shape = _onnx_convs(path)
+    if len(shape) != 4 or 0 in shape:
+        raise ConfigError(f"init_from {path}: needs a fixed input size, the file has {shape}")
+    pairs = _torch_convs(model, shape)
+    if len(pairs) != len(convs):
+        raise ConfigError(f"init_from {path}: {len(convs)} convolutions in the file, "
+                          f"{len(pairs)} in model.name: not the same architecture")
+    _check_coverage(model, pairs)
+    with torch.no_grad():
+        for i, ((conv, bn), src) in enumerate(zip(pairs, convs)):
+            _assign(conv, bn, src, i, path)
+    err = _check_outputs(model, path, shape)
+    return {"convolutions": len(convs), "folded_bn": sum(bn is not None for _, bn in pairs),
+            "max_error": err}
+
+
+def freeze_batchnorm(model: torch.nn.Module) -> int:
+    """Put every BatchNorm in eval mode (statistics fixed, affine weights still trained); call
+    after each ``model.train()``. Returns how many there are."""
+    n = 0
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+            n += 1
+    return n

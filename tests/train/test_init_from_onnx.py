@@ -1,0 +1,120 @@
+"""init_from an exported float ONNX model: folded BatchNorms, fp16 files, frozen statistics."""
+
+import pytest
+import torch
+from data.segfixtures import make_folder
+
+from liveseg.errors import ConfigError
+from liveseg.export.fp16 import convert_fp16
+from liveseg.export.onnx_export import export_onnx
+from liveseg.models import create_model
+from liveseg.train.config import load_config
+from liveseg.train.init_from import load_init_weights
+from liveseg.train.init_from_onnx import freeze_batchnorm
+from liveseg.train.trainer import train
+from train.tinymodel import NAME
+
+W, H = 64, 48
+
+
+def _trained_looking(name, seed):
+    """A zoo network whose BatchNorms hold non-trivial statistics, so folding them matters."""
+    torch.manual_seed(seed)
+    model = create_model(name, num_classes=3)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.3, 0.3)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("onnx")
+    model = _trained_looking("deeplabv3plus_efficientnet_lite0", seed=0)
+    fp32 = export_onnx(model, folder / "m.onnx", input_size=(W, H))
+    fp16 = folder / "m-fp16.onnx"
+    convert_fp16(fp32, fp16)
+    return model, fp32, fp16
+
+
+@pytest.mark.parametrize("which,tol", [("fp32", 1e-4), ("fp16", 2e-2)])
+def test_reproduces_the_exported_network(exported, which, tol):
+    model, fp32, fp16 = exported
+    fresh = _trained_looking("deeplabv3plus_efficientnet_lite0", seed=1)
+    x = torch.randn(2, 3, H, W)
+    with torch.no_grad():
+        ref = model(x)
+        assert (fresh(x) - ref).abs().max() > 0.1  # a different start, so the check can fail
+    info = load_init_weights(fresh, fp32 if which == "fp32" else fp16)
+    assert info["convolutions"] > 50 and info["folded_bn"] == info["convolutions"] - 2
+    fresh.eval()
+    with torch.no_grad():
+        err = (fresh(x) - ref).abs().max() / ref.abs().max()
+    assert err < tol
+
+
+def test_other_architecture_is_refused(exported):
+    _, fp32, _ = exported
+    other = _trained_looking("unet_efficientnet_lite0_mlp", seed=0)
+    with pytest.raises(ConfigError, match="not the same architecture"):
+        load_init_weights(other, fp32)
+
+
+def test_quantized_model_is_refused(exported, tmp_path):
+    from onnxruntime.quantization import quantize_dynamic
+
+    _, fp32, _ = exported
+    q = tmp_path / "q.onnx"
+    quantize_dynamic(str(fp32), str(q), op_types_to_quantize=["Conv"])
+    fresh = _trained_looking("deeplabv3plus_efficientnet_lite0", seed=1)
+    with pytest.raises(ConfigError, match="quantized"):
+        load_init_weights(fresh, q)
+
+
+def test_corrupt_file_is_one_clear_error(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(ConfigError, match="not a readable ONNX model"):
+        load_init_weights(_trained_looking("deeplabv3plus_efficientnet_lite0", 0), bad)
+
+
+def test_freeze_batchnorm_keeps_statistics():
+    model = _trained_looking("unet_efficientnet_lite0_mlp", seed=0).train()
+    before = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
+    assert freeze_batchnorm(model) > 10
+    model(torch.randn(2, 3, H, W))
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def _cfg(tmp_path, root, out, **extra):
+    p = tmp_path / "cfg.yaml"
+    p.write_text(f"name: tiny\nmodel: {{name: {NAME}}}\n"
+                 f"data: {{dataset: folder, root: {root}}}\nloss: [{{name: ce}}]\n")
+    over = [f"output_dir={out}", "epochs=1", "batch_size=2", "threads=1",
+            "input_size=[32,24]", "augment.crop=[24,24]", "log_every=100"]
+    return load_config(p, over + [f"{k}={v}" for k, v in extra.items()])
+
+
+def test_training_from_onnx_freezes_statistics(tmp_path):
+    from liveseg.train.checkpoint import load_checkpoint
+
+    root = make_folder(tmp_path / "data", n=6)
+    first = train(_cfg(tmp_path, root, tmp_path / "a"))
+    cfg = _cfg(tmp_path, root, tmp_path / "b", init_from=first["onnx"])
+    assert cfg["freeze_bn"] is None  # auto: on for an .onnx start
+    train(cfg, export=False)
+    state = load_checkpoint(tmp_path / "b" / "last.pt")["model"]
+    # the folded BatchNorm (body.1) starts at mean 0 / var 1 - eps and must stay there
+    assert torch.equal(state["body.1.running_mean"], torch.zeros(8))
+    assert torch.allclose(state["body.1.running_var"], torch.full((8,), 1 - 1e-5))
+
+
+def test_freeze_bn_false_with_onnx_start_is_refused(tmp_path):
+    root = make_folder(tmp_path / "data", n=3)
+    with pytest.raises(ConfigError, match="freeze_bn"):
+        _cfg(tmp_path, root, tmp_path / "run", init_from="x.onnx", freeze_bn="false")
