@@ -23,18 +23,6 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
-def parse_size(text):
-    from liveseg.errors import ConfigError
-
-    try:
-        w, h = (int(v) for v in str(text).lower().split("x"))
-    except ValueError:
-        raise ConfigError(f"--input-size must look like 256x256 (WxH), got {text!r}") from None
-    if w < 8 or h < 8:
-        raise ConfigError(f"--input-size must be at least 8x8, got {text!r}")
-    return w, h
-
-
 def parse_options(items):
     import yaml
 
@@ -56,6 +44,7 @@ def run(args):
     from liveseg.errors import OutputError
     from liveseg.export.checkpoint_model import build_from_source
     from liveseg.export.onnx_export import export_onnx, onnx_parity
+    from liveseg.parsing import parse_size
 
     out = Path(args.output)
     if out.suffix.lower() != ".onnx":
@@ -72,7 +61,7 @@ def run(args):
                                                parse_options(args.option))
     model.eval()
     if args.input_size:
-        size = parse_size(args.input_size)
+        size = parse_size(args.input_size, "--input-size", lo=8)
     elif card_dict and card_dict.get("input_size"):
         size = tuple(card_dict["input_size"])
     else:

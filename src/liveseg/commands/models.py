@@ -17,17 +17,11 @@ def add_arguments(parser):
                         help="only these architectures (default: all)")
 
 
-def parse_size(text):
-    from liveseg.errors import ConfigError
+def parse_size(text, flag: str = "--size") -> tuple[int, int]:
+    """N or WxH, 32..4096 per side: the sizes models are profiled at."""
+    from liveseg.parsing import parse_size as parse
 
-    t = str(text).lower()
-    try:
-        w, h = (int(v) for v in t.split("x")) if "x" in t else (int(t), int(t))
-    except ValueError:
-        raise ConfigError(f"--size must be N or WxH, e.g. 256 or 480x360, got {text!r}") from None
-    if w < 32 or h < 32 or w > 4096 or h > 4096:
-        raise ConfigError(f"--size must be between 32 and 4096, got {text!r}")
-    return w, h
+    return parse(text, flag, square=True, lo=32, hi=4096)
 
 
 def run(args):

@@ -17,6 +17,7 @@ import math
 import re
 
 from liveseg.errors import ConfigError
+from liveseg.parsing import parse_size, parse_threads
 
 ENGINE_CHOICES = ("auto", "onnxruntime", "litert", "openvino")
 ENGINE_HELP = ("inference engine (default: auto: the fastest engine that agrees with the "
@@ -53,13 +54,6 @@ def add_model_arguments(parser, positional: bool = False, model_default=None,
     return parser
 
 
-def parse_size(text: str, flag: str = "--input-size") -> tuple[int, int]:
-    m = re.fullmatch(r"\s*(\d+)\s*[xX*,]\s*(\d+)\s*", str(text))
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
-        raise ConfigError(f"{flag} must look like WIDTHxHEIGHT (e.g. 256x256), got {text!r}")
-    return int(m.group(1)), int(m.group(2))
-
-
 def parse_triplet(text: str, flag: str) -> tuple[float, float, float]:
     parts = [p for p in re.split(r"[,\s]+", str(text).strip()) if p]
     try:
@@ -77,18 +71,6 @@ def parse_triplet(text: str, flag: str) -> tuple[float, float, float]:
     if flag == "--std" and min(abs(v) for v in vals) == 0:
         raise ConfigError(f"{flag} values must be non-zero, got {text!r}")
     return tuple(vals)
-
-
-def parse_threads(value):
-    if value is None:
-        return None
-    try:
-        n = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--threads must be a positive integer, got {value!r}") from None
-    if n < 1:
-        raise ConfigError(f"--threads must be a positive integer, got {value!r}")
-    return n
 
 
 def overrides_from_args(args):

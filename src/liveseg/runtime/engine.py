@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.errors import ConfigError, ModelError, require
+from liveseg.parsing import parse_threads
 
 ENGINES = ("auto", "onnxruntime", "litert", "openvino")
 # What may follow "NAME:" in an engine spec.
@@ -109,18 +110,6 @@ def parse_engine(spec) -> tuple[str, str | None]:
             opt and opt not in ENGINE_OPTIONS.get(name, ())):
         raise ConfigError(f"--engine must be one of {', '.join(ENGINE_SPECS)}, got {spec!r}")
     return name, (opt or None)
-
-
-def _check_threads(threads):
-    if threads is None:
-        return None
-    try:
-        t = int(threads)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--threads must be a positive integer, got {threads!r}") from None
-    if t < 1:
-        raise ConfigError(f"--threads must be a positive integer, got {threads!r}")
-    return t
 
 
 # Ops that only move or retype values: output_source looks through them.
@@ -274,6 +263,12 @@ class _OnnxGraphFacts:
         self._value = value
         self._producers = producers
 
+    def constant(self, name: str):
+        """The value (numpy) of the initializer or Constant output called ``name`` in the ONNX
+        graph; None when it is not a constant or the file's graph could not be read."""
+        value = getattr(self, "_value", None)
+        return value(name) if value is not None else None
+
     def _onnx_argmax_classes(self, output_name: str) -> int | None:
         producers = getattr(self, "_producers", None)
         if not producers:
@@ -340,7 +335,7 @@ class OnnxRuntimeEngine(_OnnxGraphFacts, Engine):
 
         self.path = Path(path)
         _check_file(self.path)
-        self.threads = _check_threads(threads)
+        self.threads = parse_threads(threads)
         if provider not in _ORT_PROVIDERS:
             raise ConfigError(f"unknown onnxruntime provider {provider!r}")
         self.provider = provider
@@ -415,7 +410,7 @@ class LiteRTEngine(Engine):
         self._mod = litert
         self.path = Path(path)
         _check_file(self.path)
-        self.threads = _check_threads(threads)
+        self.threads = parse_threads(threads)
         head = self.path.read_bytes()[:8]
         if len(head) < 8 or head[4:8] != b"TFL3":
             raise ModelError(f"{self.path.name} is not a TFLite model (no TFL3 flatbuffer header)")
@@ -616,7 +611,7 @@ class OpenVINOEngine(_OnnxGraphFacts, Engine):
         ov = require("openvino", "openvino")
         self.path = Path(path)
         _check_file(self.path)
-        self.threads = _check_threads(threads)
+        self.threads = parse_threads(threads)
         if precision is not None and precision not in _OV_PRECISIONS:
             raise ConfigError(f"unknown OpenVINO precision {precision!r}")
         device = str(device).upper()

@@ -211,8 +211,7 @@ def _metadata_classes(meta: dict):
 def _graph_norm(engine, input_name: str, layout: str):
     """If an ONNX graph normalises its own input with constants in pixel units, feed 0..255."""
     graph = getattr(engine, "graph", None)
-    value = getattr(engine, "_value", None)
-    if graph is None or value is None:
+    if graph is None:  # not an ONNX graph (LiteRT, OpenVINO IR)
         return None
     consumers = [n for n in graph.node if input_name in n.input]
     if len(consumers) != 1:
@@ -221,7 +220,7 @@ def _graph_norm(engine, input_name: str, layout: str):
     if node.op_type not in ("Sub", "Div", "Mul", "Add"):
         return None
     other = [i for i in node.input if i != input_name]
-    c = value(other[0]) if other else None
+    c = engine.constant(other[0]) if other else None
     if c is None or np.size(c) not in (1, 3):
         return None
     c = np.abs(np.asarray(c, np.float64)).ravel()
