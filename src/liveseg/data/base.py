@@ -50,6 +50,9 @@ class Sample:
     # Per-sample table stored value -> train id, for data sets mixed from several sources;
     # overrides the data set's label_lut.
     label_lut: np.ndarray | None = None
+    # With ``preresize``: keep this image's aspect (fit inside, the rest padded black and
+    # labelled ignore) instead of stretching it; for photos mixed into a set of another shape.
+    keep_aspect: bool = False
 
 
 class SegmentationDataset:
@@ -115,7 +118,7 @@ class SegmentationDataset:
             if self.teacher_dir is None:
                 return img, None
             mask = np.full(img.shape[:2], self.info.ignore_index, np.uint8)
-            return self._resize(*self._with_teacher(img, mask, s))
+            return self._resize(*self._with_teacher(img, mask, s), s.keep_aspect)
         raw = read_mask(s.mask)
         if raw.shape[:2] != img.shape[:2]:
             raise InputError(
@@ -128,12 +131,14 @@ class SegmentationDataset:
         mask = mask.astype(dtype, copy=False)
         if self.teacher_dir is not None:
             img, mask = self._with_teacher(img, mask, s)
-        return self._resize(img, mask)
+        return self._resize(img, mask, s.keep_aspect)
 
-    def _resize(self, img, mask):
+    def _resize(self, img, mask, keep_aspect=False):
         if self.preresize:
-            from liveseg.data.transforms import resize_pair
+            from liveseg.data.transforms import letterbox_pair, resize_pair
 
+            if keep_aspect:
+                return letterbox_pair(img, mask, self.preresize, self.info.ignore_index)
             img, mask = resize_pair(img, mask, self.preresize)
         return img, mask
 

@@ -301,9 +301,16 @@ def _person(root, split="train", **options):
     return person(root, split, **options)
 
 
+def _subject(root, split="train", **options):
+    from liveseg.data.subject import subject
+
+    return subject(root, split, **options)
+
+
 READERS = {
     "camvid": camvid,
     "person": _person,
+    "subject": _subject,
     "davis": davis,
     "davis2016": lambda root, split="train", **kw: davis(root, split, year=2016, **kw),
     "davis2017": lambda root, split="train", **kw: davis(root, split, year=2017, **kw),

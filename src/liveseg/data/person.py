@@ -57,7 +57,7 @@ def _binary_lut(person_value: int, ignore_values=()) -> np.ndarray:
     return lut
 
 
-def _folder_samples(root: Path, group: str, lut: np.ndarray) -> list[Sample]:
+def folder_samples(root: Path, group: str, lut: np.ndarray) -> list[Sample]:
     masks = root / "masks"
     return [Sample(img, masks / f"{img.stem}.png", name=f"{group}/{img.stem}", group=group,
                    label_lut=lut)
@@ -90,11 +90,11 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
             (val if i % val_every == 0 and keep_val(s) else train).append(s)
 
     if "ccp_person" in have:
-        split_every(_folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1)))
+        split_every(folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1)))
     if "sysu_scene" in have:
         sysu = root / "sysu_scene"
         idx = _sysu_person_index(sysu)
-        samples = _folder_samples(sysu, "sysu_scene", _binary_lut(idx))
+        samples = folder_samples(sysu, "sysu_scene", _binary_lut(idx))
         if split == "val":  # only photos with people are scored; reading masks costs ~1 s
             val += [s for i, s in enumerate(samples)
                     if i % val_every == 0 and _has_value(s.mask, idx)]
@@ -102,7 +102,7 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
             train += [s for i, s in enumerate(samples) if i % val_every != 0]
     if split == "train":
         if "vton_person" in have:
-            vton = _folder_samples(root / "vton_person", "vton_person", _binary_lut(1))
+            vton = folder_samples(root / "vton_person", "vton_person", _binary_lut(1))
             train += vton[:: max(1, int(vton_stride))]
         if "davis2016" in have:
             train += _davis_samples(root / "davis2016", int(davis_stride))

@@ -20,6 +20,21 @@ def resize_pair(img, mask, size_wh):
     return img, mask
 
 
+def letterbox_pair(img, mask, size_wh, ignore_index=255):
+    """Fit inside (W, H) keeping the aspect; the border is black and labelled ``ignore_index``."""
+    w, h = int(size_wh[0]), int(size_wh[1])
+    ih, iw = img.shape[:2]
+    s = min(w / iw, h / ih)
+    nw, nh = max(1, round(iw * s)), max(1, round(ih * s))
+    img, mask = resize_pair(img, mask, (nw, nh))
+    x0, y0 = (w - nw) // 2, (h - nh) // 2
+    pad = (y0, h - nh - y0, x0, w - nw - x0)
+    img = cv2.copyMakeBorder(img, *pad, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    if mask is not None:
+        mask = cv2.copyMakeBorder(mask, *pad, cv2.BORDER_CONSTANT, value=int(ignore_index))
+    return img, mask
+
+
 def photometric_jitter(img, rng, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0):
     """ColorJitter-style jitter: factors drawn uniformly in [1-x, 1+x]; hue shift in [-x, x] turns."""
     out = img.astype(np.float32)
