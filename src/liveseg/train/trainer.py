@@ -277,7 +277,7 @@ class Trainer:
 
         from liveseg.data.base import collate
         from liveseg.train.evaluate import model_input, model_logits
-        from liveseg.train.init_from_onnx import freeze_batchnorm
+        from liveseg.train.init_from import freeze_batchnorm
         from liveseg.train.losses import build_loss
         from liveseg.train.optim import build_optimizer, build_scheduler
 

@@ -1,11 +1,12 @@
-"""``init_from: MODEL.onnx``: start a run from an exported float model (fp32 or fp16 ONNX).
+"""A network's weights from an exported float model (fp32 or fp16 ONNX) of the same architecture.
 
 A shipped model has no PyTorch checkpoint beside it, and its export folded every
-BatchNorm into the convolution before it (and dropped the names). Its weights still start a
-fine-tuning run exactly: the ONNX Conv nodes are matched, in graph order, with the network's
+BatchNorm into the convolution before it (and dropped the names). Its weights still load
+exactly (to start a fine-tuning run, ``init_from: MODEL.onnx``, or to re-export at another
+input size): the ONNX Conv nodes are matched, in graph order, with the network's
 convolutions in the order they execute; a convolution followed by a BatchNorm gets the fused
 weight, and the BatchNorm becomes the affine map ``x + bias`` (mean 0, var 1 - eps, gamma 1).
-Such BatchNorms have no statistics left to update, so the run must keep them frozen
+Such BatchNorms have no statistics left to update, so a training run must keep them frozen
 (``freeze_bn``, switched on by the config for .onnx starts): they train as per-channel affine
 layers, the usual way to fine-tune with small batches.
 
@@ -202,14 +203,3 @@ def load_onnx_weights(model: torch.nn.Module, path) -> dict:
     err = _check_outputs(model, path, shape)
     return {"convolutions": len(convs), "folded_bn": sum(bn is not None for _, bn in pairs),
             "max_error": err}
-
-
-def freeze_batchnorm(model: torch.nn.Module) -> int:
-    """Put every BatchNorm in eval mode (statistics fixed, affine weights still trained); call
-    after each ``model.train()``. Returns how many there are."""
-    n = 0
-    for mod in model.modules():
-        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-            mod.eval()
-            n += 1
-    return n

@@ -9,8 +9,7 @@ from liveseg.export.fp16 import convert_fp16
 from liveseg.export.onnx_export import export_onnx
 from liveseg.models import create_model
 from liveseg.train.config import load_config
-from liveseg.train.init_from import load_init_weights
-from liveseg.train.init_from_onnx import freeze_batchnorm
+from liveseg.train.init_from import freeze_batchnorm, load_init_weights
 from liveseg.train.trainer import train
 from train.tinymodel import NAME
 
