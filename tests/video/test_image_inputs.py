@@ -13,8 +13,8 @@ from vfixtures import make_video, tiny_onnx
 import liveseg
 from liveseg.cli import main
 from liveseg.errors import ConfigError, InputError
-from liveseg.video.imageheader import image_size
-from liveseg.video.sources import read_image
+from liveseg.imageheader import image_size
+from liveseg.images import read_image
 
 
 def _chunk(kind, data):

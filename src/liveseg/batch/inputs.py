@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from liveseg.errors import ConfigError, InputError, OutputError
+from liveseg.images import IMAGE_EXTS, is_image_path
 from liveseg.video.sinks import VIDEO_EXTS
-from liveseg.video.sources import IMAGE_EXTS
 
 # Extensions a folder or glob search takes as videos (a file named outright is tried whatever
 # its extension: PyAV says whether it is a video).
@@ -173,7 +173,7 @@ def plan(specs: list[str], outdir, *, effect: str | None, save_masks: bool) -> l
     inputs = {str(f) for f, _, _ in files}
     for f, _base, err in files:
         rel = f.relative_to(common) if common is not None else Path(*f.parts[1:])
-        kind = "image" if f.suffix.lower() in IMAGE_EXTS else "video"
+        kind = "image" if is_image_path(f) else "video"
         out = output_name(rel, kind, effect)
         masks = mask_name(out, kind) if save_masks else None
         item = Item(str(f), kind, out.as_posix(), masks.as_posix() if masks else None, err)

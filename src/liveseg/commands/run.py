@@ -14,6 +14,8 @@ EFFECTS = ("overlay", "blur", "replace", "matte", "mask", "side-by-side")
 def add_arguments(parser):
     import argparse
 
+    from liveseg.runtime.cli_args import add_model_arguments
+
     parser.add_argument("input", nargs="?", metavar="INPUT",
                         help="video file, image file, folder of images, glob, webcam[:N] or a "
                              "stream URL (rtsp://, http://, ...)")
@@ -37,7 +39,7 @@ def add_arguments(parser):
                              "optionally +smooth (see liveseg.video.temporal). Default auto: "
                              "fixed:4+smooth for videos, streams and webcams (network on 1 "
                              "frame in 4, optical flow in between), off for images")
-    _model_arguments(parser)
+    add_model_arguments(parser)  # --model, --engine, --threads, foreign-model overrides
     parser.add_argument("--save-masks", metavar="DIR",
                         help="also write one uint8 PNG of class indices per frame into DIR")
     parser.add_argument("--show", action="store_true",
@@ -59,13 +61,6 @@ def add_arguments(parser):
     parser.add_argument("--quiet", action="store_true", help="no summary")
 
 
-def _model_arguments(parser):
-    """--model, --engine, --threads and the foreign-model overrides (shared with `info`)."""
-    from liveseg.runtime.cli_args import add_model_arguments
-
-    add_model_arguments(parser)
-
-
 def _load(args):
     from liveseg import zoo
     from liveseg.errors import ModelError
@@ -81,14 +76,9 @@ def _load(args):
 
 
 def _demo_input() -> str:
-    import importlib.util
     import tempfile
     from pathlib import Path
 
-    from liveseg.errors import DependencyError
-
-    if importlib.util.find_spec("liveseg.video.demo") is None:
-        raise DependencyError("--demo needs liveseg.video.demo, which this install lacks")
     from liveseg.video.demo import make_demo_clip
 
     path = Path(tempfile.gettempdir()) / "liveseg-demo" / "demo.mp4"

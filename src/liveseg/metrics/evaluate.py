@@ -19,13 +19,13 @@ from liveseg.metrics.video import dtssd, evaluate_sequence, flicker_rate, summar
 
 def _pngs(folder: Path) -> dict[str, Path]:
     """Relative path without suffix -> file, for every image file under ``folder``."""
-    from liveseg.data.io import IMAGE_EXTS
+    from liveseg.images import is_image_path
 
     if not folder.is_dir():
         raise InputError(f"folder not found: {folder}")
     out = {}
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTS:
+        if p.is_file() and is_image_path(p):
             out[str(p.relative_to(folder).with_suffix(""))] = p
     if not out:
         raise InputError(f"no image files under {folder}")

@@ -231,7 +231,7 @@ def label_images(model, paths, folder, *, hard: bool = False, overwrite: bool = 
     encoding (unless ``overwrite``). Each file is written atomically. Returns labels.json's
     contents (with the image list and timing)."""
     from liveseg.atomic import atomic_output, write_text_atomic
-    from liveseg.video.sources import read_image
+    from liveseg.images import read_image
 
     paths = [Path(p) for p in paths]
     if not paths:

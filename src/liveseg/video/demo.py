@@ -8,7 +8,6 @@ works on a machine with no network and no video of its own.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -85,20 +84,8 @@ def demo_frames(seconds: float = 4.0, fps: int = 30, size: tuple[int, int] = (64
 
 def make_demo_clip(path, seconds: float = 4.0, fps: int = 30, size=(640, 480)) -> Path:
     """Write the demo clip as H.264 MP4 to ``path`` (atomically) and return the path."""
-    import av
+    from liveseg.video.sinks import write_video
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    with av.open(str(tmp), mode="w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height = size
-        stream.pix_fmt = "yuv420p"
-        stream.options = {"crf": "18", "preset": "veryfast"}
-        for frame in demo_frames(seconds, fps, size):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    os.replace(tmp, path)
-    return path
+    return write_video(path, demo_frames(seconds, fps, size), fps, crf=18)

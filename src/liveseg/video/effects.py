@@ -240,11 +240,11 @@ class Replace(_Matted):
         path = Path(background)
         if not path.is_file():
             raise InputError(f"--background not found: {background}")
-        from liveseg.video.sources import IMAGE_EXTS, read_image
+        from liveseg.images import is_image_path, read_image
 
         self.video = None
         self.image = None
-        if path.suffix.lower() in IMAGE_EXTS:
+        if is_image_path(path):
             self.image = read_image(path, "--background")
         else:
             self.video = _BackgroundVideo(path)

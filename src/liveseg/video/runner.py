@@ -14,8 +14,9 @@ from pathlib import Path
 
 from liveseg.atomic import check_output_file, check_writable_folder, os_reason, write_text_atomic
 from liveseg.errors import ConfigError, InputError, OutputError
+from liveseg.images import IMAGE_EXTS
 from liveseg.video.sinks import VIDEO_EXTS, check_output
-from liveseg.video.sources import IMAGE_EXTS, ImageSource, make_source
+from liveseg.video.sources import ImageSource, make_source
 
 
 def _check_folder(path: Path, inputs: list[Path], overwrite: bool, what: str) -> None:

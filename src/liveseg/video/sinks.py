@@ -355,6 +355,23 @@ class VideoSink(Sink):
         return f"partial output kept at {self.tmp} ({self.frames} frames)"
 
 
+def write_video(path, frames, fps: float = 30.0, *, crf: int = 23,
+                preset: str = "veryfast") -> Path:
+    """Encode RGB uint8 frames into ``path`` by VideoSink's rules (H.264, VP9 for .webm; even
+    sizes; renamed into place at the end): the one writer of demo, test and benchmark clips."""
+    from types import SimpleNamespace
+
+    sink = VideoSink(path, fps=fps, crf=crf, preset=preset, audio=False)
+    status = "error"
+    try:
+        for frame in frames:
+            sink.write(SimpleNamespace(out=frame, pts=None, time_base=None))
+        status = "done"
+    finally:
+        sink.finish(status)
+    return sink.path
+
+
 # --------------------------------------------------------------------------------------------
 class ImageDirSink(Sink):
     """One image per frame in a folder; each file written atomically."""
