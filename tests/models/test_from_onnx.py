@@ -1,4 +1,4 @@
-"""init_from an exported float ONNX model: folded BatchNorms, fp16 files, frozen statistics."""
+"""Weights from an exported float ONNX model: folded BatchNorms, fp16 files, statistics again."""
 
 import pytest
 import torch
@@ -9,6 +9,7 @@ from liveseg.export.fp16 import convert_fp16
 from liveseg.export.onnx_export import export_onnx
 from liveseg.models import create_model
 from liveseg.train.config import load_config
+from liveseg.models.from_onnx import recalibrate_batchnorm
 from liveseg.train.init_from import freeze_batchnorm, load_init_weights
 from liveseg.train.trainer import train
 from train.tinymodel import NAME
@@ -99,21 +100,57 @@ def _cfg(tmp_path, root, out, **extra):
     return load_config(p, over + [f"{k}={v}" for k, v in extra.items()])
 
 
-def test_training_from_onnx_freezes_statistics(tmp_path):
+def test_recalibration_keeps_the_function_and_restores_normalisation(exported):
+    _, fp32, _ = exported
+    model = _trained_looking("deeplabv3plus_efficientnet_lite0", seed=1)
+    load_init_weights(model, fp32)
+    data = [torch.randn(4, 3, H, W) * 0.8 + 0.1 for _ in range(3)]
+    model.eval()
+    with torch.no_grad():
+        before = model(data[0])
+    assert recalibrate_batchnorm(model, iter(data)) > 50
+    with torch.no_grad():
+        after = model(data[0])
+        assert (after - before).abs().max() / before.abs().max() < 1e-4
+        bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        assert bn.running_mean.abs().max() > 1e-3 and (bn.running_var - 1).abs().max() > 1e-2
+        # training mode normalises with batch statistics, now close to the stored ones
+        model.train()
+        trained_mode = model(torch.cat(data))
+        model.eval()
+        ref = model(torch.cat(data))
+    assert (trained_mode - ref).abs().max() / ref.abs().max() < 0.1
+
+
+def test_training_from_onnx_recalibrates(tmp_path, capsys):
     from liveseg.train.checkpoint import load_checkpoint
 
     root = make_folder(tmp_path / "data", n=6)
     first = train(_cfg(tmp_path, root, tmp_path / "a"))
-    cfg = _cfg(tmp_path, root, tmp_path / "b", init_from=first["onnx"])
-    assert cfg["freeze_bn"] is None  # auto: on for an .onnx start
-    train(cfg, export=False)
+    train(_cfg(tmp_path, root, tmp_path / "b", init_from=first["onnx"]), export=False)
+    log = capsys.readouterr().err
     state = load_checkpoint(tmp_path / "b" / "last.pt")["model"]
-    # the folded BatchNorm (body.1) starts at mean 0 / var 1 - eps and must stay there
-    assert torch.equal(state["body.1.running_mean"], torch.zeros(8))
-    assert torch.allclose(state["body.1.running_var"], torch.full((8,), 1 - 1e-5))
+    # the folded BatchNorm (body.1) came back as mean 0 / var 1 - eps, then got statistics
+    assert state["body.1.running_mean"].abs().max() > 1e-4
+    assert not torch.allclose(state["body.1.running_var"], torch.full((8,), 1 - 1e-5))
+    assert "statistics of 1 folded layers re-estimated" in log
 
 
-def test_freeze_bn_false_with_onnx_start_is_refused(tmp_path):
+def test_freeze_bn_must_be_a_boolean(tmp_path):
     root = make_folder(tmp_path / "data", n=3)
     with pytest.raises(ConfigError, match="freeze_bn"):
-        _cfg(tmp_path, root, tmp_path / "run", init_from="x.onnx", freeze_bn="false")
+        _cfg(tmp_path, root, tmp_path / "run", freeze_bn="maybe")
+
+
+def test_frozen_statistics_stay_through_a_run(tmp_path):
+    from liveseg.train.checkpoint import load_checkpoint
+
+    root = make_folder(tmp_path / "data", n=6)
+    first = train(_cfg(tmp_path, root, tmp_path / "a"), export=False)
+    ckpt = tmp_path / "a" / "last.pt"
+    train(_cfg(tmp_path, root, tmp_path / "b", init_from=str(ckpt), freeze_bn="true"),
+          export=False)
+    a, b = load_checkpoint(ckpt)["model"], load_checkpoint(tmp_path / "b" / "last.pt")["model"]
+    assert first["best_epoch"] >= 0
+    assert torch.equal(a["body.1.running_mean"], b["body.1.running_mean"])
+    assert torch.equal(a["body.1.running_var"], b["body.1.running_var"])

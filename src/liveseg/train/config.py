@@ -40,9 +40,9 @@ DEFAULTS: dict = {
     # A checkpoint (.pt) or a float ONNX export (.onnx, e.g. a shipped model's fp16 file) whose
     # weights start the run (fine-tuning; liveseg.models.from_onnx for .onnx).
     "init_from": None,
-    # Keep every BatchNorm's statistics fixed while training (affine weights still learn).
-    # null: on for an .onnx start (its folded BatchNorms have no statistics), else off.
-    "freeze_bn": None,
+    # Keep every BatchNorm's statistics fixed while training (affine weights still learn),
+    # for fine-tuning with small batches.
+    "freeze_bn": False,
     "input_size": [480, 360],  # [W, H] of the validation / export input
     "mean": [0.485, 0.456, 0.406],
     "std": [0.229, 0.224, 0.225],
@@ -219,12 +219,8 @@ def validate(cfg: dict) -> None:
     if init is not None and not (isinstance(init, str) and init.endswith((".pt", ".onnx"))):
         raise ConfigError("config: init_from must be a checkpoint (.pt) or a float ONNX model "
                           f"(.onnx), got {init!r}")
-    freeze = cfg.get("freeze_bn")
-    if freeze not in (None, True, False):
-        raise ConfigError(f"config: freeze_bn must be true, false or null, got {freeze!r}")
-    if freeze is False and isinstance(init, str) and init.endswith(".onnx"):
-        raise ConfigError("config: freeze_bn: false cannot start from an .onnx model (its "
-                          "BatchNorms are folded and have no statistics); leave freeze_bn null")
+    if not isinstance(cfg.get("freeze_bn"), bool):
+        raise ConfigError(f"config: freeze_bn must be true or false, got {cfg.get('freeze_bn')!r}")
 
 
 # ---- validate()'s helpers -------------------------------------------------------------------

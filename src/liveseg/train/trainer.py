@@ -260,9 +260,7 @@ class Trainer:
                      + (f" ({init['convolutions']} convolutions, {init['folded_bn']} with "
                         f"folded BatchNorm; logits reproduced to {init['max_error']:.1e})"
                         if "convolutions" in init else ""))
-        freeze_bn = cfg.get("freeze_bn")
-        if freeze_bn is None:
-            freeze_bn = str(cfg.get("init_from") or "").endswith(".onnx")
+        freeze_bn = bool(cfg.get("freeze_bn"))
         if freeze_bn:
             self.log("BatchNorm statistics frozen (freeze_bn): only their affine weights train")
         if channels_last:
@@ -308,6 +306,9 @@ class Trainer:
         cap = cfg.get("max_iters_per_epoch")
         if cap:
             iters = min(iters, int(cap))
+        if ckpt is None and str(cfg.get("init_from") or "").endswith(".onnx"):
+            # The file's BatchNorms were folded away: give them statistics again (same function)
+            self._recalibrate_bn(raw_model, loader, cfg, device)
         epochs = int(cfg["epochs"])
         optimizer = build_optimizer(raw_model, cfg["optimizer"])
         scheduler = build_scheduler(optimizer, cfg["schedule"], epochs * iters,
@@ -468,6 +469,20 @@ class Trainer:
                     opset=int(self.cfg["export"].get("opset", 17)))
         self.log(f"exported {path} (+ {path.with_suffix('.json').name}) from {src.name}")
         return path
+
+    def _recalibrate_bn(self, model, loader, cfg, device, max_batches=20):
+        from liveseg.models.from_onnx import recalibrate_batchnorm
+        from liveseg.train.evaluate import model_input
+
+        def inputs():
+            for i, batch in enumerate(loader):
+                if i >= max_batches:
+                    break
+                yield model_input(batch, device, cfg["mean"], cfg["std"])
+
+        n = recalibrate_batchnorm(model, inputs())
+        self.log(f"BatchNorm statistics of {n} folded layers re-estimated on "
+                 f"{min(max_batches, len(loader))} training batches (same function)")
 
     def _progress(self, title: str, total: int):
         """Callback(it, loss): a rich bar on a terminal, a line every log_every iters otherwise."""
