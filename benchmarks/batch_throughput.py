@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.benchinfo import machine_info
+from liveseg.bench.machine import machine_info
 
 
 def busy_seconds() -> float:

@@ -16,7 +16,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -24,7 +23,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from liveseg.benchinfo import machine_info as _machine_info
+from liveseg.bench.machine import machine_info as _machine_info
+from liveseg.bench.timing import time_interleaved
 from liveseg.runtime import load_model
 
 
@@ -72,36 +72,17 @@ def baseline_preprocess(frame, S, mean, std, layout):
     return np.ascontiguousarray(x[None], dtype=np.float32)
 
 
-def stats(ts):
-    a = np.asarray(ts) * 1e3
-    return {"median_ms": round(float(np.median(a)), 4), "p90_ms": round(float(np.percentile(a, 90)), 4)}
+def _rounded(r):
+    return {"median_ms": round(r["median_ms"], 4), "p90_ms": round(r["p90_ms"], 4)}
 
 
 def interleaved(fa, fb, reps, warmup=30):
-    for _ in range(warmup):
-        fa()
-        fb()
-    ta, tb = [], []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fa()
-        t1 = time.perf_counter()
-        fb()
-        t2 = time.perf_counter()
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-    return stats(ta), stats(tb)
+    r = time_interleaved({"a": fa, "b": fb}, runs=reps, warmup=warmup)
+    return _rounded(r["a"]), _rounded(r["b"])
 
 
 def single(f, reps, warmup=30):
-    for _ in range(warmup):
-        f()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return stats(ts)
+    return _rounded(time_interleaved({"f": f}, runs=reps, warmup=warmup)["f"])
 
 
 def main(argv=None):
@@ -127,10 +108,11 @@ def main(argv=None):
                 m = load_model(p)
                 mean, std = np.float32(m.io.mean), np.float32(m.io.std)
                 if dtype == "uint8":
-                    base = lambda: cv2.resize(frame, (S, S), interpolation=cv2.INTER_AREA)[None].copy()  # noqa: E731
+                    base = lambda S=S: cv2.resize(frame, (S, S), interpolation=cv2.INTER_AREA)[None].copy()
                 else:
-                    base = lambda: baseline_preprocess(frame, S, mean, std, layout)  # noqa: E731
-                a, b = interleaved(lambda: m.preprocess(frame), base, args.reps)
+                    base = lambda S=S, mean=mean, std=std, layout=layout: baseline_preprocess(
+                        frame, S, mean, std, layout)
+                a, b = interleaved(lambda m=m: m.preprocess(frame), base, args.reps)
                 name = f"{S}x{S} {layout} {dtype}"
                 ratio = b["median_ms"] / a["median_ms"]
                 print(f"{name:<28}{a['median_ms']:>9.3f}/{a['p90_ms']:<8.3f}"
@@ -145,7 +127,7 @@ def main(argv=None):
                                ("sigmoid", "1-channel fg prob -> [1-p, p]")):
                 m = load_model(build_model(Path(d) / f"p{S}{head}.onnx", S, head=head))
                 raw = m.infer(m.preprocess(frame))
-                r = single(lambda: m.postprocess(raw, (480, 640)), args.reps)
+                r = single(lambda m=m, raw=raw: m.postprocess(raw, (480, 640)), args.reps)
                 name = f"{S}x{S} {desc}"
                 print(f"{name:<40}{r['median_ms']:>10.3f}{r['p90_ms']:>10.3f}")
                 results["postprocess"].append({"model": name, **r})

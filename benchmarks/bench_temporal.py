@@ -3,7 +3,7 @@
     python benchmarks/bench_temporal.py --model oracle
     python benchmarks/bench_temporal.py --model runs/<name>/model.onnx --threads 2 --repeats 3
 
-See ``liveseg.commands.bench_temporal`` for what is measured.
+See ``liveseg.bench.temporal`` for what is measured.
 """
 
 import sys

@@ -355,7 +355,8 @@ def main(argv=None) -> int:
                   variants=[v for v in (args.variants or "").split(",") if v] or None)
     threads_list = [int(t) for t in args.threads.split(",")]
 
-    from liveseg.benchinfo import cpu_features, engines_installed, machine_info
+    from liveseg.bench.machine import machine_info
+    from liveseg.sysinfo import cpu_features, engines_installed
 
     result = {"machine": machine_info("numpy", "cv2", "onnxruntime", "openvino"),
               "cpu_features": cpu_features(), "engines": engines_installed(),

@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -66,22 +64,17 @@ def interleaved(paths: dict, engines, threads: int, runs: int) -> dict:
     from liveseg.runtime.engine import make_engine
 
     engs = {(name, e): make_engine(p, e, threads) for name, p in paths.items() for e in engines}
-    times = {k: [] for k in engs}
+    from liveseg.bench.timing import time_interleaved
+
     feeds = {}
     for k, eng in engs.items():
         i = eng.inputs[0]
         feeds[k] = {i.name: np.random.rand(*[d if isinstance(d, int) else 1
                                              for d in i.shape]).astype(np.float32)}
-        for _ in range(3):
-            eng.run(feeds[k])
-    for _ in range(runs):
-        for k, eng in engs.items():
-            t = time.perf_counter()
-            eng.run(feeds[k])
-            times[k].append((time.perf_counter() - t) * 1e3)
-    return {f"{e} {name}": {"median_ms": round(statistics.median(v), 2),
-                            "p90_ms": round(float(np.percentile(v, 90)), 2)}
-            for (name, e), v in times.items()}
+    res = time_interleaved({k: (lambda eng=eng, k=k: eng.run(feeds[k])) for k, eng in engs.items()},
+                           runs=runs, warmup=3)
+    return {f"{e} {name}": {"median_ms": round(v["median_ms"], 2), "p90_ms": round(v["p90_ms"], 2)}
+            for (name, e), v in res.items()}
 
 
 def main(argv=None) -> int:

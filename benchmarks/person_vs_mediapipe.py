@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from liveseg.benchinfo import machine_info
+from liveseg.bench.machine import machine_info
+from liveseg.bench.timing import median_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,11 +151,6 @@ def mediapipe_once(python: str, clip: Path, selection: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def med(rows, key):
-    vals = [r[key] for r in rows if r.get(key) is not None]
-    return round(statistics.median(vals), 2) if vals else None
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -208,17 +203,17 @@ def main(argv=None) -> int:
                   flush=True)
         for m, rs in runs.items():
             results["rows"].setdefault(m, {})[f"speed_{t}_threads"] = {
-                "fps_median": med(rs, "fps"), "e2e_p90_ms_median": med(rs, "e2e_p90_ms"),
-                "e2e_median_ms": med(rs, "e2e_median_ms"),
-                "infer_median_ms": med(rs, "infer_median_ms"), "runs": rs}
+                "fps_median": median_of(rs, "fps", 2), "e2e_p90_ms_median": median_of(rs, "e2e_p90_ms", 2),
+                "e2e_median_ms": median_of(rs, "e2e_median_ms", 2),
+                "infer_median_ms": median_of(rs, "infer_median_ms", 2), "runs": rs}
             print(m, t, "threads:", results["rows"][m][f"speed_{t}_threads"]["fps_median"], "fps",
                   flush=True)
         for sel, rs in mp_runs.items():
             if rs:
                 name = f"mediapipe-own-loop-{'landscape' if sel else 'general'}"
                 results["rows"][name] = {"speed_own_threads": {
-                    "fps_median": med(rs, "fps"), "latency_p90_ms_median": med(rs, "latency_p90_ms"),
-                    "latency_median_ms": med(rs, "latency_median_ms"), "runs": rs}}
+                    "fps_median": median_of(rs, "fps", 2), "latency_p90_ms_median": median_of(rs, "latency_p90_ms", 2),
+                    "latency_median_ms": median_of(rs, "latency_median_ms", 2), "runs": rs}}
                 print(name, results["rows"][name]["speed_own_threads"]["fps_median"], "fps",
                       flush=True)
     if args.out:

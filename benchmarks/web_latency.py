@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from liveseg.benchinfo import machine_info
+from liveseg.bench.machine import machine_info
+from liveseg.bench.timing import median_of
 from liveseg.web.assets import pinned_version
 from liveseg.web.browser import WebServer, find_chromium, launch, wait_frames
 
@@ -95,11 +95,6 @@ def webgpu_adapter(browser, url: str) -> str | None:
         page.close()
 
 
-def med(rows, key):
-    vals = [r[key] for r in rows if r.get(key) is not None]
-    return round(statistics.median(vals), 2) if vals else None
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -146,7 +141,7 @@ def main(argv=None) -> int:
             w, h = ModelCard.load(ZOO_DIR / f"{model}.json").input_size
             for (where, t), rs in runs.items():
                 row = {"model": model, "input": f"{w}x{h}", "where": where, "threads": t,
-                       "infer_median_ms": med(rs, "infer_median_ms"), "fps": med(rs, "fps"),
+                       "infer_median_ms": median_of(rs, "infer_median_ms", 2), "fps": median_of(rs, "fps", 2),
                        "runs": rs}
                 rows.append(row)
         browser.close()

@@ -65,7 +65,7 @@ def test_data_from_a_training_config_keeps_its_split_and_class_map(tmp_path):
     calibration links only the training split's images."""
     from data.segfixtures import make_folder
 
-    from liveseg.commands.bench_quant import calibration_spec, parse_spec
+    from liveseg.bench.accuracy import calibration_spec, parse_spec
 
     root = make_folder(tmp_path / "f", n=10, num_classes=4)
     cfg = tmp_path / "c.yaml"

@@ -12,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model_fixtures import fixture_card, make_seg_model, write_card
 
-from liveseg import benchinfo
+from liveseg import sysinfo
 from liveseg.card import ModelCard
 from liveseg.cli import main
 from liveseg.errors import ConfigError
@@ -24,7 +24,7 @@ X86 = {"cpu": "test", "arch": "x86", "cores": 2, "amx": False, "bf16": False, "f
 def _cpu(monkeypatch, **kw):
     feats = {**X86, "isa": {"AVX2": True, "AVX-512 VNNI": kw.get("vnni", False)},
              "int8_dot": kw.get("vnni", False), **{k: v for k, v in kw.items() if k != "vnni"}}
-    monkeypatch.setattr(benchinfo, "cpu_features", lambda: feats)
+    monkeypatch.setattr(sysinfo, "cpu_features", lambda: feats)
 
 
 def test_reduce_range_follows_the_target_cpu(monkeypatch):

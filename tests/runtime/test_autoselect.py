@@ -198,16 +198,16 @@ def test_key_changes_measure_again(tmp_path, cache, monkeypatch, change):
     if change == "file":
         path.write_bytes(b"another model")
     elif change == "versions":
-        from liveseg import benchinfo
+        from liveseg import sysinfo
 
-        real = benchinfo.library_versions
-        monkeypatch.setattr(benchinfo, "library_versions",
+        real = sysinfo.library_versions
+        monkeypatch.setattr(sysinfo, "library_versions",
                             lambda: {**real(), "openvino": "9999.0"})
     elif change == "cpu":
-        from liveseg import benchinfo
+        from liveseg import sysinfo
 
-        real_sig = benchinfo.cpu_signature
-        monkeypatch.setattr(benchinfo, "cpu_signature", lambda: {**real_sig(), "flags": "other"})
+        real_sig = sysinfo.cpu_signature
+        monkeypatch.setattr(sysinfo, "cpu_signature", lambda: {**real_sig(), "flags": "other"})
     elif change == "card":
         write_card(path, fixture_card("fake2", classes=["r", "g", "b"], input_size=[16, 16],
                                       output_kind="logits"))
@@ -350,18 +350,18 @@ def test_gpu_candidate_that_fails_is_skipped_in_the_probe(tmp_path, cache, monke
 
 # ---- precisions and siblings ---------------------------------------------------------------
 def test_openvino_precisions_follow_the_cpu(monkeypatch):
-    from liveseg import benchinfo
+    from liveseg import sysinfo
 
     base = {"cpu": "x", "arch": "x86", "cores": 2, "isa": {}, "int8_dot": True, "amx": True}
     monkeypatch.setattr(autoselect, "openvino_info",
                         lambda: {"devices": ["CPU"], "cpu_caps": ["FP32", "BF16", "FP16", "INT8"]})
-    monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": False})
+    monkeypatch.setattr(sysinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": False})
     assert autoselect.cpu_precisions(quantized=False) == ["f32", "bf16"]
     assert autoselect.cpu_precisions(quantized=True) == ["f32", "bf16"]
-    monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": False, "fp16": False})
+    monkeypatch.setattr(sysinfo, "cpu_features", lambda: {**base, "bf16": False, "fp16": False})
     assert autoselect.cpu_precisions(quantized=False) == ["f32"]
     assert autoselect.cpu_precisions(quantized=True) == ["f32"]
-    monkeypatch.setattr(benchinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": True})
+    monkeypatch.setattr(sysinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": True})
     assert autoselect.cpu_precisions(quantized=False) == ["f32", "bf16", "f16"]
     assert autoselect.cpu_precisions(quantized=True) == ["f32", "bf16"]
 

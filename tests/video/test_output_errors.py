@@ -195,7 +195,7 @@ def test_disk_full_mid_png_folder_leaves_nothing_and_rerun_works(env, tmp_path):
 
 # ---- benchmarks -------------------------------------------------------------------------------
 def test_bench_json_in_a_missing_folder_fails_up_front(tmp_path, capsys, monkeypatch):
-    import liveseg.video.bench as vb
+    import liveseg.bench.pipeline as vb
 
     monkeypatch.setattr(vb, "run_benchmark", lambda **kw: pytest.fail("benchmark ran"))
     code = main(["bench", "pipeline", "--json", str(tmp_path / "nope" / "r.json")])
@@ -204,7 +204,7 @@ def test_bench_json_in_a_missing_folder_fails_up_front(tmp_path, capsys, monkeyp
 
 
 def test_bench_quant_json_in_a_missing_folder_fails_up_front(tmp_path, capsys, monkeypatch):
-    import liveseg.commands.bench_quant as bq
+    import liveseg.bench.quant as bq
 
     monkeypatch.setattr(bq, "build_variants", lambda *a, **kw: pytest.fail("benchmark ran"))
     code = main(["bench", "quant", "--onnx", str(tmp_path / "m.onnx"), "--data",
@@ -214,7 +214,7 @@ def test_bench_quant_json_in_a_missing_folder_fails_up_front(tmp_path, capsys, m
 
 
 def test_bench_pipeline_removes_its_temporary_folder(tmp_path, monkeypatch):
-    from liveseg.video.bench import run_benchmark
+    from liveseg.bench.pipeline import run_benchmark
 
     scratch = tmp_path / "tmp"
     scratch.mkdir()

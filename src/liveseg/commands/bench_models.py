@@ -19,10 +19,11 @@ def add_arguments(parser):
 
 def run(args):
     from liveseg.atomic import write_text_atomic
+    from liveseg.bench.models import markdown, run_bench, save_json
+    from liveseg.bench.results import check_outputs
     from liveseg.commands.models import parse_size
     from liveseg.errors import ConfigError
     from liveseg.models import get_builder, list_models
-    from liveseg.models.bench import markdown, run_bench, save_json
 
     names = [n.strip() for n in args.models.split(",") if n.strip()] or list_models()
     for n in names:
@@ -30,11 +31,7 @@ def run(args):
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     if args.runs < 1 or args.warmup < 0:
         raise ConfigError("--runs must be >= 1 and --warmup >= 0")
-    from liveseg.atomic import check_output_file
-
-    for p, what in ((args.json, "--json file"), (args.markdown, "--markdown file")):
-        if p:
-            check_output_file(p, what, overwrite=True)
+    check_outputs((args.json, "--json file"), (args.markdown, "--markdown file"))
     result = run_bench(names, sizes, runs=args.runs, warmup=args.warmup, baseline=args.baseline)
     table = markdown(result)
     print(table)

@@ -2,7 +2,7 @@
 
 Generates its own clip and a small fixed ONNX model (~3 ms/frame on one core), runs
 decode->composite and decode->encode, inline and threaded, interleaved, and prints medians
-and p90; optionally RSS over a long synthetic stream. See liveseg.video.bench.
+and p90; optionally RSS over a long synthetic stream. See liveseg.bench.pipeline.
 """
 
 HELP = "video pipeline benchmark: per-stage ms, end-to-end fps, RSS over a long stream"
@@ -24,11 +24,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
     import re
 
+    from liveseg.bench.machine import one_line
+    from liveseg.bench.pipeline import run_benchmark
+    from liveseg.bench.results import check_outputs, write_json
     from liveseg.errors import ConfigError
-    from liveseg.video.bench import run_benchmark
 
     sizes = []
     for part in str(args.sizes).split(","):
@@ -38,16 +39,11 @@ def run(args):
         sizes.append((int(m.group(1)), int(m.group(2))))
     if args.frames < 2 or args.repeats < 1 or args.threads < 1:
         raise ConfigError("--frames >= 2, --repeats >= 1 and --threads >= 1 please")
-    if args.json:  # checked now, not after minutes of benchmarking
-        from liveseg.atomic import check_output_file
-
-        check_output_file(args.json, "--json file", overwrite=True)
+    check_outputs((args.json, "--json file"))  # now, not after minutes of benchmarking
     result = run_benchmark(sizes=sizes, frames=args.frames, repeats=args.repeats,
                            model_threads=args.threads, effect=args.effect,
                            rss_frames=args.rss_frames)
-    print("\nmachine: " + ", ".join(f"{k}={v}" for k, v in result["machine"].items()))
+    print("\n" + one_line(result["machine"]))
     if args.json:
-        from liveseg.atomic import write_text_atomic
-
-        write_text_atomic(args.json, json.dumps(result, indent=2, default=str) + "\n")
+        write_json(args.json, result)
     return 0

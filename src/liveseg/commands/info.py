@@ -24,7 +24,7 @@ def add_arguments(parser):
 
 def system_report() -> dict:
     """CPU features, engines, GPUs and liveseg's cache folder (``liveseg info --system``)."""
-    from liveseg.benchinfo import cpu_features, engines_installed, library_versions
+    from liveseg.sysinfo import cpu_features, engines_installed, library_versions
     from liveseg.runtime.autoselect import gpu_signature, nvidia_gpu_present
     from liveseg.runtime.cache import cache_root
 

@@ -59,7 +59,7 @@ def reduce_range_for(target: str = "host") -> tuple[bool, str]:
         return False, "target vnni: VNNI/AMX accumulate u8 x s8 products in int32"
     if target == "arm":
         return False, "target arm: dot-product instructions accumulate in int32"
-    from liveseg.benchinfo import cpu_features
+    from liveseg.sysinfo import cpu_features
 
     f = cpu_features()
     if f["arch"] == "arm":

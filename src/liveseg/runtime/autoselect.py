@@ -164,7 +164,7 @@ def gpu_candidates(path: Path) -> tuple[list[Candidate], list[tuple[str, str]]]:
 
 def cpu_precisions(quantized: bool) -> list[str]:
     """OpenVINO CPU precision hints worth trying on this CPU."""
-    from liveseg.benchinfo import cpu_features
+    from liveseg.sysinfo import cpu_features
 
     caps = set(openvino_info().get("cpu_caps", []))
     feats = cpu_features()
@@ -398,7 +398,7 @@ def gpu_signature() -> dict:
 
 def choice_key(files: list[Path], threads: int | None, overrides=None) -> dict:
     """Everything a measured choice depends on."""
-    from liveseg.benchinfo import cpu_signature, library_versions
+    from liveseg.sysinfo import cpu_signature, library_versions
 
     ov = None
     if overrides is not None:

@@ -11,23 +11,18 @@ too: on a machine shared with other jobs it is far less noisy than wall time.
 
 from __future__ import annotations
 
-import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from liveseg.atomic import write_text_atomic
-from liveseg.benchinfo import machine_info as _machine_info
+from liveseg.bench.machine import machine_info as _machine_info
+from liveseg.bench.results import write_json
+from liveseg.bench.timing import time_interleaved
 
 
 def machine_info() -> dict:
     return _machine_info("torch", "onnxruntime", "onnx", "numpy")
-
-def _stats(ms):
-    a = np.asarray(ms)
-    return {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90))}
 
 
 def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log=print) -> dict:
@@ -55,26 +50,16 @@ def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log
             model(xt)
 
     engines["torch_1t"] = eager
-    times = {k: [] for k in engines}
-    cpu = {k: [] for k in engines}
     old_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for _ in range(warmup):
-            for fn in engines.values():
-                fn()
-        for _ in range(runs):
-            for k, fn in engines.items():
-                c0, t0 = time.thread_time(), time.perf_counter()
-                fn()
-                times[k].append(1000 * (time.perf_counter() - t0))
-                cpu[k].append(1000 * (time.thread_time() - c0))
+        times = time_interleaved(engines, runs=runs, warmup=warmup, cpu_time=True)
     finally:
         torch.set_num_threads(old_threads)
     for k, v in times.items():
-        row[k] = _stats(v)
+        row[k] = {"median_ms": v["median_ms"], "p90_ms": v["p90_ms"]}
         if k.endswith("_1t"):  # single-threaded: the calling thread's CPU time is the work done
-            row[k]["cpu_median_ms"] = float(np.median(cpu[k]))
+            row[k]["cpu_median_ms"] = v["cpu_median_ms"]
     log(f"{name} {w}x{h}: " + ", ".join(f"{k} {row[k]['median_ms']:.1f} ms" for k in times))
     return row
 
@@ -121,4 +106,27 @@ def markdown(result: dict) -> str:
 
 
 def save_json(result, path):
-    write_text_atomic(path, json.dumps(result, indent=2) + "\n")
+    write_json(path, result)
+
+
+# ---- one architecture's size and cost (``liveseg models --details``) -----------------------
+def onnx_size(model, size=(256, 256)) -> int:
+    """Bytes of the model exported to ONNX (fixed input size, fp32)."""
+    from liveseg.export.onnx_export import export_onnx
+
+    with tempfile.TemporaryDirectory() as d:
+        p = export_onnx(model, Path(d) / "m.onnx", size)
+        return p.stat().st_size
+
+
+def summarize(name, num_classes=21, size=(256, 256), with_onnx=True, **options) -> dict:
+    """Parameters, MACs and (``with_onnx``) exported ONNX bytes of architecture ``name``."""
+    from liveseg.models import create_model
+    from liveseg.models.profile import count_macs, count_params
+
+    model = create_model(name, num_classes=num_classes, **options).eval()
+    out = {"name": name, "params": count_params(model), "macs": count_macs(model, size),
+           "size": list(size)}
+    if with_onnx:
+        out["onnx_bytes"] = onnx_size(model, size)
+    return out

@@ -1,5 +1,7 @@
-"""Machine information printed and saved beside every benchmark figure, and the CPU / engine
-report of ``liveseg info --system``.
+"""What this machine is: CPU model and ISA features, installed engines and library versions.
+
+Low in the layers (no liveseg imports) because the runtime reads it to choose engines; the
+benchmarks' machine info (``liveseg.bench.machine``) and ``liveseg info --system`` build on it.
 
 ``cpu_features()`` reads the ISA extensions that decide which kernels the engines use (x86:
 AVX2, AVX-512, VNNI, AMX, bf16/fp16; ARM: dot-product, i8mm, bf16, fp16) from /proc/cpuinfo
@@ -18,7 +20,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-# The flags machine_info() prints with every benchmark (those present on this CPU).
+# The flags benchmarks print beside every figure (those present on this CPU).
 _CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
               "amx_int8", "amx_bf16", "amx_fp16", "f16c", "asimddp", "i8mm", "asimdhp", "bf16")
 
@@ -91,7 +93,8 @@ def _sysctl(name: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def _cpuinfo() -> tuple[str, str]:
+def cpu_model_and_flags() -> tuple[str, str]:
+    """(CPU model name, the inference-relevant flags it has, space separated)."""
     cpu, have = _cpuinfo_raw()
     return cpu, " ".join(f for f in _CPU_FLAGS if f in have)
 
@@ -174,24 +177,3 @@ def engines_installed() -> dict:
     except Exception:  # noqa: BLE001 - not installed, or no metadata for a vendored copy
         out["litert"] = None
     return out
-
-
-def machine_info(*modules: str, **extra) -> dict:
-    """CPU model and flags, logical cores, Python, platform, thread settings, the versions of the
-    named ``modules`` (those that import; ``cv2`` is reported as ``opencv``, ``av`` as ``pyav``)
-    and any ``extra`` entries."""
-    cpu, flags = _cpuinfo()
-    info = {"cpu": cpu, "cpu_flags": flags, "cores": os.cpu_count(),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
-    for name in modules:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            continue
-        key = {"cv2": "opencv", "av": "pyav"}.get(name, name)
-        info[key] = getattr(mod, "__version__", "?")
-        if name == "av":
-            info["ffmpeg"] = getattr(mod, "ffmpeg_version_info", "?")
-    info.update(extra)
-    return info

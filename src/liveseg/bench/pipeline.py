@@ -1,4 +1,5 @@
-"""Pipeline benchmark: per-stage cost, end-to-end fps, memory over a long stream.
+"""Pipeline benchmark: per-stage cost, end-to-end fps, memory over a long stream; and the
+end-to-end fps of ``liveseg run`` on given clips, which the temporal and trade-off benchmarks use.
 
 Everything it needs is generated: a synthetic H.264 clip (moving shapes, PyAV) at each
 resolution and a small fixed ONNX model (a 4-layer strided conv net built with onnx.helper,
@@ -17,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.benchinfo import machine_info as _machine_info
+from liveseg.bench.machine import machine_info as _machine_info
+from liveseg.bench.timing import time_interleaved
 
 OVERHEAD_STAGES = ("decode", "preprocess", "flow", "postprocess", "temporal", "effect")
 
 
 def machine_info(threads=None) -> dict:
     return _machine_info("numpy", "cv2", "av", "onnxruntime", model_threads=threads)
+
 
 def make_bench_model(path, size=256, width=16, classes=2) -> Path:
     """A small fixed segmentation net: 4 strided/plain 3x3 convs + 1x1 head, output at 1/4."""
@@ -91,19 +94,48 @@ def _clip_frames(w, h, n):
 
 
 def make_clip(path, w, h, n=150, fps=30) -> Path:
-    import av
-
     frames, _ = _clip_frames(w, h, n)
+    return encode_h264(path, frames, fps=fps, crf=23)
+
+
+def encode_h264(path, frames, fps=30, crf=23) -> Path:
+    """RGB frames (arrays, or image files read with OpenCV) as an H.264 MP4 (libx264 veryfast,
+    yuv420p; odd sizes cropped to even, as the encoder needs)."""
+    import av
+    import cv2
+
     with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
-        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        s = None
         for img in frames:
-            f = av.VideoFrame.from_ndarray(img, format="rgb24")
-            for p in s.encode(f):
+            if not isinstance(img, np.ndarray):
+                img = cv2.cvtColor(cv2.imread(str(img), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            h, w = img.shape[:2]
+            img = np.ascontiguousarray(img[: h - h % 2, : w - w % 2])
+            if s is None:
+                s = c.add_stream("libx264", rate=fps, options={"preset": "veryfast",
+                                                               "crf": str(crf)})
+                s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
+        if s is not None:
+            for p in s.encode(None):
+                c.mux(p)
     return Path(path)
+
+
+def pipeline_fps(model, videos, temporal="off", effect=None) -> float:
+    """Frames per second of ``liveseg run`` itself (the threaded pipeline: decode, model,
+    temporal stage, composite; null sink) over the given clips, one after the other."""
+    from liveseg.video.runner import process_video
+
+    if effect is None:
+        effect = "blur" if model.card.task == "foreground" else "overlay"
+    frames, wall = 0, 0.0
+    for path in videos:
+        r = process_video(path, None, model=model, effect=effect, temporal=temporal, audio=False)
+        frames += r["frames"]
+        wall += r["frames"] / r["fps"]
+    return frames / wall
 
 
 class SyntheticStream:
@@ -165,15 +197,10 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
     model = load_model(str(make_bench_model(tmp / "bench.onnx")), threads=model_threads)
     # Model alone, for the "~3 ms model" figure.
     x = model.preprocess(synthetic_frame(0, 640, 480))
-    for _ in range(10):
-        model.infer(x)
-    mt = []
-    for _ in range(50):
-        t = time.perf_counter()
-        model.infer(x)
-        mt.append((time.perf_counter() - t) * 1000)
+    mt = time_interleaved({"model": lambda: model.infer(x)}, runs=50, warmup=10)["model"]
     result = {"machine": machine_info(model_threads), "effect": effect, "frames_per_run": frames,
-              "repeats": repeats, "model_ms": {"median": _q(mt, 50), "p90": _q(mt, 90)},
+              "repeats": repeats, "model_ms": {"median": round(mt["median_ms"], 3),
+                                               "p90": round(mt["p90_ms"], 3)},
               "sizes": {}}
     log(f"model alone: median {result['model_ms']['median']:.2f} ms, "
         f"p90 {result['model_ms']['p90']:.2f} ms ({model_threads} thread(s))")
