@@ -26,6 +26,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from liveseg.video.temporal_spec import CHECKS
+
 # DIS needs a few patches per side to say anything; beyond ~128 px its cost grows faster than
 # the accuracy of propagated masks (DAVIS held-out clips, ground truth propagated with
 # fixed:3: J&F 93.59 on a 90x160 grid at 1.52 ms/frame of temporal work, 93.14 on 72x128 at
@@ -127,7 +129,6 @@ class FlowResult:
         return self._on[hw]
 
 
-CHECKS = ("photo", "fb")
 
 
 class FlowEstimator:

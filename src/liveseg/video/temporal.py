@@ -16,28 +16,9 @@ for every frame, in order) and hand the result to ``policy.step(frame, infer, mo
 flow then overlaps with inference instead of adding to it. Without ``motion`` the step
 computes it itself (skipping it where nothing would use it).
 
-Spec grammar of ``--temporal`` (``make_temporal``)::
-
-    SPEC     := SCHEDULE [ "+smooth" [ "=" ALPHA ] ]   |   "smooth" [ "=" ALPHA ]
-    SCHEDULE := "off"                                   network on every frame
-              | "fixed:" N { "," KEY "=" VALUE }        network every N-th frame, flow in between
-              | "adaptive" [ ":" KEY "=" VALUE { "," KEY "=" VALUE } ]
-
-    fixed keys:    cut=C, check=K (as for adaptive)
-
-    adaptive keys: thresh=T  (keyframe when the accumulated doubt since the last keyframe
-                              exceeds T; default 1.5)
-                   max=M     (at most M-1 propagated frames in a row; default 5)
-                   cut=C     (scene-cut threshold, 0 disables; default 0.5)
-                   check=K   (which flow to trust: photo (default, warp error) or fb
-                              (forward-backward, twice the flow cost); see liveseg.video.flow)
-                   budget=MS (live sources: average milliseconds per frame the temporal stage
-                              and the network may spend; optional keyframes wait for credit)
-    ALPHA: the smallest weight a new prediction gets (at its least confident pixels); default 0.5.
-
-Examples: ``off``, ``fixed:3``, ``adaptive``, ``adaptive:thresh=0.2,max=8``,
-``fixed:2+smooth``, ``off+smooth=0.3``. ``liveseg run`` defaults to ``auto``: ``fixed:4+smooth``
-for videos, streams and webcams, ``off`` for images (``resolve_auto``).
+The ``--temporal`` grammar (parsing and formatting) lives in ``liveseg.video.temporal_spec``;
+``make_temporal(spec)`` builds the policy a spec names, and a policy's ``name`` is its spec's
+canonical text.
 
 Flow runs on a small gray copy of the frame (``flow_size_for``: at most 128 px long); warping
 and smoothing happen at the resolution of ``Prediction.probs`` (the model's output maps), see
@@ -52,29 +33,26 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from liveseg.errors import ConfigError
 from liveseg.runtime.prediction import Prediction
 from liveseg.video.flow import (
-    CHECKS,
     FlowEstimator,
     flow_size_for,
     scene_cut_score,
     small_gray,
     warp_maps,
 )
-
-GRAMMAR = (
-    "use off | fixed:N[,cut=C,check=photo|fb] | adaptive[:thresh=T,max=M,cut=C,budget=MS,"
-    "check=photo|fb], optionally followed by "
-    "+smooth or +smooth=ALPHA (e.g. fixed:3+smooth)"
+from liveseg.video.temporal_spec import (  # noqa: F401 - AUTO_VIDEO_SPEC, resolve_auto: re-exported
+    AUTO_VIDEO_SPEC,
+    DEFAULT_CUT,
+    DEFAULT_MAX_INTERVAL,
+    DEFAULT_SMOOTH_ALPHA,
+    DEFAULT_THRESH,
+    TemporalSpec,
+    parse,
+    resolve_auto,
+    spec_error,
 )
-# What ``--temporal auto`` (the default of ``liveseg run``) means for videos, streams and
-# webcams; image inputs get ``off`` (unrelated pictures have no motion to reuse). Measured best
-# on the held-out DAVIS clips with the shipped subject model (BENCHMARKS.md "Temporal"): the
-# network on 25% of frames, J&F +0.45 and 30% less flicker than every frame, 1.6-2.3x the fps.
-AUTO_VIDEO_SPEC = "fixed:4+smooth"
-DEFAULT_SMOOTH_ALPHA = 0.5
-DEFAULT_CUT = 0.5
+
 # A frame most of whose pixels the flow cannot explain is a cut whatever its histogram says
 # (DAVIS, photometric check: <= 0.10 of the pixels between consecutive frames, >= 0.69 across
 # clips).
@@ -292,7 +270,8 @@ class EveryFrame(Temporal):
 
     def __init__(self, smooth: float | None = None, clock=None):
         super().__init__(smooth=smooth, cut=0.0, clock=clock)
-        self.name = "off" if smooth is None else f"off+smooth={smooth:g}"
+        self.spec = TemporalSpec("off", smooth=smooth)
+        self.name = str(self.spec)
 
     def _needs_flow(self) -> bool:
         return False
@@ -308,9 +287,8 @@ class FixedKeyframes(Temporal):
                  clock=None, check: str = "photo"):
         super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
         self.interval = interval
-        extra = ("" if cut == DEFAULT_CUT else f",cut={cut:g}") + \
-            ("" if check == "photo" else f",check={check}")
-        self.name = f"fixed:{interval}{extra}" + ("" if smooth is None else f"+smooth={smooth:g}")
+        self.spec = TemporalSpec("fixed", interval=interval, cut=cut, check=check, smooth=smooth)
+        self.name = str(self.spec)
 
     def _scheduled(self):
         return "interval" if self.since_key + 1 >= self.interval else None
@@ -330,7 +308,8 @@ class AdaptiveKeyframes(Temporal):
     band widths. Doubt accumulates from the last keyframe; over ``thresh`` the network runs.
     """
 
-    def __init__(self, thresh: float = 1.5, max_interval: int = 5, cut: float = DEFAULT_CUT,
+    def __init__(self, thresh: float = DEFAULT_THRESH, max_interval: int = DEFAULT_MAX_INTERVAL,
+                 cut: float = DEFAULT_CUT,
                  budget_ms: float | None = None, smooth: float | None = None, clock=None,
                  check: str = "photo"):
         super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
@@ -340,14 +319,9 @@ class AdaptiveKeyframes(Temporal):
         self.credit_ms = 0.0
         self.doubt = 0.0
         self.deferred = 0  # keyframes the time budget postponed
-        parts = [f"thresh={thresh:g}", f"max={max_interval}"]
-        if cut != DEFAULT_CUT:
-            parts.append(f"cut={cut:g}")
-        if budget_ms is not None:
-            parts.append(f"budget={budget_ms:g}")
-        if check != "photo":
-            parts.append(f"check={check}")
-        self.name = "adaptive:" + ",".join(parts) + ("" if smooth is None else f"+smooth={smooth:g}")
+        self.spec = TemporalSpec("adaptive", thresh=thresh, max_interval=max_interval, cut=cut,
+                                 budget_ms=budget_ms, check=check, smooth=smooth)
+        self.name = str(self.spec)
 
     def _frame_doubt(self, flow) -> float:
         probs = self.last.probs
@@ -393,112 +367,18 @@ class AdaptiveKeyframes(Temporal):
             self.credit_ms = min(self.credit_ms + self.budget_ms - elapsed_ms, ceiling)
 
 
-# ---- the --temporal spec ------------------------------------------------------------------
-def _bad(spec, why) -> ConfigError:
-    return ConfigError(f"invalid --temporal {spec!r}: {why}; {GRAMMAR}")
-
-
-def _number(spec, key, value, kind=float, lo=None, hi=None, lo_open=False):
-    try:
-        x = kind(value)
-    except ValueError:
-        raise _bad(spec, f"{key} must be {'an integer' if kind is int else 'a number'}, "
-                         f"got {value!r}") from None
-    if not np.isfinite(x) or (lo is not None and (x < lo or (lo_open and x == lo))) or \
-            (hi is not None and x > hi):
-        rng = f"{'>' if lo_open else '>='} {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
-        raise _bad(spec, f"{key} must be {rng}, got {value!r}")
-    return x
-
-
-def _kv(spec, text, allowed):
-    out = {}
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise _bad(spec, "empty option")
-        if "=" not in part:
-            raise _bad(spec, f"option {part!r} needs KEY=VALUE")
-        k, v = (s.strip() for s in part.split("=", 1))
-        if k not in allowed:
-            raise _bad(spec, f"unknown option {k!r} (allowed: {', '.join(allowed)})")
-        if k in out:
-            raise _bad(spec, f"option {k!r} given twice")
-        out[k] = v
-    return out
-
-
-def resolve_auto(spec: str | None, images: bool) -> str | None:
-    """``auto`` -> AUTO_VIDEO_SPEC for a video/stream/webcam, ``off`` for images."""
-    if isinstance(spec, str) and spec.strip().lower() == "auto":
-        return "off" if images else AUTO_VIDEO_SPEC
-    return spec
-
-
-def make_temporal(spec: str | None, clock=None):
-    """Build a policy from its ``--temporal`` spec (see the module docstring for the grammar;
-    ``auto`` must be resolved first, with ``resolve_auto``)."""
-    if spec is None:
-        return EveryFrame(clock=clock)
-    if not isinstance(spec, str):
-        raise _bad(spec, "not a string")
-    text = spec.strip().lower()
-    if text in ("", "off"):
-        return EveryFrame(clock=clock)
-    if text == "auto":
-        raise _bad(spec, "auto depends on the input; resolve it with resolve_auto first")
-    smooth = None
-    base = text
-    if "+" in text:
-        base, mod = text.split("+", 1)
-        if "+" in mod:
-            raise _bad(spec, "only one '+' modifier (smooth) is allowed")
-        smooth = _parse_smooth(spec, mod)
-    elif text.startswith("smooth"):
-        base, smooth = "off", _parse_smooth(spec, text)
-    base = base.strip()
-    if base == "off":
-        return EveryFrame(smooth=smooth, clock=clock)
-    name, _, args = base.partition(":")
-    name = name.strip()
-    if name == "fixed":
-        if not args.strip():
-            raise _bad(spec, "fixed needs an interval, e.g. fixed:3")
-        first, _, rest = args.partition(",")
-        n = _number(spec, "the fixed interval", first.strip(), int, lo=1)
-        opts = _kv(spec, rest, ("cut", "check")) if rest.strip() else {}
-        cut = _number(spec, "cut", opts["cut"], lo=0, hi=2) if "cut" in opts else DEFAULT_CUT
-        return FixedKeyframes(int(n), smooth=smooth, cut=cut, clock=clock,
-                              check=_check(spec, opts))
-    if name == "adaptive":
-        opts = _kv(spec, args, ("thresh", "max", "cut", "budget", "check")) if args.strip() else {}
-        if _ == ":" and not args.strip():
-            raise _bad(spec, "adaptive: needs options after ':'")
-        kw = {}
-        if "thresh" in opts:
-            kw["thresh"] = _number(spec, "thresh", opts["thresh"], lo=0, lo_open=True)
-        if "max" in opts:
-            kw["max_interval"] = int(_number(spec, "max", opts["max"], int, lo=1))
-        if "cut" in opts:
-            kw["cut"] = _number(spec, "cut", opts["cut"], lo=0, hi=2)
-        if "budget" in opts:
-            kw["budget_ms"] = _number(spec, "budget", opts["budget"], lo=0, lo_open=True)
-        return AdaptiveKeyframes(smooth=smooth, clock=clock, check=_check(spec, opts), **kw)
-    raise _bad(spec, f"unknown schedule {name!r}")
-
-
-def _check(spec, opts) -> str:
-    value = opts.get("check", "photo")
-    if value not in CHECKS:
-        raise _bad(spec, f"check must be {' or '.join(CHECKS)}, got {value!r}")
-    return value
-
-
-def _parse_smooth(spec, mod: str) -> float:
-    mod = mod.strip()
-    if mod == "smooth":
-        return DEFAULT_SMOOTH_ALPHA
-    key, eq, value = mod.partition("=")
-    if key.strip() != "smooth" or not eq:
-        raise _bad(spec, f"unknown modifier {mod!r}")
-    return _number(spec, "smooth", value.strip(), lo=0, hi=1)
+# ---- from a spec to a policy -------------------------------------------------------------
+def make_temporal(spec, clock=None) -> Temporal:
+    """The policy a ``--temporal`` spec names (text or TemporalSpec; None: off). ``auto`` must
+    be resolved first (``TemporalSpec.resolve`` / ``resolve_auto``): it depends on the input."""
+    ts = parse(spec)
+    if ts.schedule == "auto":
+        raise spec_error(spec, "auto depends on the input; resolve it with resolve_auto first")
+    if ts.schedule == "off":
+        return EveryFrame(smooth=ts.smooth, clock=clock)
+    if ts.schedule == "fixed":
+        return FixedKeyframes(ts.interval, smooth=ts.smooth, cut=ts.cut, clock=clock,
+                              check=ts.check)
+    return AdaptiveKeyframes(thresh=ts.thresh, max_interval=ts.max_interval, cut=ts.cut,
+                             budget_ms=ts.budget_ms, smooth=ts.smooth, clock=clock,
+                             check=ts.check)
