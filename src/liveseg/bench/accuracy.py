@@ -29,11 +29,11 @@ def parse_spec(spec):
 def calibration_spec(data, split, workdir) -> str:
     """What ``quantize_model`` calibrates on: the data set's ``split`` images. Data sets with
     reader options (a config's) get a folder of links to them, since a spec string has no room
-    for options."""
+    for options; so does ``folder``, which the quantizer reads as a plain image folder."""
     from liveseg.data.datasets import read_dataset
 
     kind, root, opts = parse_spec(data)
-    if not opts:
+    if not opts and kind != "folder":
         return f"{kind}:{root}:{split}"
     folder = Path(workdir) / f"calib-{split}"
     if not folder.is_dir():

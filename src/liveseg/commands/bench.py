@@ -1,12 +1,14 @@
-"""`liveseg bench TOPIC`: benchmarks that print tables (pipeline, models, quant, temporal).
+"""`liveseg bench TOPIC`: benchmarks that print tables (pipeline, models, quant, temporal,
+tradeoff).
 
-Each topic lives in ``liveseg.commands.bench_<topic>`` with HELP, add_arguments and run.
+Each topic lives in ``liveseg.commands.bench_<topic>`` (HELP, add_arguments, run: parsing only)
+and measures with ``liveseg.bench``.
 """
 
 import importlib
 
-HELP = "benchmarks: pipeline stages, model zoo, quantization, temporal reuse"
-TOPICS = ("pipeline", "models", "quant", "temporal")
+HELP = "benchmarks: pipeline stages, model zoo, quantization, temporal reuse, accuracy vs speed"
+TOPICS = ("pipeline", "models", "quant", "temporal", "tradeoff")
 
 
 def add_arguments(parser):

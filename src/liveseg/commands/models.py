@@ -51,7 +51,7 @@ def run(args):
         doc = " ".join((get_builder(n).__doc__ or "").split())
         row = {"name": n, "summary": doc}
         if args.details:
-            from liveseg.models.profile import summarize
+            from liveseg.bench.models import summarize
 
             row.update(summarize(n, args.num_classes, size, with_onnx=not args.no_onnx))
         rows.append(row)

@@ -1,0 +1,92 @@
+"""`liveseg bench tradeoff` on generated data and tiny ONNX models (no timing thresholds)."""
+
+import json
+
+import pytest
+from data.segfixtures import make_folder
+from model_fixtures import fixture_card, make_qdq_model, make_seg_model, write_card
+
+from liveseg.bench.pareto import pareto_front
+from liveseg.cli import main
+
+
+@pytest.fixture
+def setup(tmp_path):
+    data = make_folder(tmp_path / "data", n=6, h=32, w=32, num_classes=4)
+    dyn = make_seg_model(tmp_path / "dyn.onnx", size=None)  # float32, any input size
+    write_card(dyn, fixture_card("dyn", input_size=[32, 32]))
+    fixed = make_seg_model(tmp_path / "fixed.onnx", size=(32, 32))
+    q = make_qdq_model(fixed, tmp_path / "q8.onnx")  # a third-party style int8 file
+    write_card(q, fixture_card("q8", input_size=[32, 32]))
+    return tmp_path, data, dyn, q
+
+
+def _args(tmp_path, data, *models, **kw):
+    args = ["bench", "tradeoff", "--data", f"folder:{data}", "--engine", "onnxruntime",
+            "--threads", "1", "--frames", "4", "--repeats", "1",
+            "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "work")]
+    for m in models:
+        args += ["--model", str(m)]
+    for k, v in kw.items():
+        args += [f"--{k}", v]
+    return args
+
+
+def test_sweep_writes_table_json_and_plot(setup, capsys):
+    pytest.importorskip("matplotlib")
+    tmp_path, data, dyn, q = setup
+    rc = main(_args(tmp_path, data, dyn, q, sizes="32x32,48x32", precisions="fp32,int8",
+                    temporal="off,fixed:2"))
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
+    assert (tmp_path / "out" / "tradeoff.png").stat().st_size > 0
+    got = {(r["model"], r["precision"], r["size"], r["temporal"]) for r in payload["rows"]}
+    want = {(str(dyn), p, s, t) for p in ("fp32", "int8") for s in ("32x32", "48x32")
+            for t in ("off", "fixed:2")}
+    want |= {(str(q), "int8", "32x32", t) for t in ("off", "fixed:2")}
+    assert got == want
+    # the int8 file has no fp32 version and a fixed input: both skipped with a note
+    notes = " ".join(payload["notes"])
+    assert "fp32 skipped" in notes and "48x32" in notes
+    assert (tmp_path / "work" / "dyn-int8.onnx").is_file()  # built from the float file
+    for r in payload["rows"]:
+        assert 0.0 <= r["miou"] <= 1.0 and r["fps"] > 0 and len(r["fps_runs"]) == 1
+        assert r["inferred_share"] == (1.0 if r["temporal"] == "off" else 0.5)
+    assert any(r["pareto"] for r in payload["rows"])
+    assert "| model | precision | input |" in out and "note:" in out
+    base = next(r for r in payload["rows"] if r["model"] == str(dyn) and r["precision"] == "fp32"
+                and r["size"] == "32x32" and r["temporal"] == "off")
+    assert base["images"] == 2
+    # results are kept unless --overwrite
+    assert main(_args(tmp_path, data, dyn, sizes="32x32", precisions="fp32",
+                      temporal="off")) == 5
+
+
+@pytest.mark.parametrize("flags, code, words", [
+    ({"precisions": "fp32,int4"}, 4, "--precisions"),
+    ({"temporal": "fixed:0"}, 4, "fixed"),
+    ({"threads": "1,x"}, 4, "--threads"),
+    ({"sizes": "big"}, 4, "--sizes"),
+])
+def test_bad_grid_is_one_line(setup, capsys, flags, code, words):
+    tmp_path, data, dyn, _ = setup
+    assert main(_args(tmp_path, data, dyn, **flags)) == code
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err
+    assert not (tmp_path / "out" / "tradeoff.json").exists()
+
+
+def test_bad_model_data_or_nothing_to_measure(setup, capsys):
+    tmp_path, data, dyn, q = setup
+    assert main(_args(tmp_path, data, tmp_path / "nope.onnx")) == 3
+    assert main(_args(tmp_path, data, dyn)[:3] + ["camvid:" + str(tmp_path / "none")]
+                + _args(tmp_path, data, dyn)[4:]) != 0
+    assert main(_args(tmp_path, data, q, precisions="fp16")) == 4  # nothing applies
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and "nothing to measure" in err[-1] and "fp16 skipped" in err[-1]
+
+
+def test_pareto_front():
+    pts = [(10, 0.5), (20, 0.4), (5, 0.6), (8, 0.45), (20, 0.3)]
+    assert pareto_front(pts) == [True, True, True, False, False]
