@@ -65,18 +65,32 @@ def load(model: str | None = None, engine: str = "auto", threads: int | None = N
                             overrides=ov))
 
 
-def process_video(input, output=None, *, model=None, effect="auto", **options) -> dict:
+def process_video(input, output=None, *, model=None, effect="auto", options=None,
+                  **kwargs) -> dict:
     """Segment a whole video/stream/webcam/image folder and write ``output``.
 
     ``model``: a ``liveseg.load(...)`` result, or a name/path (default: the shipped default).
     ``effect``: overlay, blur, replace, matte, mask, side-by-side, or ``auto`` (the default,
-    as in ``liveseg run``: blur for foreground models, overlay otherwise). ``options`` are those of
-    ``liveseg run`` in Python spelling: background, foreground, alpha, temporal, save_masks,
-    overwrite, crf, preset, stats, max_frames, live, audio. Returns the run summary (frames, fps, stages...).
+    as in ``liveseg run``: blur for foreground models, overlay otherwise). The other options
+    are those of ``liveseg run`` in Python spelling, as keywords (background, foreground,
+    alpha, temporal, save_masks, show, overwrite, crf, preset, stats, max_frames, live, audio)
+    or as one ``liveseg.video.options.RunOptions`` in ``options=`` (keywords win). Returns the
+    run summary (frames, fps, stages...). On Ctrl-C, what was kept is said on stderr.
     """
+    from liveseg.video.options import RunInterrupted, RunOptions
     from liveseg.video.runner import process_video as _run
 
     if model is None or isinstance(model, str):
         model = load(model)
     model = getattr(model, "_model", model)
-    return _run(input, output, model=model, effect=effect, **options)
+    if options is None or effect != "auto":  # an options value keeps its effect unless named
+        kwargs["effect"] = effect
+    opts = RunOptions.from_kwargs(options, **kwargs)
+    try:
+        return _run(input, output, model=model, options=opts)
+    except RunInterrupted as exc:
+        import sys
+
+        for n in exc.notes:
+            print(f"liveseg: {n}", file=sys.stderr)
+        raise

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from vfixtures import FakeModel, frame_pattern, make_video, probe
 
+from liveseg.video.options import RunInterrupted
 from liveseg.video.pipeline import Pipeline
 from liveseg.video.runner import process_video
 from liveseg.video.sinks import ImageDirSink, MaskSink, NullSink, VideoSink, partial_path
@@ -181,11 +182,12 @@ def test_ctrl_c_keeps_a_playable_partial_file(tmp_path):
         if done >= 10:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt) as exc:
         pipe.run(poll=poll)
     part = partial_path(out)
     assert not out.exists() and part.exists()
     assert any(str(part) in n for n in pipe.notes)
+    assert isinstance(exc.value, RunInterrupted) and exc.value.notes == pipe.notes
     info = probe(part)
     assert 10 <= info["frames"] < 60 and info["audio"]
 

@@ -125,7 +125,7 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     from liveseg.batch.worker import remove_temp
     from liveseg.runtime import IOOverrides, load_model
     from liveseg.video.effects import default_effect, make_effect
-    from liveseg.video.temporal import make_temporal, resolve_auto
+    from liveseg.video.temporal_spec import parse as parse_temporal
 
     t_start = time.perf_counter()
     threads = threads_per_worker or 1
@@ -140,7 +140,7 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
                           "job: ray job submit --address http://HEAD:8265 -- liveseg batch ... "
                           "--address auto")
     require_ray()  # before loading anything: a missing extra is the first thing to say
-    make_temporal(resolve_auto(temporal, images=False))
+    parse_temporal(temporal)  # a bad --temporal fails before any work
     spec = _model_spec(model)
     ov = IOOverrides(**overrides) if isinstance(overrides, dict) else overrides
     seg = load_model(spec, engine=engine, threads=threads, overrides=ov)

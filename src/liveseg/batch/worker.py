@@ -197,6 +197,7 @@ class BatchWorker:
 
     # ---- one video ------------------------------------------------------------------------
     def _video(self, item: Item) -> dict:
+        from liveseg.video.options import RunOptions
         from liveseg.video.runner import process_video
 
         cfg, outdir = self.config, self.outdir
@@ -208,13 +209,14 @@ class BatchWorker:
             remove_temp(item, outdir)  # an earlier attempt's leftovers (a killed worker)
             made = _make_dirs(out.parent, outdir)
             # The output may be an earlier, unfinished run's: the driver decided it is ours.
-            stats = process_video(
-                item.input, out, model=self.model, effect=cfg["effect"],
-                background=cfg.get("background"), foreground=cfg.get("foreground"),
-                alpha=cfg.get("alpha", 0.5), temporal=cfg.get("temporal", "auto"),
+            opts = RunOptions(
+                effect=cfg["effect"], background=cfg.get("background"),
+                foreground=cfg.get("foreground"), alpha=cfg.get("alpha", 0.5),
+                temporal=cfg.get("temporal", "auto"),
                 save_masks=masks_partial(masks) if masks else None, overwrite=True,
                 crf=cfg.get("crf", 23), preset=cfg.get("preset", "veryfast"),
                 audio=cfg.get("audio", True), on_frame=self._on_frame)
+            stats = process_video(item.input, out, model=self.model, options=opts)
             if masks is not None:
                 if masks.exists():
                     shutil.rmtree(masks)

@@ -36,7 +36,7 @@ def add_arguments(parser):
                              "separated (default: the model card's, else all but class 0)")
     parser.add_argument("--temporal", default="auto", metavar="SPEC",
                         help="reuse work between frames: off | fixed:N | adaptive[:...], "
-                             "optionally +smooth (see liveseg.video.temporal). Default auto: "
+                             "optionally +smooth (see liveseg.video.temporal_spec). Default auto: "
                              "fixed:4+smooth for videos, streams and webcams (network on 1 "
                              "frame in 4, optical flow in between), off for images")
     add_model_arguments(parser)  # --model, --engine, --threads, foreign-model overrides
@@ -87,6 +87,19 @@ def _demo_input() -> str:
     return str(path)
 
 
+def run_options(args, effect: str):
+    """The parsed flags as RunOptions (a bad --temporal, --crf or --max-frames fails here)."""
+    from liveseg.video.options import RunOptions
+    from liveseg.video.protocols import RunMode
+
+    return RunOptions(
+        effect=effect, background=args.background, foreground=args.foreground,
+        alpha=args.alpha, temporal=args.temporal, save_masks=args.save_masks, show=args.show,
+        overwrite=args.overwrite, crf=args.crf, preset=args.preset, stats=args.stats,
+        progress=not args.no_progress, max_frames=args.max_frames,
+        mode=RunMode.parse(args.live), audio=not args.no_audio)
+
+
 def run(args) -> int:
     import sys
 
@@ -96,28 +109,18 @@ def run(args) -> int:
         raise ConfigError("give either INPUT or --demo, not both")
     if not args.demo and not args.input:
         raise ConfigError("no INPUT: give a video, images, webcam[:N], a stream URL, or --demo")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise ConfigError("--max-frames must be at least 1")
-    if not 0 <= args.crf <= 63:
-        raise ConfigError("--crf must be between 0 and 63")
+    run_options(args, "auto")  # bad values fail before the model loads
+    from liveseg.video.effects import default_effect
+    from liveseg.video.options import RunInterrupted
     from liveseg.video.runner import process_video
 
     model = _load(args)
-    from liveseg.video.effects import default_effect
-
-    effect = args.effect or default_effect(model.card)
+    opts = run_options(args, args.effect or default_effect(model.card))
     inp = _demo_input() if args.demo else args.input
-    notes: list[str] = []
     try:
-        stats = process_video(
-            inp, args.output, model=model, effect=effect, background=args.background,
-            foreground=args.foreground, alpha=args.alpha, temporal=args.temporal,
-            save_masks=args.save_masks, show=args.show, overwrite=args.overwrite,
-            crf=args.crf, preset=args.preset, stats=args.stats,
-            progress=not args.no_progress, max_frames=args.max_frames,
-            audio=not args.no_audio, live=args.live, notes=notes)
-    except KeyboardInterrupt:
-        for n in notes:
+        stats = process_video(inp, args.output, model=model, options=opts)
+    except RunInterrupted as exc:
+        for n in exc.notes:
             print(f"liveseg run: {n}", file=sys.stderr)
         raise
     if not args.quiet:

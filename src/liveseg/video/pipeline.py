@@ -13,7 +13,7 @@ frame; ``Pipeline.run()`` returns a :class:`RunStats`.
 
 An exception in any stage stops every stage and is raised once from ``run()``; Ctrl-C stops
 the stages, closes the sinks (an interrupted video is a valid, playable file under its
-temporary name) and re-raises KeyboardInterrupt with the sinks' notes in ``Pipeline.notes``.
+temporary name) and raises ``RunInterrupted`` (a KeyboardInterrupt) carrying the sinks' notes.
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ import queue
 import threading
 import time
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from liveseg.video.options import RunInterrupted
+from liveseg.video.protocols import FrameSink, FrameSource, TemporalPolicy
 
 _END = object()
 
@@ -176,7 +180,8 @@ class Pipeline:
 
     STAGES = ("decode", "preprocess", "flow", "infer", "postprocess", "temporal", "effect", "sink")
 
-    def __init__(self, source, model, effect=None, sinks=(), temporal=None, *,
+    def __init__(self, source: FrameSource, model, effect=None, sinks: Sequence[FrameSink] = (),
+                 temporal: TemporalPolicy | None = None, *,
                  threaded: bool = True, queue_size: int = 4, max_frames: int | None = None,
                  on_frame=None):
         from liveseg.video.temporal import make_temporal
@@ -187,7 +192,7 @@ class Pipeline:
         self.sinks = list(sinks)
         self.policy = temporal if temporal is not None else make_temporal("off")
         self.threaded = threaded
-        self.live = bool(getattr(source, "live", False))
+        self.live = bool(source.live)
         self.queue_size = 1 if self.live else max(1, int(queue_size))
         self.max_frames = max_frames
         self.on_frame = on_frame
@@ -210,8 +215,7 @@ class Pipeline:
         self.speculate = (not self.prev_input) and isinstance(self.policy, EveryFrame)
         # Policies that reuse frames get their optical flow computed in that same stage
         # instead: it needs the frames alone, so it overlaps with inference of earlier ones.
-        self.motion_ahead = bool(getattr(self.policy, "uses_motion", False)) \
-            and hasattr(self.policy, "motion")
+        self.motion_ahead = self.policy.uses_motion
 
     # ---- the stages, each a function item -> item -----------------------------------------
     def _preprocess(self, item):
@@ -271,7 +275,7 @@ class Pipeline:
         t = time.perf_counter()
         for s in self.sinks:
             s.write(item)
-            if getattr(s, "stop_requested", False):
+            if s.stop_requested:
                 self.stop.set()
         now = time.perf_counter()
         self.times.add("sink", now - t)
@@ -413,6 +417,10 @@ class Pipeline:
                     self._fail(exc)
                 finally:
                     self._finish_sinks()
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, RunInterrupted):
+                raise
+            raise RunInterrupted(self.notes) from None  # what the sinks kept travels with it
         finally:
             wall = time.perf_counter() - t0
             cv2.setNumThreads(prev_cv_threads)
@@ -445,7 +453,7 @@ class Pipeline:
     def _stats(self, wall: float) -> RunStats:
         stages = self.times.summary()
         e2e = stages.pop("e2e", None)
-        pol = self.policy.stats() if hasattr(self.policy, "stats") else {}
+        pol = self.policy.stats()
         inferred = int(pol.get("inferred_frames", stages.get("infer", {}).get("count", 0)))
         propagated = pol.get("propagated_frames")
         drops = getattr(getattr(self, "_first_q", None), "drops", 0)
@@ -458,7 +466,7 @@ class Pipeline:
             propagated_frames=int(propagated) if propagated is not None
             else max(0, frames - inferred),
             drops=int(drops),
-            decode_errors=int(getattr(self.source, "decode_errors", 0)),
+            decode_errors=int(self.source.decode_errors),
             live=self.live,
             threaded=self.threaded,
             stages=stages,

@@ -11,12 +11,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from liveseg.atomic import check_output_file, check_writable_folder, os_reason, write_text_atomic
 from liveseg.errors import ConfigError, InputError, OutputError
 from liveseg.images import IMAGE_EXTS
+from liveseg.video.options import RunInterrupted, RunOptions
+from liveseg.video.protocols import FrameSink, FrameSource, RunMode
 from liveseg.video.sinks import VIDEO_EXTS, check_output
 from liveseg.video.sources import ImageSource, make_source
+
+if TYPE_CHECKING:
+    from liveseg.video.pipeline import RunStats
 
 
 def _check_folder(path: Path, inputs: list[Path], overwrite: bool, what: str) -> None:
@@ -36,17 +42,17 @@ def _check_folder(path: Path, inputs: list[Path], overwrite: bool, what: str) ->
         check_writable_folder(path.parent, what)  # the folder is created there
 
 
-def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrite=False,
-                crf=23, preset="veryfast", audio=True) -> list:
+def build_sinks(source: FrameSource, output, effect, opts: RunOptions) -> list[FrameSink]:
     """Sinks for ``output`` (file or folder), ``--save-masks`` and ``--show``."""
     from liveseg.video import sinks as S
 
-    inputs = [Path(p) for p in getattr(source, "paths", [])]
-    if getattr(source, "audio_path", None):
+    save_masks, overwrite = opts.save_masks, opts.overwrite
+    inputs = [Path(p) for p in source.paths]
+    if source.audio_path:
         inputs.append(Path(source.audio_path))
-    elif source.kind == "video" and not getattr(source, "is_url", False):
+    elif source.kind == "video" and not source.is_url:
         inputs.append(Path(source.description))
-    channels = getattr(effect, "channels", 3)
+    channels = effect.channels if effect is not None else 3
     out = []  # sink factories: every output is checked before any folder is created
     if output is not None:
         out_path = Path(output)
@@ -72,9 +78,9 @@ def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrit
                 raise OutputError(f"{tmp} (a partial output of an earlier run) exists; "
                                   "remove it or pass --overwrite")
             out.append(lambda: S.VideoSink(out_path, fps=source.fps, time_base=source.time_base,
-                                           rate=getattr(source, "rate", None),
-                                           audio_from=source.audio_path, crf=crf, preset=preset,
-                                           alpha=channels == 4, audio=audio))
+                                           rate=source.rate, audio_from=source.audio_path,
+                                           crf=opts.crf, preset=opts.preset,
+                                           alpha=channels == 4, audio=opts.audio))
         elif ext in IMAGE_EXTS:
             raise ConfigError(f"-o {out_path.name}: a video becomes a video file "
                               f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of PNGs")
@@ -90,7 +96,7 @@ def build_sinks(source, output, effect, *, save_masks=None, show=False, overwrit
             raise ConfigError("--save-masks and -o must be different folders")
         _check_folder(mp, inputs, overwrite, "--save-masks")
         out.append(lambda: S.MaskSink(mp, inputs=inputs))
-    if show:
+    if opts.show:
         out.append(S.PreviewSink)
     sinks = []
     try:
@@ -163,90 +169,81 @@ def _engine_summary(model) -> dict:
     return out
 
 
-def process_video(input, output=None, *, model, effect="auto", background=None,
-                  foreground=None, alpha=0.5, temporal="auto", save_masks=None, show=False,
-                  overwrite=False, crf=23, preset="veryfast", stats=None, progress=False,
-                  max_frames=None, threaded=True, live=None, audio=True, notes=None,
-                  on_frame=None):
-    """Segment ``input`` with ``model`` and render ``effect`` into ``output``.
+def process_video(input, output=None, *, model, options: RunOptions | None = None,
+                  notes: list | None = None, **kwargs) -> RunStats:
+    """Segment ``input`` with ``model`` and render the options' effect into ``output``.
 
     ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
+    ``options``: a :class:`RunOptions`; keywords (``effect=``, ``temporal=``, ``live=``... the
+    RunOptions fields) are applied on top, so the older keyword call form works too.
     ``effect``: a name, ``auto`` (``liveseg.video.effects.default_effect``: blur for foreground
     models, overlay otherwise; what ``liveseg run`` does without --effect) or None (frames as
-    they are).
-    ``temporal``: a ``--temporal`` spec; ``auto`` reuses work between frames of videos,
-    streams and webcams (``liveseg.video.temporal.AUTO_VIDEO_SPEC``) and not between images.
-    ``on_frame``: called with the number of frames written so far after each frame (from the
-    output thread; ``liveseg batch`` reports progress with it).
-    Returns the run summary (a dict; see ``Pipeline``). Raises LivesegError subclasses for
-    anything the user can fix.
+    they are). ``temporal``: a ``--temporal`` spec; ``auto`` reuses work between frames of
+    videos, streams and webcams and not between images (``TemporalSpec.resolve``).
+    Returns the run summary (``RunStats``, a dict). Raises LivesegError subclasses for anything
+    the user can fix, and RunInterrupted (a KeyboardInterrupt; its ``notes`` say what was kept)
+    on Ctrl-C. ``notes``: a list that also receives those notes (the older call form).
     """
     from liveseg.video.effects import make_effect
     from liveseg.video.pipeline import Pipeline
-    from liveseg.video.temporal import make_temporal, resolve_auto
+    from liveseg.video.temporal import make_temporal
 
+    opts = RunOptions.from_kwargs(options, **kwargs)
     if isinstance(model, (str, os.PathLike)):
         from liveseg.runtime import load_model
 
         model = load_model(str(model))
-    make_temporal(resolve_auto(temporal, images=False))  # a bad spec fails before any I/O
+    effect = opts.effect
     if effect == "auto":
         from liveseg.video.effects import default_effect
 
         effect = default_effect(model.card)
-    fx = make_effect(effect, model.card, foreground=foreground, alpha=alpha,
-                     background=background) if effect else None
-    if stats is not None:  # secondary outputs are checked before the run, not after it
-        check_output_file(stats, "--stats file", overwrite)
-    source = make_source(str(input), live=live)
+    fx = make_effect(effect, model.card, foreground=opts.foreground, alpha=opts.alpha,
+                     background=opts.background) if effect else None
+    if opts.stats is not None:  # secondary outputs are checked before the run, not after it
+        check_output_file(opts.stats, "--stats file", opts.overwrite)
+    source = make_source(str(input), live=opts.live)
     try:
-        policy = make_temporal(resolve_auto(temporal, images=isinstance(source, ImageSource)))
-        sinks = build_sinks(source, output, fx, save_masks=save_masks, show=show,
-                            overwrite=overwrite, crf=crf, preset=preset, audio=audio)
+        policy = make_temporal(opts.temporal.resolve(images=isinstance(source, ImageSource)))
+        sinks = build_sinks(source, output, fx, opts)
     except BaseException:
         source.close()
         raise
-    bar = _Progress(getattr(source, "total_frames", None), progress and not source.live)
-    pipe = Pipeline(source, model, fx, sinks, policy, threaded=threaded, max_frames=max_frames,
-                    on_frame=on_frame)
+    bar = _Progress(source.total_frames, opts.progress and source.mode is not RunMode.LIVE)
+    pipe = Pipeline(source, model, fx, sinks, policy, threaded=opts.threaded,
+                    max_frames=opts.max_frames, on_frame=opts.on_frame)
     try:
         result = pipe.run(poll=bar if bar.bar is not None else None)
-    except KeyboardInterrupt:
-        bar.close()
+    except RunInterrupted as exc:
         if notes is not None:
-            notes.extend(pipe.notes)
-        else:
-            for n in pipe.notes:
-                print(f"liveseg: {n}", file=sys.stderr)
+            notes.extend(exc.notes)
         raise
-    except BaseException:
+    finally:
         bar.close()
-        raise
-    bar.close()
     if result["frames"] == 0:
         for sink in sinks:  # an output folder this run created stays behind only with content
-            if getattr(sink, "created", False):
+            if sink.created:
                 with contextlib.suppress(OSError):
                     sink.path.rmdir()
-        skipped = getattr(source, "skipped", None)
-        if skipped:
-            raise InputError(f"{source.description} has no readable images ({len(skipped)} "
-                             f"unreadable; the first: {skipped[0][1]})")
+        if source.skipped:
+            raise InputError(f"{source.description} has no readable images "
+                             f"({len(source.skipped)} unreadable; the first: "
+                             f"{source.skipped[0][1]})")
         why = f" ({source.decode_errors} decode errors)" if source.decode_errors else ""
         raise InputError(f"{source.description} has no decodable frames{why}")
     result.update(
         input=source.description, source=source.kind,
         output=str(output) if output is not None else None,
-        save_masks=str(save_masks) if save_masks is not None else None,
+        save_masks=str(opts.save_masks) if opts.save_masks is not None else None,
         effect=effect, model=getattr(model.card, "name", ""),
         input_fps=round(source.fps, 3),
     )
     result.update(_engine_summary(model))
-    if getattr(source, "skipped", None):
+    if source.skipped:
         result["skipped"] = [{"path": p, "reason": r} for p, r in source.skipped]
-    repaired = sum(getattr(s, "repaired", 0) for s in sinks)
+    repaired = sum(s.repaired for s in sinks)
     if repaired:
         result["timestamps_repaired"] = repaired
-    if stats is not None:
-        write_stats(stats, dict(result))
+    if opts.stats is not None:
+        write_stats(opts.stats, dict(result))
     return result

@@ -83,8 +83,13 @@ def encode_image(img: np.ndarray, ext: str) -> bytes:
 
 
 class Sink:
+    """Base of the sinks (``protocols.FrameSink``); every member the runner reads has a default."""
+
     name = "sink"
     path: Path | None = None
+    created = False  # made its output folder
+    repaired = 0  # timestamps moved on
+    stop_requested = False  # the user asked to stop
 
     def write(self, item) -> None:
         raise NotImplementedError

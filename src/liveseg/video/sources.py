@@ -24,6 +24,7 @@ import numpy as np
 
 from liveseg.errors import ConfigError, DependencyError, InputError
 from liveseg.images import is_image_path, read_image, to_rgb
+from liveseg.video.protocols import RunMode
 
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://",
                   "srt://", "rtp://")
@@ -40,7 +41,8 @@ class SourceFrame:
 
 
 class Source:
-    """Base: iterate to get frames; ``close()`` releases the device/file."""
+    """Base of the sources (``protocols.FrameSource``): iterate to get frames; ``close()``
+    releases the device/file. Every member the pipeline and runner read has a default here."""
 
     live = False  # live sources: the newest frame wins, older ones are dropped
     kind = "source"
@@ -52,12 +54,20 @@ class Source:
     def close(self) -> None:
         pass
 
+    @property
+    def mode(self) -> RunMode:
+        return RunMode.LIVE if self.live else RunMode.FILE
+
     # Filled by open(); used by sinks to keep timing and by the progress bar.
     fps: float = 25.0
     time_base: Fraction | None = None
+    rate: Fraction | None = None
     total_frames: int | None = None
     audio_path: str | None = None  # a file whose audio stream the sink may remux
+    is_url: bool = False
+    paths: tuple = ()  # image inputs: their files
     decode_errors: int = 0
+    skipped: tuple = ()  # image inputs: (path, reason) of unreadable images
 
     def info(self) -> dict:
         return {"kind": self.kind, "input": self.description, "fps": self.fps,
