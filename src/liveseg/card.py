@@ -58,6 +58,8 @@ class ModelCard:
     # Extra input channel carrying the previous frame's mask (temporal models).
     prev_mask_input: bool = False
     architecture: str = ""
+    # The architecture's options (liveseg.models.create_model keywords) where not the defaults.
+    architecture_options: dict = field(default_factory=dict)
     training_data: str = ""
     license: str = ""
     metrics: dict = field(default_factory=dict)

@@ -92,6 +92,36 @@ def test_export_rejects_checkpoint_with_mismatched_weights(tmp_path, capsys):
     assert "do not fit" in capsys.readouterr().err
 
 
+def test_export_reads_a_float_onnx_back_at_another_size(tmp_path, capsys):
+    import onnxruntime as ort
+
+    ckpt = tmp_path / "best.pt"
+    model = _trainer_checkpoint(ckpt).eval()
+    first = tmp_path / "fg.onnx"
+    assert main(["export", str(ckpt), "-o", str(first)]) == 0
+    out = tmp_path / "fg-48.onnx"
+    assert main(["export", str(first), "-o", str(out), "--input-size", "48x32"]) == 0
+    assert "fg.onnx (lraspp_mobilenetv3_small" in capsys.readouterr().out
+    card = json.loads((tmp_path / "fg-48.json").read_text())
+    assert card["name"] == "fg-48" and card["input_size"] == [48, 32]
+    assert card["classes"] == ["background", "person"] and "re-exported" in card["notes"]
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).standard_normal((1, 3, 32, 48)).astype(np.float32)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(sess.run(None, {"input": x})[0], ref, atol=1e-3)
+    # a file without a liveseg card cannot say which network it is
+    (tmp_path / "fg.json").unlink()
+    import onnx
+
+    bare = onnx.load(str(first))
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    assert main(["export", str(tmp_path / "bare.onnx"), "-o", str(tmp_path / "b2.onnx")]) != 0
+    err = capsys.readouterr().err
+    assert "names no liveseg architecture" in err and "Traceback" not in err
+
+
 def test_models_lists_and_details(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out

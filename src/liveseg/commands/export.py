@@ -1,11 +1,16 @@
-"""`liveseg export`: a checkpoint or a registered model name -> ONNX (+ TFLite), card embedded."""
+"""`liveseg export`: a checkpoint, a float ONNX model made by liveseg (e.g. a shipped one, to
+change its input size) or a registered model name -> ONNX (+ TFLite), card embedded."""
 
-HELP = "export a checkpoint or a model-zoo architecture to ONNX (and TFLite), with its card"
+HELP = ("export a checkpoint, a liveseg float ONNX model or a model-zoo architecture to ONNX "
+        "(and TFLite), with its card")
 
 
 def add_arguments(parser):
-    parser.add_argument("source", metavar="CHECKPOINT|MODEL_NAME",
-                        help="a training checkpoint (.pt) or a name from 'liveseg models'")
+    parser.add_argument("source", metavar="CHECKPOINT|MODEL",
+                        help="a training checkpoint (.pt); a float .onnx exported by liveseg or a "
+                             "shipped fp16 model's name (its weights are read back, e.g. to "
+                             "export at another --input-size); or an architecture name from "
+                             "'liveseg models'")
     parser.add_argument("-o", "--output", required=True, help="output .onnx path")
     parser.add_argument("--input-size", default=None, metavar="WxH",
                         help="export resolution, width x height (default: the card's, or 256x256)")
@@ -57,8 +62,8 @@ def run(args):
     if existing and not args.overwrite:
         raise OutputError(f"{', '.join(existing)} exists; pass --overwrite to replace it")
 
-    model, card_dict, what = build_from_source(args.source, args.num_classes,
-                                               parse_options(args.option))
+    options = parse_options(args.option)
+    model, card_dict, what = build_from_source(args.source, args.num_classes, options)
     model.eval()
     if args.input_size:
         size = parse_size(args.input_size, "--input-size", lo=8)
@@ -66,7 +71,7 @@ def run(args):
         size = tuple(card_dict["input_size"])
     else:
         size = (256, 256)
-    card = _card(model, card_dict, out.stem, size, what)
+    card = _card(model, card_dict, out.stem, size, what, options)
     export_onnx(model, out, size, dynamic=args.dynamic, card=card, opset=args.opset)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) from {what}, input "
           f"{'dynamic, example ' if args.dynamic else ''}{size[0]}x{size[1]}, "
@@ -89,7 +94,7 @@ def run(args):
     return 0
 
 
-def _card(model, card_dict, stem, size, what):
+def _card(model, card_dict, stem, size, what, options):
     from liveseg.card import ModelCard
 
     d = dict(card_dict or {})
@@ -102,6 +107,7 @@ def _card(model, card_dict, stem, size, what):
     d["output_kind"] = "logits"
     d["prev_mask_input"] = model.in_channels == 4
     d.setdefault("architecture", model.arch)
+    d.setdefault("architecture_options", dict(options))
     if card_dict is None:
         d["notes"] = f"exported from {what}"
     return ModelCard.from_dict(d)

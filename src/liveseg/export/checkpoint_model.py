@@ -82,16 +82,24 @@ def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
             card[k] = [v for v in cfg[k]]
     if name:
         card["architecture"] = name
+        card["architecture_options"] = dict((cfg.get("model") or {}).get("options") or {})
     card["notes"] = f"trained with 'liveseg train' ({cfg.get('name', '?')})"
     return card
 
 
 def build_from_source(source: str, num_classes: int | None = None, options: dict | None = None):
-    """(model, card dict or None, description) for a checkpoint path or a registered name."""
+    """(model, card dict or None, description) for a checkpoint path, a float ONNX model made
+    by liveseg (a file or a shipped name such as ``person-unet-lite0-256x256-fp16``), or a
+    registered architecture name."""
     from liveseg.models import create_model, list_models
+    from liveseg.zoo import resolve
 
     options = dict(options or {})
     p = Path(source)
+    shipped = resolve(source)
+    if p.suffix.lower() == ".onnx" and p.is_file() or shipped is not None and \
+            shipped.suffix == ".onnx":
+        return _from_onnx(p if p.is_file() else shipped, num_classes, options)
     if p.is_file():
         name, ck_options, ck_classes, card, state = describe_checkpoint(_load(p))
         if num_classes is not None and ck_classes is not None and num_classes != ck_classes:
@@ -99,6 +107,8 @@ def build_from_source(source: str, num_classes: int | None = None, options: dict
                 f"--num-classes {num_classes} contradicts the checkpoint ({ck_classes} classes)"
             )
         ck_options.update(options)
+        if card is not None:
+            card["architecture_options"] = dict(ck_options)
         model = create_model(name, num_classes=int(num_classes or ck_classes or 21), **ck_options)
         state = {k.removeprefix("module."): v for k, v in state.items()}
         try:
@@ -118,3 +128,47 @@ def build_from_source(source: str, num_classes: int | None = None, options: dict
         model = create_model(source, num_classes=int(num_classes or 21), **options)
         return model, None, f"{source} (random init, untrained)"
     raise InputError(f"{source} is neither a checkpoint file nor a registered model name")
+
+
+def _from_onnx(path: Path, num_classes, options):
+    """The network of a float ONNX export, weights loaded back (liveseg.models.from_onnx):
+    its card names the architecture and the classes; ``options`` are the architecture's
+    options when they differ from the defaults (the load fails clearly when they must)."""
+    import json
+
+    import onnx
+
+    from liveseg.card import ONNX_METADATA_KEY, card_path_for
+    from liveseg.models import create_model, list_models
+    from liveseg.models.from_onnx import load_onnx_weights
+
+    side = card_path_for(path)
+    try:
+        if side.is_file():
+            card = json.loads(side.read_text())
+        else:
+            meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False)
+                    .metadata_props}
+            card = json.loads(meta[ONNX_METADATA_KEY]) if ONNX_METADATA_KEY in meta else None
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read its model card ({exc})") from None
+    arch = (card or {}).get("architecture")
+    if not arch or arch not in list_models():
+        raise InputError(f"{path}: its card names no liveseg architecture "
+                         f"({arch or 'none'}); only models exported by liveseg can be re-exported")
+    classes = len(card.get("classes") or []) or None
+    if num_classes is not None and classes is not None and num_classes != classes:
+        raise ConfigError(f"--num-classes {num_classes} contradicts the model's card "
+                          f"({classes} classes)")
+    options = {**(card.get("architecture_options") or {}), **options}
+    model = create_model(arch, num_classes=int(num_classes or classes or 2), **options)
+    try:
+        info = load_onnx_weights(model, path)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+    # name: the output's; metrics and latency: measured at the original size, not this one
+    card = {k: v for k, v in card.items() if k not in ("name", "metrics", "latency")}
+    card["notes"] = (f"re-exported from {path.name} (weights read back from its ONNX graph, "
+                     f"logits reproduced to {info['max_error']:.1e}); metrics and latency of "
+                     "the original do not carry over to another input size")
+    return model, card, f"{path.name} ({arch}, {info['convolutions']} convolutions)"

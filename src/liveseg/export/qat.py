@@ -267,6 +267,7 @@ def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
         input_size=[int(v) for v in cfg["input_size"]],
         mean=[float(v) for v in cfg["mean"]], std=[float(v) for v in cfg["std"]],
         architecture=(cfg.get("model") or {}).get("name", ""),
+        architecture_options=dict((cfg.get("model") or {}).get("options") or {}),
         training_data=info.get("training_data", ""), license=info.get("license", ""),
         notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")
 

@@ -52,18 +52,18 @@ def _onnx_convs(path: Path) -> tuple[list[dict], tuple[int, ...]]:
     try:
         model = onnx.load(str(path))
     except Exception as exc:  # protobuf raises several types for a corrupt file
-        raise ConfigError(f"init_from {path}: not a readable ONNX model ({exc})") from None
+        raise ConfigError(f"{path}: not a readable ONNX model ({exc})") from None
     graph = model.graph
     values = _const_values(graph)
     convs = []
     for node in graph.node:
         if node.op_type in ("QLinearConv", "ConvInteger", "DequantizeLinear"):
-            raise ConfigError(f"init_from {path}: a quantized model cannot start training; "
-                              "use its fp32 or fp16 file")
+            raise ConfigError(f"{path}: a quantized model's weights cannot be read back "
+                              "exactly; use its fp32 or fp16 file")
         if node.op_type != "Conv":
             continue
         if node.input[1] not in values:
-            raise ConfigError(f"init_from {path}: Conv {node.name!r} has a computed weight")
+            raise ConfigError(f"{path}: Conv {node.name!r} has a computed weight")
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         bias = values.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
         convs.append({"weight": values[node.input[1]].astype(np.float32),
@@ -109,8 +109,8 @@ def _torch_convs(model: torch.nn.Module, shape) -> list[tuple[torch.nn.Conv2d, t
             h.remove()
         model.train(was_training)
     if len({id(m) for m in order}) != len(order):
-        raise ConfigError("init_from: the network runs one convolution twice; "
-                          "an ONNX start cannot tell the calls apart")
+        raise ConfigError("the network runs one convolution twice; its ONNX weights "
+                          "cannot be told apart")
     return [(conv, bn_of.get(id(conv))) for conv in order]
 
 
@@ -123,8 +123,8 @@ def _check_coverage(model, pairs):
             covered.update(id(p) for p in bn.parameters(recurse=False))
     for name, p in model.named_parameters():
         if id(p) not in covered:
-            raise ConfigError(f"init_from: {name} is neither a convolution nor a BatchNorm after "
-                              "one; an ONNX start cannot set it (start from a .pt checkpoint)")
+            raise ConfigError(f"{name} is neither a convolution nor a BatchNorm after one; its "
+                              "value cannot be read back from an ONNX graph")
 
 
 def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
@@ -132,18 +132,18 @@ def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
     if tuple(w.shape) != tuple(conv.weight.shape) or src["group"] != conv.groups \
             or src["strides"] != tuple(conv.stride) or src["dilations"] != tuple(conv.dilation):
         raise ConfigError(
-            f"init_from {path}: convolution {index} does not match: weight {tuple(w.shape)} "
+            f"{path}: convolution {index} does not match: weight {tuple(w.shape)} "
             f"group {src['group']} stride {src['strides']} dilation {src['dilations']} in the "
             f"file, {tuple(conv.weight.shape)} group {conv.groups} stride {tuple(conv.stride)} "
-            f"dilation {tuple(conv.dilation)} in model.name: not the same architecture")
+            f"dilation {tuple(conv.dilation)} in the network: not the same architecture")
     bias = torch.zeros(w.shape[0]) if src["bias"] is None else torch.from_numpy(src["bias"])
     conv.weight.copy_(w)
     if bn is None:
         if conv.bias is not None:
             conv.bias.copy_(bias)
         elif bias.abs().max() > 0:
-            raise ConfigError(f"init_from {path}: convolution {index} has a bias in the file "
-                              "but neither a bias nor a BatchNorm in model.name")
+            raise ConfigError(f"{path}: convolution {index} has a bias in the file "
+                              "but neither a bias nor a BatchNorm in the network")
         return
     if conv.bias is not None:
         conv.bias.zero_()
@@ -153,7 +153,7 @@ def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
         bn.weight.fill_(1.0)
         bn.bias.copy_(bias)
     elif bias.abs().max() > 0:
-        raise ConfigError(f"init_from {path}: BatchNorm after convolution {index} is not affine")
+        raise ConfigError(f"{path}: BatchNorm after convolution {index} is not affine")
 
 
 def _check_outputs(model, path: Path, shape):
@@ -175,11 +175,11 @@ def _check_outputs(model, path: Path, shape):
     model.train(was_training)
     out = (out[0] if isinstance(out, (tuple, list)) else out).numpy()
     if out.shape != ref.shape:
-        raise ConfigError(f"init_from {path}: the file gives logits of shape {ref.shape}, "
-                          f"model.name {out.shape}: not the same architecture")
+        raise ConfigError(f"{path}: the file gives logits of shape {ref.shape}, "
+                          f"the network {out.shape}: not the same architecture")
     err = float(np.abs(out - ref).max() / max(float(np.abs(ref).max()), 1e-6))
     if err > _TOLERANCE:
-        raise ConfigError(f"init_from {path}: the loaded network does not reproduce the file's "
+        raise ConfigError(f"{path}: the loaded network does not reproduce the file's "
                           f"logits (max difference {err:.3f} of their range): not the same "
                           "architecture, or options differ")
     return err
@@ -190,14 +190,14 @@ def load_onnx_weights(model: torch.nn.Module, path) -> dict:
     module docstring). Returns {"convolutions": N, "folded_bn": M, "max_error": e}."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"init_from: model file not found: {path}")
+        raise ConfigError(f"model file not found: {path}")
     convs, shape = _onnx_convs(path)
     if len(shape) != 4 or 0 in shape:
-        raise ConfigError(f"init_from {path}: needs a fixed input size, the file has {shape}")
+        raise ConfigError(f"{path}: needs a fixed input size, the file has {shape}")
     pairs = _torch_convs(model, shape)
     if len(pairs) != len(convs):
-        raise ConfigError(f"init_from {path}: {len(convs)} convolutions in the file, "
-                          f"{len(pairs)} in model.name: not the same architecture")
+        raise ConfigError(f"{path}: {len(convs)} convolutions in the file, "
+                          f"{len(pairs)} in the network: not the same architecture")
     _check_coverage(model, pairs)
     with torch.no_grad():
         for i, ((conv, bn), src) in enumerate(zip(pairs, convs)):

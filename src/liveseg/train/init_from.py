@@ -40,7 +40,10 @@ def load_init_weights(model: torch.nn.Module, path) -> dict:
     if path.suffix.lower() == ".onnx":
         from liveseg.models.from_onnx import load_onnx_weights
 
-        return {"widened": [], **load_onnx_weights(model, path)}
+        try:
+            return {"widened": [], **load_onnx_weights(model, path)}
+        except ConfigError as exc:
+            raise ConfigError(f"init_from {exc}") from None
     if not path.is_file():
         raise ConfigError(f"init_from: checkpoint not found: {path}")
     try:

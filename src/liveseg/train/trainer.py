@@ -144,6 +144,7 @@ def make_card(cfg: dict, info, metrics: dict | None = None, name: str | None = N
         output_kind="logits",
         prev_mask_input=bool((cfg["model"].get("options") or {}).get("prev_mask", False)),
         architecture=cfg["model"]["name"],
+        architecture_options=dict(cfg["model"].get("options") or {}),
         training_data=info.training_data,
         license=info.license,
         metrics=dict(metrics or {}),
