@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 
 from liveseg.errors import InputError
-
-IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+from liveseg.images import IMAGE_EXTS
 
 
 def read_image(path) -> np.ndarray:

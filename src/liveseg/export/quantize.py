@@ -31,9 +31,9 @@ import numpy as np
 from liveseg.atomic import atomic_output
 from liveseg.card import ModelCard, card_path_for
 from liveseg.errors import ConfigError, InputError, ModelError, OutputError
+from liveseg.images import IMAGE_EXTS, read_image
 
 QUANT_METADATA_KEY = "liveseg.quantization"
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 METHODS = ("minmax", "entropy", "percentile")
 ACTIVATION_TYPES = ("uint8", "int8")
 # Ops whose exclusion matters for accuracy and that "first"/"last" refer to.
@@ -227,12 +227,12 @@ def pick_evenly(items: list, n: int | None) -> list:
 
 
 def read_rgb(path) -> np.ndarray | None:
-    import cv2
-
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
+    """The image as RGB uint8 (``liveseg.images.read_image``); None when it cannot be read
+    (the calibration reader counts those and goes on)."""
+    try:
+        return read_image(path)
+    except InputError:
         return None
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def card_preprocess(card: ModelCard):
@@ -266,10 +266,8 @@ def card_preprocess(card: ModelCard):
 
 def make_preprocess(model_path, card: ModelCard):
     """The runtime's preprocess for this model when liveseg.runtime can load it, else ours."""
-    try:
-        from liveseg.runtime import load_model  # built by the runtime engineer
-    except ImportError:
-        return card_preprocess(card)
+    from liveseg.runtime import load_model
+
     try:
         rt = load_model(str(model_path), engine="onnxruntime", threads=1)
     except Exception as exc:  # noqa: BLE001 - fall back to the card recipe, say so
