@@ -33,13 +33,17 @@ def plot(rows, path, title: str, metric_name: str = "mIoU") -> None:
     front = sorted((r for r in rows if r["pareto"]), key=lambda r: r["fps"])
     ax.plot([r["fps"] for r in front], [100 * r["miou"] for r in front], "-", color="black",
             lw=1.2, label="Pareto front")
+    mid = (front[0]["fps"] + front[-1]["fps"]) / 2 if front else 0
     for r in front:
         ax.scatter([r["fps"]], [100 * r["miou"]], s=90, facecolors="none", edgecolors="black")
-        ax.annotate(r["label"], (r["fps"], 100 * r["miou"]), fontsize=7, xytext=(4, 4),
+        right = r["fps"] > mid  # labels of the faster half lean left, so none leaves the axes
+        ax.annotate(r["label"], (r["fps"], 100 * r["miou"]), fontsize=7,
+                    xytext=(-5 if right else 5, 5), ha="right" if right else "left",
                     textcoords="offset points")
     ax.set_xlabel("end-to-end fps (liveseg run: decode, model, temporal, composite)")
     ax.set_ylabel(f"{metric_name} (x100)")
     ax.grid(alpha=0.3)
+    ax.margins(x=0.1, y=0.1)
     ax.legend(fontsize=7, loc="best")
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()

@@ -111,8 +111,8 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
         _measure_fps(combos, clip, repeats, log)
     for c in combos:
         del c["_model"]
-        c["label"] = (f"{Path(c['model']).stem} {c['precision']} {c['size']} {c['threads']}t "
-                      f"{c['temporal']}")
+        name = f"{Path(c['model']).stem} " if len(models) > 1 else ""  # one model: the title
+        c["label"] = f"{name}{c['precision']} {c['size']} {c['threads']}t {c['temporal']}"
     for c, on in zip(combos, pareto_front([(c["fps"], c["miou"]) for c in combos])):
         c["pareto"] = on
     return {"rows": combos, "notes": notes, "data": str(data), "split": split,
@@ -164,7 +164,8 @@ def run_bench(models, data, out="benchmarks/results", tag="tradeoff", overwrite=
     result.update(table=text, command=command or " ".join(sys.argv))
     write_json(json_path, result)
     m = result["machine"]
-    title = (f"{result['data']} ({result['split']}, {result['images']} images); fps: liveseg run "
+    title = (f"{', '.join(dict.fromkeys(r['model'] for r in result['rows']))} | "
+             f"{result['data']} ({result['split']}, {result['images']} images); fps: liveseg run "
              f"on {result['clip_frames']} of its frames | {m['cpu']}")
     plot(result["rows"], png_path, title)
     print(f"wrote {json_path} and {png_path}")
