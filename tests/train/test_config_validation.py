@@ -100,7 +100,7 @@ def test_every_shipped_config_still_validates(path):
     (["model.name=lraspp_mobilenetv3_smal"], 4, "lraspp_mobilenetv3_small"),
     (["data.dataset=camvd"], 4, "did you mean 'camvid'"),
     (["data.root=/nonexistent/liveseg-data"], 2, "data.root folder not found"),
-    (["init_from=/nonexistent/w.pt"], 2, "init_from checkpoint not found"),
+    (["init_from=/nonexistent/w.pt"], 2, "init_from file not found"),
 ])
 def test_cli_checks_before_creating_the_run_folder(cfg_file, tmp_path, capsys, over, code, msg):
     assert main(["train", str(cfg_file), *over]) == code

@@ -151,7 +151,7 @@ def test_init_from_errors_are_one_line(tmp_path, davis):
     (["model.options.prev_mask=true"], "needs data.prev_mask"),
     (["data.prev_mask={shfit: 0.1}", "model.options.prev_mask=true"], "unknown keys"),
     (["data.prev_mask={shift: 5}", "model.options.prev_mask=true"], "in \\[0, 1\\]"),
-    (["init_from=weights.onnx"], "init_from must be"),
+    (["init_from=weights.h5"], "init_from must be"),
 ])
 def test_config_errors_are_one_line(tmp_path, davis, over, msg):
     p = tmp_path / "c.yaml"
