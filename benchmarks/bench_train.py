@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     import torch
 
     from liveseg.models import create_model
-    from liveseg.train.evaluate import model_logits, normalize
+    from liveseg.models.common import model_logits
+    from liveseg.train.evaluate import normalize
 
     torch.set_num_threads(args.threads)
     dev = torch.device(args.device)

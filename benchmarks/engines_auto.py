@@ -8,7 +8,7 @@ model-only and end to end, and what `--engine auto` costs on first use and later
 
 Variants per shipped model (the `-int8` and `-fp16` files share a card):
 
-- ORT fp32: ONNX Runtime on the float32 copy of the fp16 file (``liveseg.export.fp16``:
+- ORT fp32: ONNX Runtime on the float32 copy of the fp16 file (``liveseg.quant.fp16``:
   fp16 values are exact in float32), the plain fp32 baseline;
 - ORT fp16 file: ONNX Runtime on the shipped fp16 file as it is;
 - ORT int8: ONNX Runtime on the shipped int8 QDQ file;
@@ -125,7 +125,7 @@ def selected_models() -> list[str]:
 
 def fp32_copies(folder: Path) -> dict:
     from liveseg import zoo
-    from liveseg.export.fp16 import fp32_source
+    from liveseg.quant.fp16 import fp32_source
 
     out = {}
     for base in MODELS:

@@ -19,9 +19,9 @@ import cv2
 import numpy as np
 
 from liveseg.card import ModelCard
-from liveseg.export.checkpoint_model import build_from_source
 from liveseg.export.tflite_export import export_tflite
-from liveseg.export.tflite_quant import quantize_tflite
+from liveseg.models.checkpoint import load_torch_model
+from liveseg.quant.tflite import quantize_tflite
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     args = ap.parse_args()
 
     w, h = (int(v) for v in args.size.split("x"))
-    model, card, _ = build_from_source(args.checkpoint)
+    model, card, _ = load_torch_model(args.checkpoint)
     model.eval()
     card = ModelCard.from_dict({**(card or {}), "input_size": [w, h]})
     out = Path(args.out)

@@ -5,7 +5,7 @@ import torch
 from data.segfixtures import make_folder
 
 from liveseg.errors import ConfigError
-from liveseg.export.fp16 import convert_fp16
+from liveseg.quant.fp16 import convert_fp16
 from liveseg.export.onnx_export import export_onnx
 from liveseg.models import create_model
 from liveseg.train.config import load_config

@@ -55,7 +55,7 @@ def open_dataset(data, split="val"):
     return build_dataset(kind, root, split, transform=None, cache=False, **opts)
 
 
-def evaluate_model(model, ds, limit=None, temporal=None) -> dict:
+def runtime_accuracy(model, ds, limit=None, temporal=None) -> dict:
     """mIoU and pixel accuracy of a loaded runtime ``model`` on dataset ``ds``.
 
     ``temporal``: a ``--temporal`` spec other than off runs the images in order through that
@@ -93,11 +93,11 @@ def evaluate_model(model, ds, limit=None, temporal=None) -> dict:
             "inferred_share": inferred / n if reuse and n else 1.0}
 
 
-def evaluate_onnx(model_path, data, split="val", limit=None, threads=1) -> dict:
+def onnx_accuracy(model_path, data, split="val", limit=None, threads=1) -> dict:
     """mIoU of an ONNX model file through the runtime (ONNX Runtime), at label resolution."""
     from liveseg.runtime import load_model
 
     ds = open_dataset(data, split)
     model = load_model(str(model_path), engine="onnxruntime", threads=threads)
-    r = evaluate_model(model, ds, limit)
+    r = runtime_accuracy(model, ds, limit)
     return {k: r[k] for k in ("miou", "pixel_acc", "images")}

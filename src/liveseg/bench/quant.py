@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liveseg.bench.accuracy import calibration_spec, evaluate_onnx, parse_spec
+from liveseg.bench.accuracy import calibration_spec, onnx_accuracy, parse_spec
 from liveseg.bench.machine import machine_info
 from liveseg.bench.timing import time_interleaved
 from liveseg.errors import ConfigError
@@ -63,8 +63,8 @@ def torch_runner(model, threads, x):
 def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=print,
                    names=VARIANTS) -> dict:
     """fp16 / dynamic / int8 PTQ files of the model in workdir (reused when already there)."""
-    from liveseg.export.fp16 import convert_fp16
-    from liveseg.export.quantize import quantize_dynamic_model, quantize_model
+    from liveseg.quant.fp16 import convert_fp16
+    from liveseg.quant.ptq import quantize_dynamic_model, quantize_model
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -102,18 +102,14 @@ def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=Non
 
     from liveseg.data import build_dataset, collate
     from liveseg.data.transforms import ValTransform
-    from liveseg.export.checkpoint_model import build_from_source
-    from liveseg.export.lowbit import calibrate, fake_quantize_model, packed_size_bytes
-    from liveseg.export.qat import normalize
-    from liveseg.train.evaluate import evaluate_model
+    from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint, load_torch_model
+    from liveseg.quant.lowbit import calibrate, fake_quantize_model, packed_size_bytes
+    from liveseg.train.evaluate import evaluate_model, normalize
 
     kind, root, opts = parse_spec(data)
-    from liveseg.export.checkpoint_model import _load
-    from liveseg.export.qat import card_from_checkpoint
-
-    model, card, _ = build_from_source(str(checkpoint))
+    model, card, _ = load_torch_model(str(checkpoint))
     model.eval()
-    card = card_from_checkpoint(_load(Path(checkpoint)), card).to_dict()
+    card = card_from_checkpoint(load_checkpoint(checkpoint), card).to_dict()
     size = card.get("input_size") or [480, 360]
     mean = card.get("mean") or [0.485, 0.456, 0.406]
     std = card.get("std") or [0.229, 0.224, 0.225]
@@ -147,8 +143,9 @@ def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train
     ``{"rows", "timing", "variants", "machine", "threads", "runs"}``."""
     import numpy as np
 
-    from liveseg.export.lowbit import output_stride
-    from liveseg.export.quantize import card_for_model, card_preprocess
+    from liveseg.quant.lowbit import output_stride
+    from liveseg.quant.onnx_io import card_for_model
+    from liveseg.quant.preprocess import card_preprocessor
 
     card = card_for_model(onnx)
     files = build_variants(onnx, workdir, data, calib_split, calib_samples, log=log,
@@ -157,7 +154,7 @@ def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train
         files["int8-qat"] = Path(qat_onnx)
     frame = np.random.default_rng(0).integers(0, 255, (card.input_size[1], card.input_size[0], 3),
                                               dtype=np.uint8)
-    x = card_preprocess(card)(frame)
+    x = card_preprocessor(card)(frame)
     fns = {k: ort_runner(p, threads, x) for k, p in files.items()}
     rows_sim, torch_model = [], None
     if checkpoint:
@@ -176,7 +173,7 @@ def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train
               "stride": stride}
     rows = []
     for k, p in files.items():
-        ev = evaluate_onnx(p, data, val_split, limit, threads=threads)
+        ev = onnx_accuracy(p, data, val_split, limit, threads=threads)
         rows.append({**common, "quantization": LABELS.get(k, k), "engine": "onnxruntime",
                      "miou": ev["miou"], "runtime_ms": timing[k]["median_ms"],
                      "p90_ms": timing[k]["p90_ms"], "file_bytes": Path(p).stat().st_size,

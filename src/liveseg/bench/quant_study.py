@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.bench.accuracy import evaluate_onnx
+from liveseg.bench.accuracy import onnx_accuracy
 from liveseg.bench.quant import build_variants, ort_runner, simulated_rows, torch_runner
 from liveseg.bench.timing import timed_rounds
 
 
 def accuracy_study(args):
-    from liveseg.export.quantize import card_for_model, card_preprocess
+    from liveseg.quant.onnx_io import card_for_model
+    from liveseg.quant.preprocess import card_preprocessor
 
     card = card_for_model(args.onnx)
     variants = build_variants(args.onnx, args.workdir, args.data, "train", args.calib_samples)
@@ -34,7 +35,7 @@ def accuracy_study(args):
                                           args.calib_samples, args.limit)
     frame = np.random.default_rng(0).integers(0, 255, (card.input_size[1], card.input_size[0], 3),
                                               dtype=np.uint8)
-    x = card_preprocess(card)(frame)
+    x = card_preprocessor(card)(frame)
 
     def make(threads):
         fns = {k: ort_runner(p, threads, x) for k, p in variants.items()}
@@ -47,7 +48,7 @@ def accuracy_study(args):
     timing = {t: timed_rounds(make(t), args.rounds, args.runs) for t in (1, 2)}
     miou = {}
     for k, p in variants.items():
-        miou[k] = evaluate_onnx(p, args.data, "val", args.limit, threads=2)["miou"]
+        miou[k] = onnx_accuracy(p, args.data, "val", args.limit, threads=2)["miou"]
         print(f"  {k}: mIoU {100 * miou[k]:.2f}", flush=True)
     sizes = {k: Path(p).stat().st_size for k, p in variants.items()}
     return {"mode": "accuracy", "onnx": str(args.onnx), "checkpoint": args.checkpoint,
@@ -63,8 +64,8 @@ def speed_study(args):
 
     from liveseg.card import ModelCard
     from liveseg.export.onnx_export import export_onnx
-    from liveseg.export.quantize import quantize_dynamic_model, quantize_model
     from liveseg.models import create_model
+    from liveseg.quant.ptq import quantize_dynamic_model, quantize_model
 
     out = {"mode": "speed", "model": args.model, "sizes": {}}
     torch.manual_seed(0)

@@ -47,8 +47,8 @@ def run(args):
 
     from liveseg.card import card_path_for
     from liveseg.errors import OutputError
-    from liveseg.export.checkpoint_model import build_from_source
-    from liveseg.export.onnx_export import export_onnx, onnx_parity
+    from liveseg.export.onnx_export import export_card, export_onnx, onnx_parity
+    from liveseg.models.checkpoint import load_torch_model
     from liveseg.parsing import parse_size
 
     out = Path(args.output)
@@ -63,7 +63,7 @@ def run(args):
         raise OutputError(f"{', '.join(existing)} exists; pass --overwrite to replace it")
 
     options = parse_options(args.option)
-    model, card_dict, what = build_from_source(args.source, args.num_classes, options)
+    model, card_dict, what = load_torch_model(args.source, args.num_classes, options)
     model.eval()
     if args.input_size:
         size = parse_size(args.input_size, "--input-size", lo=8)
@@ -71,7 +71,7 @@ def run(args):
         size = tuple(card_dict["input_size"])
     else:
         size = (256, 256)
-    card = _card(model, card_dict, out.stem, size, what, options)
+    card = export_card(model, card_dict, out.stem, size, what, options)
     export_onnx(model, out, size, dynamic=args.dynamic, card=card, opset=args.opset)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) from {what}, input "
           f"{'dynamic, example ' if args.dynamic else ''}{size[0]}x{size[1]}, "
@@ -92,22 +92,3 @@ def run(args):
             print(f"parity TFLite vs ONNX: max |diff| {r['max_abs_diff']:.2e}, "
                   f"argmax agreement {100 * r['argmax_agreement']:.3f}%")
     return 0
-
-
-def _card(model, card_dict, stem, size, what, options):
-    from liveseg.card import ModelCard
-
-    d = dict(card_dict or {})
-    d.setdefault("name", stem)
-    if not d.get("classes") and not (d.get("task") == "foreground" and model.num_classes == 2):
-        d["classes"] = [f"class_{i}" for i in range(model.num_classes)]
-        d.pop("palette", None)
-    d["input_size"] = [int(size[0]), int(size[1])]
-    d["layout"] = "nchw"
-    d["output_kind"] = "logits"
-    d["prev_mask_input"] = model.in_channels == 4
-    d.setdefault("architecture", model.arch)
-    d.setdefault("architecture_options", dict(options))
-    if card_dict is None:
-        d["notes"] = f"exported from {what}"
-    return ModelCard.from_dict(d)

@@ -81,20 +81,20 @@ def run(args) -> int:
     from pathlib import Path
 
     from liveseg.errors import ConfigError
-    from liveseg.export import quantize as q
+    from liveseg.quant.ptq import reduce_range_for
 
     if args.samples < 1:
         raise ConfigError("--samples must be >= 1")
     if args.reduce_range is None:
-        args.reduce_range, rr_why = q.reduce_range_for(args.target_cpu)
+        args.reduce_range, rr_why = reduce_range_for(args.target_cpu)
         rr_why = f"auto, {rr_why}"
     else:
         rr_why = "--reduce-range" if args.reduce_range else "--no-reduce-range"
     rr_note = f"reduce_range {'on' if args.reduce_range else 'off'} ({rr_why})"
     if args.qat or args.list_nodes:
-        return _run(args, q, rr_note)
+        return _run(args, rr_note)
     # fp16 input (a shipped -fp16 file): quantize from its exact float32 copy.
-    from liveseg.export.fp16 import fp32_source
+    from liveseg.quant.fp16 import fp32_source
 
     with tempfile.TemporaryDirectory(prefix="liveseg-fp32-") as tmp:
         src = fp32_source(args.model, tmp) if args.format != "fp16" else None
@@ -105,30 +105,34 @@ def run(args) -> int:
             if not args.output:
                 args.output = str(_default_output(original, args.format))
             print(f"{Path(original).name} has fp16 weights: quantizing its float32 copy")
-        return _run(args, q, rr_note)
+        return _run(args, rr_note)
 
 
-def _run(args, q, rr_note) -> int:
+def _run(args, rr_note) -> int:
     import json
     import tempfile
     from pathlib import Path
 
     from liveseg.atomic import write_text_atomic
     from liveseg.errors import ConfigError, OutputError
+    from liveseg.quant import ptq
+
     if args.list_nodes:
         import onnx
 
-        q.load_onnx(args.model)
+        from liveseg.quant.onnx_io import load_onnx
+
+        load_onnx(args.model)
         with tempfile.TemporaryDirectory() as tmp:
             pre = Path(tmp) / "pre.onnx"
-            q.preprocess_for_quant(args.model, pre)
+            ptq.preprocess_for_quant(args.model, pre)
             for n in onnx.load(str(pre)).graph.node:
-                if n.op_type in q.COMPUTE_OPS:
+                if n.op_type in ptq.COMPUTE_OPS:
                     print(f"{n.op_type:<14} {n.name}")
         return 0
 
     if args.qat:
-        from liveseg.export.qat import qat_from_checkpoint
+        from liveseg.quant.qat import qat_from_checkpoint
 
         try:
             bits = tuple(int(v) for v in args.qat_bits.split("/"))
@@ -143,7 +147,7 @@ def _run(args, q, rr_note) -> int:
             threads=args.threads, overwrite=args.overwrite, reduce_range=args.reduce_range,
             distill=args.qat_distill)
         if res is None:
-            from liveseg.export.qat import evaluate_fake_quant
+            from liveseg.quant.qat import evaluate_fake_quant
 
             m = evaluate_fake_quant(fq, args.model, data_root=args.data_root)
             print(f"QAT {bits[0]}/{bits[1]} (simulated): val mIoU {100 * m['miou']:.2f} "
@@ -165,14 +169,16 @@ def _run(args, q, rr_note) -> int:
         def progress(i, n, name):
             print(f"\r  layer {i + 1}/{n}", end="", flush=True)
 
-        report = q.sensitivity_report(
+        from liveseg.quant.sensitivity import format_sensitivity, sensitivity_report
+
+        report = sensitivity_report(
             args.model, args.calib, samples=args.samples, eval_samples=args.eval_samples,
             method=args.method, per_channel=args.per_channel, reduce_range=args.reduce_range,
             activation_type=args.activation_type, mode=args.sensitivity_mode,
             progress=progress)
         print("\r" + " " * 40 + "\r", end="")
         write_text_atomic(report_path, json.dumps(report, indent=2))
-        print(q.format_sensitivity(report))
+        print(format_sensitivity(report))
         print(f"report: {report_path}")
         if not args.output:
             return 0
@@ -182,17 +188,17 @@ def _run(args, q, rr_note) -> int:
     if args.format == "int8":
         if not args.calib:
             raise ConfigError("int8 quantization needs calibration images: --calib DATA")
-        res = q.quantize_model(
+        res = ptq.quantize_model(
             args.model, out, args.calib, method=args.method, samples=args.samples,
             exclude=exclude, per_channel=args.per_channel,
             activation_type=args.activation_type, overwrite=args.overwrite,
             reduce_range=args.reduce_range, note_extra=rr_note)
     elif args.format == "fp16":
-        from liveseg.export.fp16 import convert_fp16
+        from liveseg.quant.fp16 import convert_fp16
 
         res = convert_fp16(args.model, out, overwrite=args.overwrite)
     else:
-        res = q.quantize_dynamic_model(args.model, out, overwrite=args.overwrite)
+        res = ptq.quantize_dynamic_model(args.model, out, overwrite=args.overwrite)
     src = getattr(args, "input_bytes", None) or Path(args.model).stat().st_size
     print(f"wrote {res.output} ({res.size_bytes / 1e6:.2f} MB, {100 * res.size_bytes / src:.0f}% "
           f"of the input) and {res.output.with_suffix('.json').name} in {res.seconds:.1f}s")

@@ -2,8 +2,8 @@
 
 ``export_onnx(model, path, input_size=(W, H), dynamic=False, card=None, opset=17)`` writes the
 file atomically (temporary file renamed over the target), embeds the ModelCard in the ONNX
-metadata (key ``liveseg.card``) and writes the JSON card beside it. ``onnx_parity`` compares
-onnxruntime with PyTorch on random inputs.
+metadata (key ``liveseg.card``) and writes the JSON card beside it; ``export_card`` makes that
+card. ``onnx_parity`` compares onnxruntime with PyTorch on random inputs.
 """
 
 from __future__ import annotations
@@ -75,6 +75,29 @@ def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, op
 
         card.save(card_path_for(path))
     return path
+
+
+def export_card(model, card_dict, name, size, what, options=None):
+    """The card of a network exported at ``size`` (width, height): the source's card (from
+    ``liveseg.models.checkpoint.load_torch_model``) with this export's name default, input
+    size, layout, output kind and channels; class names made up when the source has none;
+    ``what`` (the source's description) in the notes of a card made from nothing."""
+    from liveseg.card import ModelCard
+
+    d = dict(card_dict or {})
+    d.setdefault("name", name)
+    if not d.get("classes") and not (d.get("task") == "foreground" and model.num_classes == 2):
+        d["classes"] = [f"class_{i}" for i in range(model.num_classes)]
+        d.pop("palette", None)
+    d["input_size"] = [int(size[0]), int(size[1])]
+    d["layout"] = "nchw"
+    d["output_kind"] = "logits"
+    d["prev_mask_input"] = model.in_channels == 4
+    d.setdefault("architecture", model.arch)
+    d.setdefault("architecture_options", dict(options or {}))
+    if card_dict is None:
+        d["notes"] = f"exported from {what}"
+    return ModelCard.from_dict(d)
 
 
 def ort_session(path, threads=1):

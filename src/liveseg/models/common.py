@@ -137,8 +137,20 @@ class StagedBackbone(nn.Module):
 # ---- the model every builder returns --------------------------------------------------------
 
 
+def model_logits(out):
+    """The main output of a model: a tensor, ``out['out']`` of a dict, or the first of a tuple."""
+    if isinstance(out, dict):
+        return out["out"]
+    if isinstance(out, (tuple, list)):
+        return out[0]
+    return out
+
+
 class SegmentationModel(nn.Module):
-    """Backbone + head -> logits (N, num_classes, H, W) at input resolution.
+    """Backbone + head -> logits (N, num_classes, H, W) at input resolution: the PyTorch network
+    every architecture builder returns (``create_model``). Not to be confused with the runtime's
+    ``SegModel`` (a model file + card + engine) or the public ``liveseg.Model`` (see
+    ARCHITECTURE.md).
 
     Checks the input's rank and channels (skipped while tracing for export, where the shapes are
     fixed by the example input). ``pad_multiple`` > 1 pads the input on the bottom/right to a

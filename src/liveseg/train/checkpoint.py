@@ -1,4 +1,8 @@
-"""Atomic checkpoints with everything ``--resume`` needs to continue exactly."""
+"""Atomic checkpoints with everything ``--resume`` needs to continue exactly.
+
+Reading one (``load_checkpoint``) lives in ``liveseg.models.checkpoint``, below train, export
+and quant, which all read checkpoints; it is importable from here as well, beside
+``save_checkpoint``."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import numpy as np
 import torch
 
 from liveseg.atomic import atomic_output
-from liveseg.errors import InputError
+from liveseg.models.checkpoint import load_checkpoint  # noqa: F401 - read beside save
 
 
 def rng_state() -> dict:
@@ -38,16 +42,3 @@ def save_checkpoint(path, payload: dict) -> Path:
     with atomic_output(path) as tmp:
         torch.save(payload, tmp)
     return path
-
-
-def load_checkpoint(path, map_location="cpu") -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - corrupt / foreign file
-        raise InputError(f"cannot read checkpoint {path}: {exc}") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise InputError(f"{path} is not a liveseg checkpoint (no 'model' entry)")
-    return ckpt

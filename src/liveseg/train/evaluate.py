@@ -9,15 +9,7 @@ import torch.nn.functional as F
 
 from liveseg.metrics.segmentation import ConfusionMatrix
 from liveseg.metrics.video import j_measure
-
-
-def model_logits(out):
-    """The main output of a model: a tensor, ``out['out']`` of a dict, or the first of a tuple."""
-    if isinstance(out, dict):
-        return out["out"]
-    if isinstance(out, (tuple, list)):
-        return out[0]
-    return out
+from liveseg.models.common import model_logits
 
 
 def normalize(images_u8, mean, std):

@@ -10,7 +10,7 @@ import pytest
 
 from liveseg.card import ModelCard
 from liveseg.cli import main
-from liveseg.export import quantize as q
+from liveseg.quant import calibration, kernels, onnx_io, preprocess, ptq, sensitivity
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -78,8 +78,8 @@ def outputs(path, inputs):
 
 def val_inputs(d):
     card = ModelCard.load(d / "net.json")
-    pre = q.card_preprocess(card)
-    return [pre(q.read_rgb(p)) for p in sorted((d / "val").iterdir())]
+    pre = preprocess.card_preprocessor(card)
+    return [pre(calibration.read_rgb(p)) for p in sorted((d / "val").iterdir())]
 
 
 def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
@@ -89,7 +89,7 @@ def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
     assert rc == 0, capsys.readouterr().err
     # QDQ graph: Q/DQ around every conv, weights stored as int8 initializers.
     model = onnx.load(str(out))
-    ops = q.count_ops(model)
+    ops = onnx_io.count_ops(model)
     assert ops["Conv"] == 5 and ops["QuantizeLinear"] >= 5 and ops["DequantizeLinear"] >= 10
     int8_w = [i for i in model.graph.initializer
               if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
@@ -99,41 +99,41 @@ def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
     assert not [i for i in model.graph.initializer
                 if i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 4]
     # What ORT executes: integer kernels, no float Conv left.
-    opt = q.optimized_ops(out)
+    opt = kernels.optimized_ops(out)
     assert opt.get("QLinearConv", 0) == 5 and "Conv" not in opt, opt
     # Outputs stay close to fp32.
     xs = val_inputs(tiny)
-    err = q.output_error(outputs(tiny / "net.onnx", xs), outputs(out, xs))
+    err = sensitivity.output_error(outputs(tiny / "net.onnx", xs), outputs(out, xs))
     assert err["agreement"] > 0.95 and err["sqnr_db"] > 15, err
     # Card copied, renamed, with a note; quantization recipe in the metadata.
     card = ModelCard.load(out.with_suffix(".json"))
     assert card.name == "tiny-int8" and card.classes == list("abcde") and "int8" in card.notes
     meta = {p.key: p.value for p in model.metadata_props}
     assert ModelCard.from_onnx_metadata(meta) == card
-    info = json.loads(meta[q.QUANT_METADATA_KEY])
+    info = json.loads(meta[onnx_io.QUANT_METADATA_KEY])
     assert info["activations"].startswith("uint8") and "per-channel" in info["weights"]
     assert info["calibration"]["images"] == 8
 
 
 def test_exclude_first_last_and_op_type(tiny, tmp_path):
     out = tmp_path / "x.onnx"
-    res = q.quantize_model(tiny / "net.onnx", out, tiny / "calib", samples=4,
+    res = ptq.quantize_model(tiny / "net.onnx", out, tiny / "calib", samples=4,
                            exclude=["first", "last"], method="percentile", reduce_range=False)
     w8 = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer
           if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
     assert max(int(abs(w.astype(int)).max()) for w in w8) == 127
     assert len(res.info["excluded_nodes"]) == 2
-    opt = q.optimized_ops(out)
+    opt = kernels.optimized_ops(out)
     assert opt.get("QLinearConv") == 3 and opt.get("Conv", 0) + opt.get("FusedConv", 0) == 2
     # int8 activations: x86 ORT runs these convs as integer kernels only when allowed
     s8 = tmp_path / "s8.onnx"
-    q.quantize_model(tiny / "net.onnx", s8, tiny / "calib", samples=4, activation_type="int8")
-    opt = q.optimized_ops(s8, config={"session.qdqisint8allowed": "1"})
+    ptq.quantize_model(tiny / "net.onnx", s8, tiny / "calib", samples=4, activation_type="int8")
+    opt = kernels.optimized_ops(s8, config={"session.qdqisint8allowed": "1"})
     assert opt.get("QLinearConv") == 5 and "Conv" not in opt
     model = onnx.load(str(out))
     with pytest.raises(Exception, match="not 'first'"):
-        q.resolve_exclusions(model, ["nope"])
-    assert q.resolve_exclusions(model, ["resize"]) == [
+        ptq.resolve_exclusions(model, ["nope"])
+    assert ptq.resolve_exclusions(model, ["resize"]) == [
         n.name for n in model.graph.node if n.op_type == "Resize"]
 
 
@@ -145,11 +145,11 @@ def test_fp16_and_dynamic(tiny, tmp_path, capsys):
     m = onnx.load(str(fp16))
     assert m.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
     assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in m.graph.initializer)
-    assert q.output_error(ref, outputs(fp16, xs))["agreement"] > 0.99
+    assert sensitivity.output_error(ref, outputs(fp16, xs))["agreement"] > 0.99
     dyn = tmp_path / "d.onnx"
     assert main(["quantize", str(tiny / "net.onnx"), "--format", "dynamic", "-o", str(dyn)]) == 0
-    assert q.optimized_ops(dyn).get("ConvInteger") == 5
-    assert q.output_error(ref, outputs(dyn, xs))["agreement"] > 0.9
+    assert kernels.optimized_ops(dyn).get("ConvInteger") == 5
+    assert sensitivity.output_error(ref, outputs(dyn, xs))["agreement"] > 0.9
     assert ModelCard.load(dyn.with_suffix(".json")).name == "tiny-dynamic"
 
 
@@ -249,16 +249,16 @@ def test_calibration_sources(tiny, tmp_path):
     cam = tmp_path / "camvid"
     images(cam / "train", n=5)
     images(cam / "val", n=3)
-    assert len(q.list_calibration_images(f"camvid:{cam}")) == 5
-    assert len(q.list_calibration_images(f"camvid:{cam}:val")) == 3
-    assert len(q.list_calibration_images(str(cam / "*" / "*.png"))) == 8
+    assert len(calibration.list_calibration_images(f"camvid:{cam}")) == 5
+    assert len(calibration.list_calibration_images(f"camvid:{cam}:val")) == 3
+    assert len(calibration.list_calibration_images(str(cam / "*" / "*.png"))) == 8
     dav = tmp_path / "davis"
     images(dav / "JPEGImages" / "bear", n=2)
     images(dav / "JPEGImages" / "car", n=2)
     (dav / "ImageSets").mkdir()
     (dav / "ImageSets" / "train.txt").write_text("bear\n")
-    assert len(q.list_calibration_images(f"davis:{dav}")) == 2
-    assert q.pick_evenly(list(range(10)), 3) == [0, 4, 9] or len(q.pick_evenly(list(range(10)), 3)) == 3
-    x = q.card_preprocess(ModelCard(name="n", input_size=[W, H], layout="nhwc",
+    assert len(calibration.list_calibration_images(f"davis:{dav}")) == 2
+    assert calibration.pick_evenly(list(range(10)), 3) == [0, 4, 9] or len(calibration.pick_evenly(list(range(10)), 3)) == 3
+    x = preprocess.card_preprocessor(ModelCard(name="n", input_size=[W, H], layout="nhwc",
                                     prev_mask_input=True))(np.zeros((10, 20, 3), np.uint8))
     assert x.shape == (1, H, W, 4) and x.dtype == np.float32

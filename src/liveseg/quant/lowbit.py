@@ -31,7 +31,7 @@ from torch.ao.quantization import FakeQuantize, MinMaxObserver, PerChannelMinMax
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from liveseg.errors import ConfigError, ModelError
-from liveseg.train.evaluate import model_logits
+from liveseg.models.common import model_logits
 
 STUDY_BITS = ((32, 32), (8, 8), (6, 6), (6, 4), (4, 4))
 

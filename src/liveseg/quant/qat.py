@@ -1,7 +1,7 @@
 """Quantization-aware training: fine-tune a trained model under fake quantization, then export
 a QDQ ONNX model that ONNX Runtime runs with integer kernels.
 
-1. ``lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and per-tensor
+1. ``liveseg.quant.lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and per-tensor
    asymmetric activations fake-quantized (torch.ao FakeQuantize, straight-through gradients),
    activation ranges calibrated on training images and frozen.
 2. Fine-tune the weights (AdamW): cross-entropy with the data set's ignore index plus, by
@@ -29,14 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from liveseg.errors import ConfigError
-from liveseg.export.lowbit import FakeQuantModel, calibrate, fake_quantize_model
-
-
-def normalize(images_u8: torch.Tensor, mean, std) -> torch.Tensor:
-    x = images_u8.float().div(255.0)
-    m = torch.as_tensor(mean, dtype=x.dtype).view(1, -1, 1, 1)
-    s = torch.as_tensor(std, dtype=x.dtype).view(1, -1, 1, 1)
-    return (x - m) / s
+from liveseg.quant.lowbit import FakeQuantModel, calibrate, fake_quantize_model
+from liveseg.train.evaluate import normalize
 
 
 def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
@@ -163,7 +157,7 @@ def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samp
     """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult. A model trained
     with ``w_qmax=64`` is exported with ORT's reduce_range (the same +-64 weight grid)."""
     from liveseg.export.onnx_export import export_onnx
-    from liveseg.export.quantize import quantize_model
+    from liveseg.quant.ptq import quantize_model
 
     if (fq.w_bits, fq.a_bits) != (8, 8):
         raise ConfigError(
@@ -205,13 +199,13 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
     from liveseg.data import collate
     from liveseg.errors import InputError
-    from liveseg.export.checkpoint_model import _load, build_from_source
-    from liveseg.export.quantize import check_output
+    from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint, load_torch_model
+    from liveseg.quant.onnx_io import check_output
     from liveseg.train.trainer import build_datasets
 
     if threads:
         torch.set_num_threads(int(threads))
-    ckpt = _load(Path(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
     cfg = ckpt.get("config") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or "data" not in cfg:
         raise InputError(f"{checkpoint} has no training config: QAT needs its data set")
@@ -222,7 +216,7 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     if data_root:
         cfg["data"]["root"] = str(data_root)
     cfg["data"]["val_split"] = None
-    model, card_dict, _ = build_from_source(str(checkpoint))
+    model, card_dict, _ = load_torch_model(str(checkpoint))
     card = card_from_checkpoint(ckpt, card_dict)
     train_ds, _ = build_datasets(cfg)
     loader = torch.utils.data.DataLoader(
@@ -249,38 +243,15 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     return fq, res
 
 
-def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
-    """The checkpoint's card, or one made from its training config and data-set info (the
-    per-epoch ``last.pt`` of the trainer carries no card)."""
-    from liveseg.card import ModelCard
-    from liveseg.errors import InputError
-
-    if card_dict:
-        return ModelCard.from_dict(card_dict)
-    cfg = ckpt.get("config") if isinstance(ckpt, dict) else None
-    info = ckpt.get("info") if isinstance(ckpt, dict) else None
-    if not isinstance(cfg, dict) or not isinstance(info, dict):
-        raise InputError("the checkpoint carries neither a model card nor its training config")
-    return ModelCard(
-        name=cfg.get("name") or "model", task=info.get("task", "semantic"),
-        classes=list(info.get("classes") or []), palette=list(info.get("palette") or []),
-        input_size=[int(v) for v in cfg["input_size"]],
-        mean=[float(v) for v in cfg["mean"]], std=[float(v) for v in cfg["std"]],
-        architecture=(cfg.get("model") or {}).get("name", ""),
-        architecture_options=dict((cfg.get("model") or {}).get("options") or {}),
-        training_data=info.get("training_data", ""), license=info.get("license", ""),
-        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")
-
-
 def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=None) -> dict:
     """Val-split metrics of a (QAT) fake-quant model with the trainer's evaluator, on the
     checkpoint's own data set."""
     from liveseg.data import build_dataset, collate
     from liveseg.data.transforms import ValTransform
-    from liveseg.export.checkpoint_model import _load
+    from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint
     from liveseg.train.evaluate import evaluate_model
 
-    ckpt = _load(Path(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
     cfg = ckpt.get("config") or {}
     card = card_from_checkpoint(ckpt, ckpt.get("card"))
     d = cfg.get("data") or {}

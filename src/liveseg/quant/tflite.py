@@ -1,6 +1,6 @@
 """The CMU report's four TFLite variants: fp32, fp16, dynamic-range and full-int8 .tflite.
 
-fp32 comes from the model zoo's converter (``liveseg.export.tflite_export``, litert-torch);
+fp32 comes from the exporter (``liveseg.export.tflite_export``, litert-torch);
 the other three from Google's **ai-edge-quantizer** (installed with litert-torch) applied to
 that fp32 flatbuffer:
 

@@ -1,10 +1,12 @@
-"""Build an nn.Module + ModelCard from a training checkpoint or a bare registered model name.
+"""PyTorch networks from what liveseg writes: training checkpoints, float ONNX exports, or a
+bare registered architecture name (``load_torch_model``), and the checkpoint's card.
 
-A checkpoint (see liveseg.train.checkpoint) is a dict holding at least the model's weights under
-``model`` (a state dict), its registered name, build options, num_classes and a card dict. The
-key names accepted here are deliberately lenient (``model_name``/``arch``/``name``,
-``model_options``/``options``, ``config['model']``) so that small changes on the training side
-don't break export.
+A checkpoint (written by ``liveseg.train.checkpoint.save_checkpoint``) is a dict holding at
+least the model's weights under ``model`` (a state dict), its registered name, build options,
+num_classes and a card dict. The key names accepted here are deliberately lenient
+(``model_name``/``arch``/``name``, ``model_options``/``options``, ``config['model']``) so that
+small changes on the training side don't break export. This module sits below ``train``,
+``export`` and ``quant``, which all read checkpoints through it.
 """
 
 from __future__ import annotations
@@ -15,29 +17,28 @@ from pathlib import Path
 from liveseg.errors import ConfigError, InputError
 
 
+def load_checkpoint(path, map_location="cpu") -> dict:
+    """The checkpoint dict at ``path`` (InputError, one line, for a missing, unreadable or
+    foreign file)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - corrupt / foreign file
+        raise InputError(f"cannot read checkpoint {path}: {exc}") from None
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise InputError(f"{path} is not a liveseg checkpoint (no 'model' entry)")
+    return ckpt
+
+
 def _first(d, *keys):
     for k in keys:
         if isinstance(d, Mapping) and d.get(k) not in (None, ""):
             return d[k]
     return None
-
-
-def _load(path: Path) -> dict:
-    try:
-        from liveseg.train.checkpoint import load_checkpoint
-    except ImportError:
-        load_checkpoint = None
-    if load_checkpoint is not None:
-        return load_checkpoint(path)
-    import torch
-
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - corrupt / foreign file
-        raise InputError(f"cannot read checkpoint {path}: {exc}") from None
-    if not isinstance(ckpt, dict):
-        raise InputError(f"{path} is not a liveseg checkpoint")
-    return ckpt
 
 
 def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None, Mapping]:
@@ -87,10 +88,11 @@ def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
     return card
 
 
-def build_from_source(source: str, num_classes: int | None = None, options: dict | None = None):
+def load_torch_model(source: str, num_classes: int | None = None, options: dict | None = None):
     """(model, card dict or None, description) for a checkpoint path, a float ONNX model made
-    by liveseg (a file or a shipped name such as ``person-unet-lite0-256x256-fp16``), or a
-    registered architecture name."""
+    by liveseg (a file or a shipped name such as ``person-unet-lite0-256x256-fp16``: its
+    weights read back, ``liveseg.models.from_onnx``), or a registered architecture name
+    (random init, ``create_model``)."""
     from liveseg.models import create_model, list_models
     from liveseg.zoo import resolve
 
@@ -101,7 +103,7 @@ def build_from_source(source: str, num_classes: int | None = None, options: dict
             shipped.suffix == ".onnx":
         return _from_onnx(p if p.is_file() else shipped, num_classes, options)
     if p.is_file():
-        name, ck_options, ck_classes, card, state = describe_checkpoint(_load(p))
+        name, ck_options, ck_classes, card, state = describe_checkpoint(load_checkpoint(p))
         if num_classes is not None and ck_classes is not None and num_classes != ck_classes:
             raise ConfigError(
                 f"--num-classes {num_classes} contradicts the checkpoint ({ck_classes} classes)"
@@ -172,3 +174,25 @@ def _from_onnx(path: Path, num_classes, options):
                      f"logits reproduced to {info['max_error']:.1e}); metrics and latency of "
                      "the original do not carry over to another input size")
     return model, card, f"{path.name} ({arch}, {info['convolutions']} convolutions)"
+
+
+def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
+    """The checkpoint's card, or one made from its training config and data-set info (the
+    per-epoch ``last.pt`` of the trainer carries no card)."""
+    from liveseg.card import ModelCard
+
+    if card_dict:
+        return ModelCard.from_dict(card_dict)
+    cfg = ckpt.get("config") if isinstance(ckpt, dict) else None
+    info = ckpt.get("info") if isinstance(ckpt, dict) else None
+    if not isinstance(cfg, dict) or not isinstance(info, dict):
+        raise InputError("the checkpoint carries neither a model card nor its training config")
+    return ModelCard(
+        name=cfg.get("name") or "model", task=info.get("task", "semantic"),
+        classes=list(info.get("classes") or []), palette=list(info.get("palette") or []),
+        input_size=[int(v) for v in cfg["input_size"]],
+        mean=[float(v) for v in cfg["mean"]], std=[float(v) for v in cfg["std"]],
+        architecture=(cfg.get("model") or {}).get("name", ""),
+        architecture_options=dict((cfg.get("model") or {}).get("options") or {}),
+        training_data=info.get("training_data", ""), license=info.get("license", ""),
+        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")

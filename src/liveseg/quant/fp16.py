@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 
 from liveseg.errors import DependencyError, ModelError
-from liveseg.export.quantize import (
+from liveseg.quant.onnx_io import (
     QuantizeResult,
-    _check_runs_random,
-    _first_line,
     card_for_model,
     check_output,
+    check_runs_on_random_frame,
     count_ops,
     derived_card,
+    first_line,
     load_onnx,
     save_with_card,
 )
@@ -45,8 +45,8 @@ def convert_fp16(model_path, output, *, overwrite=False, keep_io_types=True,
     try:
         half = float16.convert_float_to_float16(model, **kwargs)
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot convert the model to fp16: {_first_line(exc)}") from None
-    _check_runs_random(half, card)
+        raise ModelError(f"cannot convert the model to fp16: {first_line(exc)}") from None
+    check_runs_on_random_frame(half, card)
     ops = count_ops(half)
     info = {"format": "fp16", "tool": "onnxconverter_common.float16.convert_float_to_float16",
             "keep_io_types": keep_io_types, "cast_nodes": ops.get("Cast", 0),

@@ -16,7 +16,7 @@ from liveseg import sysinfo
 from liveseg.card import ModelCard
 from liveseg.cli import main
 from liveseg.errors import ConfigError
-from liveseg.export import quantize as q
+from liveseg.quant import onnx_io, ptq
 
 X86 = {"cpu": "test", "arch": "x86", "cores": 2, "amx": False, "bf16": False, "fp16": False}
 
@@ -29,18 +29,18 @@ def _cpu(monkeypatch, **kw):
 
 def test_reduce_range_follows_the_target_cpu(monkeypatch):
     _cpu(monkeypatch, vnni=True)
-    rr, why = q.reduce_range_for("host")
+    rr, why = ptq.reduce_range_for("host")
     assert rr is False and "AVX-512 VNNI" in why
     _cpu(monkeypatch, vnni=False)
-    rr, why = q.reduce_range_for("host")
+    rr, why = ptq.reduce_range_for("host")
     assert rr is True and "no VNNI" in why
     _cpu(monkeypatch, arch="arm", vnni=False)
-    assert q.reduce_range_for("host")[0] is False
-    assert q.reduce_range_for("avx2")[0] is True
-    assert q.reduce_range_for("vnni")[0] is False
-    assert q.reduce_range_for("arm")[0] is False
+    assert ptq.reduce_range_for("host")[0] is False
+    assert ptq.reduce_range_for("avx2")[0] is True
+    assert ptq.reduce_range_for("vnni")[0] is False
+    assert ptq.reduce_range_for("arm")[0] is False
     with pytest.raises(ConfigError):
-        q.reduce_range_for("sparc")
+        ptq.reduce_range_for("sparc")
 
 
 @pytest.fixture
@@ -95,13 +95,13 @@ def test_fp16_model_is_quantized_from_its_float32_copy(small, tmp_path, capsys):
     assert "has fp16 weights" in printed and str(out) in printed
     model = onnx.load(str(out))
     assert not [i for i in model.graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
-    assert q.count_ops(model).get("QuantizeLinear")
+    assert onnx_io.count_ops(model).get("QuantizeLinear")
     assert ModelCard.load(out.with_suffix(".json")).classes == fixture_card("net").classes
     assert not list(tmp_path.glob("*.tmp*"))
 
 
 def test_upcast_is_exact_for_the_weights(small):
-    from liveseg.export.fp16 import has_fp16_weights, upcast_to_fp32
+    from liveseg.quant.fp16 import has_fp16_weights, upcast_to_fp32
 
     path, _ = small
     from onnxconverter_common import float16

@@ -3,7 +3,7 @@
 import pytest
 
 torch = pytest.importorskip("torch")
-from liveseg.export import lowbit
+from liveseg.quant import lowbit
 
 nn = torch.nn
 

@@ -13,8 +13,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_quant import TinySeg, images
 
 from liveseg.card import ModelCard
-from liveseg.export import quantize as q
-from liveseg.export.qat import export_qat_onnx, normalize, qat_finetune
+from liveseg.quant import kernels, onnx_io, sensitivity
+from liveseg.quant.qat import export_qat_onnx, normalize, qat_finetune
 
 W, H = 48, 32
 
@@ -51,8 +51,8 @@ def test_qat_finetune_and_int8_export(tmp_path):
     res = export_qat_onnx(fq, out, card, calib, input_size=(W, H))
     assert res.info["pinned_ranges"] == len(fq.wrapped()) == 5
     model = onnx.load(str(out))
-    assert q.count_ops(model)["QuantizeLinear"] >= 5
-    opt = q.optimized_ops(out)
+    assert onnx_io.count_ops(model)["QuantizeLinear"] >= 5
+    opt = kernels.optimized_ops(out)
     assert opt.get("QLinearConv") == 5 and "Conv" not in opt
     # ORT's int8 model computes what QAT simulated (same weight grid, pinned ranges)
     x = normalize(imgs, card.mean, card.std)
@@ -60,7 +60,7 @@ def test_qat_finetune_and_int8_export(tmp_path):
         sim = fq(x).numpy()
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = np.concatenate([sess.run(None, {"input": x[i:i + 1].numpy()})[0] for i in range(4)])
-    assert q.output_error([sim], [got])["agreement"] > 0.9
+    assert sensitivity.output_error([sim], [got])["agreement"] > 0.9
     assert ModelCard.load(out.with_suffix(".json")).name == "tiny-int8"
     with pytest.raises(Exception, match="only 8/8"):
         fq.w_bits = 4

@@ -1,0 +1,161 @@
+"""Calibration images, preprocessed through the runtime's own preprocessor.
+
+Images come from an image folder, a glob, or a data-set spec (``camvid:ROOT[:split]``,
+``davis:ROOT``, any reader of ``liveseg.data``), spread evenly over the set, read with
+``liveseg.images``, and turned into input tensors by the runtime's own preprocessing
+(``liveseg.quant.preprocess``). ``ImageCalibrationReader`` hands them to
+ONNX Runtime's calibrators. No torch.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import numpy as np
+
+from liveseg.errors import InputError
+from liveseg.images import IMAGE_EXTS, read_image
+from liveseg.quant.onnx_io import card_for_model, graph_inputs, load_onnx
+from liveseg.quant.preprocess import make_preprocess
+
+
+def _images_in(folder: Path, recursive=False) -> list[Path]:
+    it = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in it if p.suffix.lower() in IMAGE_EXTS and p.is_file())
+
+
+def list_calibration_images(spec) -> list[Path]:
+    """Image paths from a folder, a glob, or a data-set spec.
+
+    Data-set specs: ``camvid:ROOT[:split]`` (default split ``train``: never calibrate on the
+    split you evaluate on), ``davis:ROOT`` (frames of the clips in ImageSets/train.txt).
+    """
+    spec = str(spec)
+    kind, _, rest = spec.partition(":")
+    readers = _dataset_readers()
+    if kind.lower() in readers and kind.lower() not in ("camvid", "davis", "folder") and rest:
+        root, _, split = rest.partition(":")
+        samples = readers[kind.lower()](root, split or "train")[0]
+        images = [Path(s.image) for s in samples]
+    elif kind.lower() == "camvid" and rest:
+        root, _, split = rest.partition(":")
+        folder = Path(root) / (split or "train")
+        if not folder.is_dir():
+            raise InputError(f"CamVid split folder not found: {folder}")
+        images = _images_in(folder)
+    elif kind.lower() == "davis" and rest:
+        root = Path(rest)
+        jpeg = root / "JPEGImages"
+        if not jpeg.is_dir():
+            raise InputError(f"DAVIS folder has no JPEGImages/: {root}")
+        listing = root / "ImageSets" / "train.txt"
+        clips = listing.read_text().split() if listing.is_file() else None
+        images = []
+        for clip in sorted(p for p in jpeg.iterdir() if p.is_dir()):
+            if clips is None or clip.name in clips:
+                images.extend(_images_in(clip))
+    elif any(ch in spec for ch in "*?["):
+        images = sorted(Path(p) for p in glob.glob(spec, recursive=True)
+                        if Path(p).suffix.lower() in IMAGE_EXTS)
+        if not images:
+            raise InputError(f"calibration pattern {spec!r} matches no images")
+    else:
+        folder = Path(spec)
+        if not folder.exists():
+            raise InputError(f"calibration folder not found: {folder}")
+        if not folder.is_dir():
+            if folder.suffix.lower() in IMAGE_EXTS:
+                return [folder]
+            raise InputError(f"calibration data must be an image folder or glob, got file {folder}")
+        try:
+            images = _images_in(folder)
+        except PermissionError:
+            raise InputError(f"calibration folder is not readable: {folder}") from None
+    if not images:
+        raise InputError(
+            f"no calibration images in {spec} (looked for {', '.join(sorted(IMAGE_EXTS))})"
+        )
+    return images
+
+
+def _dataset_readers() -> dict:
+    try:
+        from liveseg.data import READERS
+    except ImportError:
+        return {}
+    return dict(READERS)
+
+
+def pick_evenly(items: list, n: int | None) -> list:
+    """n items spread evenly over the list (deterministic; sequences are not over-sampled)."""
+    if not n or n >= len(items):
+        return list(items)
+    idx = np.linspace(0, len(items) - 1, n).round().astype(int)
+    return [items[i] for i in dict.fromkeys(idx.tolist())]
+
+
+def read_rgb(path) -> np.ndarray | None:
+    """The image as RGB uint8 (``liveseg.images.read_image``); None when it cannot be read
+    (the calibration reader counts those and goes on)."""
+    try:
+        return read_image(path)
+    except InputError:
+        return None
+
+
+class ImageCalibrationReader:
+    """An ORT CalibrationDataReader over image files (preprocessed lazily, rewindable)."""
+
+    def __init__(self, images, input_name, preprocess):
+        self.images = list(images)
+        self.input_name = input_name
+        self.preprocess = preprocess
+        self.unreadable: list[Path] = []
+        self._cache: list[np.ndarray] | None = None
+        self._pos = 0
+
+    def tensors(self) -> list[np.ndarray]:
+        if self._cache is None:
+            out = []
+            for p in self.images:
+                frame = read_rgb(p)
+                if frame is None:
+                    self.unreadable.append(Path(p))
+                    continue
+                out.append(self.preprocess(frame))
+            if not out:
+                raise InputError(
+                    f"none of the {len(self.images)} calibration images could be read "
+                    f"(first: {self.images[0] if self.images else '-'})"
+                )
+            self._cache = out
+        return self._cache
+
+    def __len__(self):
+        return len(self.tensors())
+
+    def get_next(self):
+        data = self.tensors()
+        if self._pos >= len(data):
+            return None
+        self._pos += 1
+        return {self.input_name: data[self._pos - 1]}
+
+    def rewind(self):
+        self._pos = 0
+
+    # ORT's CalibStridedMinMax protocol
+    def set_range(self, start_index, end_index):
+        self._pos = start_index
+
+
+def calibration_reader(model_path, calib, samples=64, card=None, model=None):
+    model = model if model is not None else load_onnx(model_path)
+    card = card or card_for_model(model_path, model)
+    images = pick_evenly(list_calibration_images(calib), samples)
+    reader = ImageCalibrationReader(images, graph_inputs(model)[0].name,
+                                    make_preprocess(model_path, card))
+    reader.tensors()  # read now: errors surface before any quantization work
+    return reader
+
