@@ -90,3 +90,59 @@ def test_bad_model_data_or_nothing_to_measure(setup, capsys):
 def test_pareto_front():
     pts = [(10, 0.5), (20, 0.4), (5, 0.6), (8, 0.45), (20, 0.3)]
     assert pareto_front(pts) == [True, True, True, False, False]
+
+
+def _liveseg_float(path, size=(32, 32)):
+    """A float ONNX model exported by liveseg at a fixed size, its card naming the network."""
+    torch = pytest.importorskip("torch")
+    from liveseg.card import ModelCard
+    from liveseg.export.onnx_export import export_onnx
+    from liveseg.models import create_model
+
+    torch.manual_seed(0)
+    options = {"width_mult": 0.75}
+    net = create_model("lraspp_mobilenetv3_small", num_classes=4, **options).eval()
+    card = ModelCard(name=path.stem, classes=[f"c{i}" for i in range(4)], input_size=list(size),
+                     architecture="lraspp_mobilenetv3_small", architecture_options=options)
+    return export_onnx(net, path, size, card=card)
+
+
+def test_sizes_re_export_a_liveseg_float_file(setup):
+    tmp_path, data, _, q = setup
+    fixed = _liveseg_float(tmp_path / "net.onnx")
+    rc = main(_args(tmp_path, data, fixed, q, sizes="32x32,48x32", precisions="fp32,int8",
+                    temporal="off"))
+    assert rc == 0
+    payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
+    got = {(r["model"], r["precision"], r["size"]) for r in payload["rows"]}
+    assert got == {(str(fixed), p, s) for p in ("fp32", "int8") for s in ("32x32", "48x32")} \
+        | {(str(q), "int8", "32x32")}
+    work = tmp_path / "work"
+    assert (work / "net-at-48x32.onnx").is_file() and (work / "net-at-48x32-int8.onnx").is_file()
+    card = json.loads((work / "net-at-48x32.json").read_text())
+    assert card["input_size"] == [48, 32] and card["architecture"] == "lraspp_mobilenetv3_small"
+    rows = {(r["precision"], r["size"]): r for r in payload["rows"] if r["model"] == str(fixed)}
+    assert rows[("fp32", "32x32")]["file"] == str(fixed)  # its own size: the file as it is
+    assert rows[("int8", "48x32")]["file"] == str(work / "net-at-48x32-int8.onnx")
+    # the third-party int8 file has no card naming a network: other sizes skipped, with a note
+    notes = " ".join(payload["notes"])
+    assert "no liveseg float ONNX model" in notes and "48x32" in notes
+
+
+def test_sizes_re_export_a_shipped_model(setup, monkeypatch):
+    from liveseg import zoo
+    from liveseg.quant.fp16 import convert_fp16
+
+    tmp_path, data, _, _ = setup
+    shipped = tmp_path / "zoo"
+    shipped.mkdir()
+    fp32 = _liveseg_float(tmp_path / "tiny-32x32.onnx")
+    convert_fp16(fp32, shipped / "tiny-32x32-fp16.onnx")  # shipped as fp16 only
+    monkeypatch.setattr(zoo, "ZOO_DIR", shipped)
+    rc = main(_args(tmp_path, data, "tiny-32x32", sizes="48x32", precisions="fp32,fp16",
+                    temporal="off"))
+    assert rc == 0
+    payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
+    assert {(r["precision"], r["size"]) for r in payload["rows"]} == {("fp16", "48x32")}
+    assert payload["rows"][0]["file"] == str(tmp_path / "work" / "tiny-32x32-at-48x32-fp16.onnx")
+    assert "fp32 skipped (shipped as fp16 only)" in " ".join(payload["notes"])

@@ -74,7 +74,7 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
           temporal=("off", "auto"), split="val", limit=None, frames=60, repeats=3,
           engine="auto", workdir="out/bench_tradeoff", log=print) -> dict:
     """Measure every combination; ``{"rows", "notes", ...}`` (rows carry ``pareto``)."""
-    from liveseg.bench.accuracy import evaluate_model
+    from liveseg.bench.accuracy import runtime_accuracy
     from liveseg.video.temporal import resolve_auto
 
     check_grid(models, precisions, threads, temporal, repeats)
@@ -84,8 +84,13 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
     for spec in models:
         files, why = var.model_variants(spec, list(precisions), data, workdir, log=log)
         notes += why
-        for prec, path in files.items():
+        at_size = {}
+        for size in (sizes or [None]):
+            at_size[size], why = var.variants_at_size(spec, files, size, data, workdir, log=log)
+            notes += why
+        for prec in files:
             for size in (sizes or [None]):
+                path = at_size[size][prec]
                 for t in threads:
                     model, err = _load(path, size, t, engine)
                     if model is None:
@@ -96,6 +101,7 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
                         combos.append({"model": str(spec), "precision": prec, "file": str(path),
                                        "size": f"{w}x{h}", "threads": t, "temporal": spec_t,
                                        "_model": model})
+    notes = list(dict.fromkeys(notes))
     if not combos:
         raise ConfigError("nothing to measure: " + "; ".join(notes))
     scores = {}
@@ -103,7 +109,7 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
         key = (c["file"], c["size"], c["temporal"])
         if key not in scores:
             log(f"accuracy: {Path(c['file']).name} {c['size']} temporal {c['temporal']} ...")
-            scores[key] = evaluate_model(c["_model"], ds, limit,
+            scores[key] = runtime_accuracy(c["_model"], ds, limit,
                                          resolve_auto(c["temporal"], images=False))
         c.update({k: scores[key][k] for k in ("miou", "pixel_acc", "images", "inferred_share")})
     with tempfile.TemporaryDirectory(prefix="liveseg-bench-tradeoff-") as scratch:

@@ -1,9 +1,16 @@
-"""Which files stand for a model at each precision, for the trade-off sweep.
+"""Which files stand for a model at each precision and input size, for the trade-off sweep.
 
 A shipped name brings its shipped siblings (``<base>-int8``, ``-fp16`` ...); a float32 .onnx
 file can be turned into fp16 and int8 (calibrated on the sweep's data) here; any other file
 (int8 or fp16 already, .tflite, third-party) is what it is, and the precisions it cannot be
 are skipped with a note.
+
+Input sizes: a file whose graph takes any size runs at every size as it is. A file fixed at
+another size is re-exported at the size asked for when its network can be read back: a liveseg
+float ONNX model (a shipped fp32/fp16 sibling, or a file whose liveseg card names its
+architecture) goes back to PyTorch (``liveseg.models.checkpoint.load_torch_model``), out again
+at the new size (``liveseg.export.onnx_export``) and on to fp16 / int8 as float files do.
+Files without a liveseg card keep their size; the other sizes are skipped with a note.
 """
 
 from __future__ import annotations
@@ -94,3 +101,103 @@ def model_variants(spec, precisions, data, workdir, log=print) -> tuple[dict, li
         else:
             notes.append(f"{spec}: {p} skipped ({why})")
     return out, notes
+
+
+def fixed_input_size(path) -> tuple[int, int] | None:
+    """(width, height) an .onnx file's graph fixes its input at; None when the graph takes any
+    size or the file is not ONNX (for a .tflite the runtime says whether it takes a size)."""
+    from liveseg.errors import ModelError
+    from liveseg.quant.onnx_io import input_shape, load_onnx, read_card
+
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        return None
+    model = load_onnx(path)
+    try:
+        shape = input_shape(model)
+    except ModelError:  # several inputs: the runtime refuses it with its own message
+        return None
+    if len(shape) != 4:
+        return None
+    card = read_card(path, model)
+    nhwc = card.layout == "nhwc" if card else shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
+    h, w = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
+    return (w, h) if w and h else None
+
+
+def readable_float(spec) -> Path | None:
+    """The float ONNX file whose network liveseg can read back for model ``spec`` (the shipped
+    fp32, else fp16, sibling; or the file itself), when its card names a liveseg architecture;
+    None otherwise (int8 only, .tflite, third-party, or no torch)."""
+    from liveseg.quant.onnx_io import read_card
+    from liveseg.runtime import resolve_model_path
+
+    family = shipped_family(spec)
+    candidates = [family.get("fp32"), family.get("fp16")] if family else [resolve_model_path(spec)]
+    try:
+        from liveseg.models import list_models
+    except ImportError:  # the train extra (torch) is not installed
+        return None
+    for path in candidates:
+        if path is None or path.suffix.lower() != ".onnx" or file_precision(path) == "int8":
+            continue
+        card = read_card(path)
+        if card is not None and card.architecture in list_models():
+            return path
+    return None
+
+
+def export_at_size(source, size, workdir, log=print) -> Path:
+    """The network of float ONNX file ``source`` re-exported at ``size`` (width, height) as
+    ``<workdir>/<base>-at-<W>x<H>.onnx`` with its card (reused when already there)."""
+    from liveseg.runtime.autoselect import VARIANT_RE
+
+    w, h = (int(v) for v in size)
+    stem = Path(source).stem
+    m = VARIANT_RE.match(stem)
+    base = m.group("base") if m else stem
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / f"{base}-at-{w}x{h}.onnx"
+    if not out.exists():
+        from liveseg.export.onnx_export import export_card, export_onnx
+        from liveseg.models.checkpoint import load_torch_model
+
+        log(f"re-exporting {Path(source).name} at {w}x{h} ...")
+        model, card_dict, what = load_torch_model(str(source))
+        model.eval()
+        export_onnx(model, out, (w, h), card=export_card(model, card_dict, out.stem, (w, h), what))
+    return out
+
+
+def variants_at_size(spec, files, size, data, workdir, log=print) -> tuple[dict, list[str]]:
+    """({precision: file}, notes) of model ``spec`` at input ``size`` (width, height; None: each
+    file's own). ``files`` are its variants at their own size (``model_variants``); those fixed
+    at another size are replaced by files re-exported at ``size`` when the network can be read
+    back (see the module docstring), else kept for the runtime to refuse (the sweep notes it)."""
+    from liveseg.errors import LivesegError
+
+    if size is None:
+        return dict(files), []
+    size = (int(size[0]), int(size[1]))
+    fixed = [p for p, f in files.items() if fixed_input_size(f) not in (None, size)]
+    if not fixed:
+        return dict(files), []
+    source = readable_float(spec)
+    if source is None:
+        why = (f"{spec}: its input size is fixed and it has no liveseg float ONNX model "
+               "(with a card naming its architecture) to re-export at other sizes")
+        return dict(files), [why]
+    try:
+        fp32 = export_at_size(source, size, workdir, log=log)
+        built = {"fp32": fp32}
+        derived = [p for p in fixed if p != "fp32"]
+        if derived:
+            from liveseg.bench.quant import build_variants
+
+            built.update(build_variants(fp32, workdir, data, "train", 64, log=log, names=derived))
+    except LivesegError as exc:
+        return dict(files), [f"{spec}: cannot re-export at {size[0]}x{size[1]} ({exc})"]
+    out = dict(files)
+    out.update({p: built[p] for p in fixed})
+    return out, []

@@ -19,7 +19,9 @@ def add_arguments(parser):
     parser.add_argument("--split", default="val", help="split scored and played (default val)")
     parser.add_argument("--sizes", default=None,
                         help="model input sizes, N or WxH, comma separated (default: each "
-                             "model's own; fixed-input models skip other sizes with a note)")
+                             "model's own); shipped models and liveseg float ONNX files are "
+                             "re-exported at each size, other fixed-input models skip other "
+                             "sizes with a note")
     parser.add_argument("--precisions", default="fp32,fp16,int8",
                         help="among fp32,fp16,int8 (default all; a float32 .onnx is converted "
                              "and calibrated on the train split, others skip what they are not)")
