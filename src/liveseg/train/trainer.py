@@ -1,4 +1,5 @@
-"""The training loop behind ``liveseg train``.
+"""The trainer behind ``liveseg train``: setup, resume, checkpoints, logs and export around the
+epoch loop of ``liveseg.train.loop`` (``train_one_epoch`` / ``validate``, which QAT reuses).
 
 CPU here, CUDA with AMP + channels_last when present, DDP under ``torchrun`` (WORLD_SIZE > 1)
 with no code change. Reproducible: data order and augmentation are functions of (seed, epoch),
@@ -26,6 +27,7 @@ import torch.distributed as dist
 from liveseg.atomic import write_text_atomic
 from liveseg.errors import ConfigError, DependencyError, OutputError
 from liveseg.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from liveseg.train.loop import supervised_loss, train_one_epoch, validate
 
 
 # ---- environment -------------------------------------------------------------------------------
@@ -162,10 +164,6 @@ def card_metrics(val: dict, split: str, epoch: int) -> dict:
 
 
 # ---- logging -----------------------------------------------------------------------------------
-def _atomic_write(path: Path, text: str) -> None:
-    write_text_atomic(path, text)
-
-
 CSV_FIELDS = ["epoch", "iters", "lr", "train_loss", "train_images_per_s", "train_s", "val_s",
               "val_miou", "val_pixel_acc", "val_mean_class_acc", "val_fg_iou", "val_j_mean", "best"]
 
@@ -180,8 +178,25 @@ def write_logs(out_dir: Path, history: list[dict]) -> None:
     w = csv.DictWriter(buf, CSV_FIELDS)
     w.writeheader()
     w.writerows(rows)
-    _atomic_write(out_dir / "log.csv", buf.getvalue())
-    _atomic_write(out_dir / "log.json", json.dumps(history, indent=1) + "\n")
+    write_text_atomic(out_dir / "log.csv", buf.getvalue())
+    write_text_atomic(out_dir / "log.json", json.dumps(history, indent=1) + "\n")
+
+
+def epoch_message(row: dict, epochs: int, val: dict | None, is_best: bool) -> str:
+    """The console line of a finished epoch (users and docs read it: keep its form)."""
+    msg = (f"epoch {row['epoch']}/{epochs} loss {row['train_loss']:.4f} "
+           f"lr {row['lr']:.2e} {row['train_images_per_s']:.2f} img/s")
+    if val is not None:
+        msg += f" | val mIoU {val['miou']:.4f} pixel acc {val['pixel_acc']:.4f}"
+        if val.get("j_mean") is not None:
+            msg += f" J {val['j_mean']:.4f}"
+        msg += " *best*" if is_best else ""
+    return msg
+
+
+def _loss_error(epoch: int, it: int, value: float) -> ConfigError:
+    return ConfigError(f"loss became {value} at epoch {epoch + 1} iter {it + 1}; "
+                       "lower optimizer.lr or enable grad_clip")
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -220,6 +235,100 @@ class Trainer:
         return out
 
     def _run(self, local_rank: int) -> dict:
+        cfg = self.cfg
+        device, amp, channels_last = self._environment(local_rank)
+        seed_everything(int(cfg["seed"]))
+        out = self._prepare_output()
+        ckpt = None
+        if self.resume:
+            path = out / "last.pt" if self.resume in (True, "auto") else Path(self.resume)
+            ckpt = load_checkpoint(path)
+        train_set, val_set = self._datasets()
+        info = train_set.info
+        model, raw_model = self._network(info, device, ckpt, channels_last, local_rank)
+        loss_fn = self._loss(info, device)
+        sampler, loader, iters = self._train_loader(train_set, device)
+        if ckpt is None and str(cfg.get("init_from") or "").endswith(".onnx"):
+            # The file's BatchNorms were folded away: give them statistics again (same function)
+            self._recalibrate_bn(raw_model, loader, cfg, device)
+
+        from liveseg.train.optim import build_optimizer, build_scheduler
+
+        epochs = int(cfg["epochs"])
+        optimizer = build_optimizer(raw_model, cfg["optimizer"])
+        scheduler = build_scheduler(optimizer, cfg["schedule"], epochs * iters,
+                                    float(cfg["optimizer"].get("lr", 1e-3)))
+        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        start_epoch, best, best_epoch, history = self._restore(ckpt, raw_model, optimizer,
+                                                               scheduler, scaler)
+        val_loader = self._val_loader(val_set, info.ignore_index)
+        best_key = str(cfg.get("best_metric", "miou"))
+        self.log(f"model {cfg['model']['name']} ({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
+                 f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
+                 f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs")
+        end = epochs if not self.stop_after else min(epochs, start_epoch + int(self.stop_after))
+        freeze_bn = bool(cfg.get("freeze_bn"))
+        for epoch in range(start_epoch, end):
+            train_set.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            progress = self._progress(f"epoch {epoch + 1}/{epochs}", iters)
+            try:
+                stats = train_one_epoch(
+                    model, loader, optimizer, loss_fn, device=device, mean=cfg["mean"],
+                    std=cfg["std"], max_iters=iters, scheduler=scheduler, scaler=scaler, amp=amp,
+                    channels_last=channels_last, grad_clip=cfg.get("grad_clip"),
+                    freeze_bn=freeze_bn, on_iter=progress,
+                    nonfinite=functools.partial(_loss_error, epoch))
+            finally:
+                progress(None, None)
+            row = {"epoch": epoch + 1, "iters": (epoch + 1) * iters,
+                   "lr": optimizer.param_groups[0]["lr"],
+                   "train_loss": round(stats.loss_sum / max(1, iters), 5),
+                   "train_images_per_s": round(stats.images * self.world / stats.seconds, 3),
+                   "train_s": round(stats.seconds, 2)}
+            if self.rank == 0:
+                val, is_best = None, False
+                if val_loader is not None and (
+                        (epoch + 1) % int(cfg.get("val_every", 1)) == 0 or epoch + 1 == epochs):
+                    result = validate(raw_model, val_loader, info, device=device,
+                                      mean=cfg["mean"], std=cfg["std"],
+                                      limit=cfg["data"].get("val_limit"),
+                                      channels_last=channels_last, amp=amp)
+                    row.update(result.row())
+                    val = result.metrics
+                    score = val.get(best_key)
+                    if score is None:
+                        raise ConfigError(f"best_metric {best_key!r} is not a val metric here; "
+                                          f"choose from {[k for k, v in val.items() if isinstance(v, float)]}")
+                    if score > best:
+                        best, best_epoch, is_best = float(score), epoch + 1, True
+                row["best"] = is_best
+                history.append(row)
+                payload = {
+                    "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+                    "epoch": epoch, "best": best, "best_epoch": best_epoch, "history": history,
+                    "rng": rng_state(), "config": cfg, "info": _info_dict(info), "val": val,
+                }
+                save_checkpoint(out / "last.pt", payload)
+                if is_best:
+                    save_checkpoint(out / "best.pt", payload)
+                write_logs(out, history)
+                self.log(epoch_message(row, epochs, val, is_best))
+            if self.world > 1:
+                dist.barrier()
+
+        result = {"output_dir": str(out), "best": best, "best_epoch": best_epoch,
+                  "history": history, "best_metric": best_key, "finished": end == epochs}
+        if end < epochs:
+            self.log(f"stopped after epoch {end} of {epochs}; continue with --resume")
+        elif self.rank == 0 and self.export_enabled:
+            result["onnx"] = str(self.export(out, info))
+        return result
+
+    # ---- setup, in the order the run does it (the RNG draws follow this order) ----------------
+    def _environment(self, local_rank: int):
+        """Threads, device; (device, amp, channels_last)."""
         import cv2
 
         cfg = self.cfg
@@ -227,25 +336,25 @@ class Trainer:
             torch.set_num_threads(int(cfg["threads"]))
         cv2.setNumThreads(1)
         device = pick_device(cfg.get("device", "auto"), local_rank)
-        cuda = device.type == "cuda"
-        amp = bool(cfg.get("amp", True)) and cuda
+        amp = bool(cfg.get("amp", True)) and device.type == "cuda"
         # channels_last: CUDA, and CPUs too (oneDNN's NHWC depthwise/1x1 kernels trained the
         # Lite0 U-net 2x faster on 2 cores than NCHW; see TRAINING.md).
         channels_last = bool(cfg.get("channels_last", True))
-        seed_everything(int(cfg["seed"]))
-        out = self._prepare_output()
-        ckpt = None
-        if self.resume:
-            path = out / "last.pt" if self.resume in (True, "auto") else Path(self.resume)
-            ckpt = load_checkpoint(path)
+        return device, amp, channels_last
 
+    def _datasets(self):
         t0 = time.perf_counter()
-        train_set, val_set = build_datasets(cfg, progress=self.rank == 0 and self.console.is_terminal)
+        train_set, val_set = build_datasets(self.cfg,
+                                            progress=self.rank == 0 and self.console.is_terminal)
         info = train_set.info
         mb = (train_set.cached_bytes() + (val_set.cached_bytes() if val_set else 0)) / 2**20
         self.log(f"data: {info.name} train {len(train_set)} / val {len(val_set) if val_set else 0} "
                  f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s")
+        return train_set, val_set
 
+    def _network(self, info, device, ckpt, channels_last: bool, local_rank: int):
+        """(model, raw_model): the network as trained (DDP-wrapped under torchrun) and itself."""
+        cfg = self.cfg
         # ImageNet weights start a new run only (resuming and init_from bring their own).
         fresh = ckpt is None and not cfg.get("init_from")
         model = build_model(cfg, info.num_classes, pretrained=fresh).to(device)
@@ -261,8 +370,7 @@ class Trainer:
                      + (f" ({init['convolutions']} convolutions, {init['folded_bn']} with "
                         f"folded BatchNorm; logits reproduced to {init['max_error']:.1e})"
                         if "convolutions" in init else ""))
-        freeze_bn = bool(cfg.get("freeze_bn"))
-        if freeze_bn:
+        if cfg.get("freeze_bn"):
             self.log("BatchNorm statistics frozen (freeze_bn): only their affine weights train")
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
@@ -272,22 +380,27 @@ class Trainer:
                 model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
                 raw_model = model
             model = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[local_rank] if cuda else None)
+                model, device_ids=[local_rank] if device.type == "cuda" else None)
+        return model, raw_model
 
-        from liveseg.data.base import collate
-        from liveseg.train.evaluate import model_input, model_logits
-        from liveseg.train.init_from import freeze_batchnorm
+    def _loss(self, info, device):
+        from liveseg.data.prevmask import foreground_ids
         from liveseg.train.losses import build_loss
-        from liveseg.train.optim import build_optimizer, build_scheduler
 
+        cfg = self.cfg
         criterion = build_loss(cfg["loss"], info.ignore_index, cfg.get("class_weights")).to(device)
         teacher_w = float((cfg["data"].get("teacher") or {}).get("weight", 1.0))
-        from liveseg.data.prevmask import foreground_ids
-
         fg_ids = foreground_ids(info)
         if cfg.get("class_weights") is not None and len(cfg["class_weights"]) != info.num_classes:
             raise ConfigError(f"class_weights has {len(cfg['class_weights'])} values for "
                               f"{info.num_classes} classes")
+        return supervised_loss(criterion, info.ignore_index, teacher_w, fg_ids)
+
+    def _train_loader(self, train_set, device):
+        """(sampler, loader, iterations per epoch)."""
+        from liveseg.data.base import collate
+
+        cfg = self.cfg
         bs = int(cfg["batch_size"])
         if self.world > 1:
             sampler = torch.utils.data.DistributedSampler(train_set, self.world, self.rank,
@@ -295,11 +408,11 @@ class Trainer:
                                                           drop_last=True)
         else:
             sampler = EpochSampler(len(train_set), int(cfg["seed"]))
-        workers = int(cfg["data"].get("workers", 0))
-        ignore = info.ignore_index
         loader = torch.utils.data.DataLoader(
-            train_set, batch_size=bs, sampler=sampler, num_workers=workers, drop_last=True,
-            collate_fn=functools.partial(collate, ignore_index=ignore), pin_memory=cuda)
+            train_set, batch_size=bs, sampler=sampler,
+            num_workers=int(cfg["data"].get("workers", 0)), drop_last=True,
+            collate_fn=functools.partial(collate, ignore_index=train_set.info.ignore_index),
+            pin_memory=device.type == "cuda")
         iters = len(loader)
         if iters == 0:
             raise ConfigError(f"batch_size {bs} is larger than the training set "
@@ -307,149 +420,37 @@ class Trainer:
         cap = cfg.get("max_iters_per_epoch")
         if cap:
             iters = min(iters, int(cap))
-        if ckpt is None and str(cfg.get("init_from") or "").endswith(".onnx"):
-            # The file's BatchNorms were folded away: give them statistics again (same function)
-            self._recalibrate_bn(raw_model, loader, cfg, device)
-        epochs = int(cfg["epochs"])
-        optimizer = build_optimizer(raw_model, cfg["optimizer"])
-        scheduler = build_scheduler(optimizer, cfg["schedule"], epochs * iters,
-                                    float(cfg["optimizer"].get("lr", 1e-3)))
-        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        return sampler, loader, iters
 
-        start_epoch, best, best_epoch, history = 0, -math.inf, -1, []
-        if ckpt is not None:
-            raw_model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            fresh = [dict(f.__dict__) for f in scheduler.lr_lambdas]
-            scheduler.load_state_dict(ckpt["scheduler"])
-            for f, d in zip(scheduler.lr_lambdas, fresh):
-                f.__dict__.update(d)  # the schedule of this config (epochs may be extended)
-            if ckpt.get("scaler"):
-                scaler.load_state_dict(ckpt["scaler"])
-            set_rng_state(ckpt["rng"])
-            start_epoch = int(ckpt["epoch"]) + 1
-            best = float(ckpt.get("best", -math.inf))
-            best_epoch = int(ckpt.get("best_epoch", -1))
-            history = list(ckpt.get("history", []))
-            self.log(f"resumed from epoch {start_epoch} ({self.resume})")
+    def _restore(self, ckpt, raw_model, optimizer, scheduler, scaler):
+        """(start_epoch, best, best_epoch, history): a new run's, or those of the checkpoint
+        being resumed, whose model, optimizer, scheduler, scaler and RNG states are loaded."""
+        if ckpt is None:
+            return 0, -math.inf, -1, []
+        raw_model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        fresh = [dict(f.__dict__) for f in scheduler.lr_lambdas]
+        scheduler.load_state_dict(ckpt["scheduler"])
+        for f, d in zip(scheduler.lr_lambdas, fresh):
+            f.__dict__.update(d)  # the schedule of this config (epochs may be extended)
+        if ckpt.get("scaler"):
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        start_epoch = int(ckpt["epoch"]) + 1
+        self.log(f"resumed from epoch {start_epoch} ({self.resume})")
+        return (start_epoch, float(ckpt.get("best", -math.inf)), int(ckpt.get("best_epoch", -1)),
+                list(ckpt.get("history", [])))
 
-        val_loader = None
-        if val_set is not None and self.rank == 0:
-            val_loader = torch.utils.data.DataLoader(
-                val_set, batch_size=int(cfg.get("val_batch_size", 4)), shuffle=False,
-                num_workers=workers, collate_fn=functools.partial(collate, ignore_index=ignore))
-        best_key = str(cfg.get("best_metric", "miou"))
-        val = {}
-        self.log(f"model {cfg['model']['name']} ({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
-                 f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
-                 f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs")
-        end = epochs if not self.stop_after else min(epochs, start_epoch + int(self.stop_after))
-        for epoch in range(start_epoch, end):
-            train_set.set_epoch(epoch)
-            sampler.set_epoch(epoch)
-            model.train()
-            if freeze_bn:
-                freeze_batchnorm(model)
-            t_start = time.perf_counter()
-            loss_sum, n_imgs = 0.0, 0
-            progress = self._progress(f"epoch {epoch + 1}/{epochs}", iters)
-            for it, batch in enumerate(loader):
-                if it >= iters:
-                    break
-                x = model_input(batch, device, cfg["mean"], cfg["std"])
-                y = batch["mask"].to(device, non_blocking=True)
-                if channels_last:
-                    x = x.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
-                    logits = model_logits(model(x))
-                    if logits.shape[-2:] != y.shape[-2:]:
-                        logits = torch.nn.functional.interpolate(
-                            logits, size=y.shape[-2:], mode="bilinear", align_corners=False)
-                # Batches of teacher-only images have no real label: no supervised term.
-                loss = criterion(logits.float(), y) if bool((y != ignore).any()) \
-                    else logits.sum() * 0.0
-                if "soft" in batch and teacher_w > 0:
-                    from liveseg.train.losses import teacher_loss
+    def _val_loader(self, val_set, ignore_index: int):
+        """The val loader (rank 0 only, which validates), or None."""
+        if val_set is None or self.rank != 0:
+            return None
+        from liveseg.data.base import collate
 
-                    loss = loss + teacher_w * teacher_loss(
-                        logits, batch["soft"].to(device), batch["soft_valid"].to(device), fg_ids)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if cfg.get("grad_clip"):
-                    scaler.unscale_(optimizer)
-                    torch.nn.utils.clip_grad_norm_(raw_model.parameters(), float(cfg["grad_clip"]))
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                lv = float(loss.detach())
-                if not math.isfinite(lv):
-                    raise ConfigError(f"loss became {lv} at epoch {epoch + 1} iter {it + 1}; "
-                                      "lower optimizer.lr or enable grad_clip")
-                loss_sum += lv
-                n_imgs += x.shape[0]
-                progress(it, lv)
-            progress(None, None)
-            train_s = time.perf_counter() - t_start
-            row = {"epoch": epoch + 1, "iters": (epoch + 1) * iters,
-                   "lr": optimizer.param_groups[0]["lr"],
-                   "train_loss": round(loss_sum / max(1, iters), 5),
-                   "train_images_per_s": round(n_imgs * self.world / train_s, 3),
-                   "train_s": round(train_s, 2)}
-            is_best = False
-            if self.rank == 0:
-                do_val = val_loader is not None and (
-                    (epoch + 1) % int(cfg.get("val_every", 1)) == 0 or epoch + 1 == epochs)
-                if do_val:
-                    from liveseg.train.evaluate import evaluate_model
-
-                    tv = time.perf_counter()
-                    val = evaluate_model(raw_model, val_loader, info, device, cfg["mean"], cfg["std"],
-                                         limit=cfg["data"].get("val_limit"),
-                                         channels_last=channels_last, amp=amp)
-                    row["val_s"] = round(time.perf_counter() - tv, 2)
-                    for k in ("miou", "pixel_acc", "mean_class_acc", "fg_iou", "j_mean"):
-                        if val.get(k) is not None:
-                            row[f"val_{k}"] = round(float(val[k]), 5)
-                    row["val_per_class_iou"] = val.get("per_class_iou")
-                    if val.get("j_per_clip"):  # per clip, or per source for photo collections
-                        row["val_j_per_group"] = val["j_per_clip"]
-                    score = val.get(best_key)
-                    if score is None:
-                        raise ConfigError(f"best_metric {best_key!r} is not a val metric here; "
-                                          f"choose from {[k for k, v in val.items() if isinstance(v, float)]}")
-                    if score > best:
-                        best, best_epoch, is_best = float(score), epoch + 1, True
-                row["best"] = is_best
-                history.append(row)
-                payload = {
-                    "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                    "epoch": epoch, "best": best, "best_epoch": best_epoch, "history": history,
-                    "rng": rng_state(), "config": cfg, "info": _info_dict(info),
-                    "val": val if do_val else None,
-                }
-                save_checkpoint(out / "last.pt", payload)
-                if is_best:
-                    save_checkpoint(out / "best.pt", payload)
-                write_logs(out, history)
-                msg = (f"epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f} "
-                       f"lr {row['lr']:.2e} {row['train_images_per_s']:.2f} img/s")
-                if do_val:
-                    msg += f" | val mIoU {val['miou']:.4f} pixel acc {val['pixel_acc']:.4f}"
-                    if val.get("j_mean") is not None:
-                        msg += f" J {val['j_mean']:.4f}"
-                    msg += " *best*" if is_best else ""
-                self.log(msg)
-            if self.world > 1:
-                dist.barrier()
-
-        result = {"output_dir": str(out), "best": best, "best_epoch": best_epoch,
-                  "history": history, "best_metric": best_key, "finished": end == epochs}
-        if end < epochs:
-            self.log(f"stopped after epoch {end} of {epochs}; continue with --resume")
-        elif self.rank == 0 and self.export_enabled:
-            result["onnx"] = str(self.export(out, info))
-        return result
+        return torch.utils.data.DataLoader(
+            val_set, batch_size=int(self.cfg.get("val_batch_size", 4)), shuffle=False,
+            num_workers=int(self.cfg["data"].get("workers", 0)),
+            collate_fn=functools.partial(collate, ignore_index=ignore_index))
 
     def export(self, out: Path, info) -> Path:
         try:
