@@ -1,9 +1,9 @@
 """Quantization-aware training: fine-tune a trained model under fake quantization, then export
 a QDQ ONNX model that ONNX Runtime runs with integer kernels.
 
-1. ``liveseg.quant.lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and per-tensor
-   asymmetric activations fake-quantized (torch.ao FakeQuantize, straight-through gradients),
-   activation ranges calibrated on training images and frozen.
+1. ``liveseg.quant.lowbit.fake_quantize_model``: BN folded, per-channel symmetric weights and
+   per-tensor asymmetric activations fake-quantized (torch.ao FakeQuantize, straight-through
+   gradients), activation ranges calibrated on training images and frozen.
 2. Fine-tune the weights (AdamW): cross-entropy with the data set's ignore index plus, by
    default, distillation from the float model (KL divergence of the per-pixel class
    distributions). The labels alone let a few hundred noisy steps wander away from the
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from liveseg.errors import ConfigError
 from liveseg.quant.lowbit import FakeQuantModel, calibrate, fake_quantize_model
-from liveseg.train.evaluate import normalize
+from liveseg.train.evaluate import model_input, normalize  # noqa: F401 - normalize: QAT's callers
+from liveseg.train.loop import distillation_loss, train_one_epoch
 
 
 def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
@@ -39,13 +39,15 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
     """Fine-tune ``model`` under w_bits/a_bits fake quantization.
 
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
-    uint8 and ``mask`` (N,H,W) int64; ``calib_batches``: the same kind, used to calibrate the
-    activation ranges first. ``distill``: weight of the KL term towards the float model's
+    uint8 and ``mask`` (N,H,W) int64 (and ``prev``, the previous-mask channel, for a model that
+    takes one); ``calib_batches``: the same kind, used to calibrate the activation ranges first.
+    The steps are the trainer's (``liveseg.train.loop.train_one_epoch``) with QAT's loss. ``distill``: weight of the KL term towards the float model's
     predictions (0: labels only). Returns the fake-quant model in eval mode.
     """
     if iters < 0:
         raise ConfigError("QAT iterations must be >= 0")
-    calib = [normalize(b["image"], mean, std) for b in calib_batches]
+    cpu = torch.device("cpu")
+    calib = [model_input(b, cpu, mean, std) for b in calib_batches]
     if not calib:
         raise ConfigError("QAT needs calibration images")
     example = calib[0][:1] if example is None else example
@@ -59,47 +61,30 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
             p.requires_grad_(False)
     params = [p for p in fq.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    fq.train()
+    # cosine decay to 0 over the iterations (the factor of step i applies to step i)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / max(iters, 1))))
+    loss_fn = distillation_loss(teacher, distill, ignore_index)
     done = 0
     t0 = time.perf_counter()
-    while done < iters:
-        seen_any = False
-        for batch in train_batches:
-            seen_any = True
-            x = normalize(batch["image"], mean, std)
-            y = batch["mask"]
-            logits = fq(x)
-            if logits.shape[-2:] != y.shape[-2:]:
-                logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear",
-                                       align_corners=False)
-            loss = F.cross_entropy(logits, y, ignore_index=ignore_index)
-            if teacher is not None:
-                with torch.no_grad():
-                    t_logits = teacher(x)
-                if t_logits.shape[-2:] != logits.shape[-2:]:
-                    t_logits = F.interpolate(t_logits, size=logits.shape[-2:],
-                                             mode="bilinear", align_corners=False)
-                # per-pixel KL(teacher || student), averaged over pixels
-                kl = F.kl_div(F.log_softmax(logits, 1), F.log_softmax(t_logits, 1),
-                              reduction="none", log_target=True).sum(1).mean()
-                loss = loss + distill * kl
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                raise ConfigError("QAT loss is not finite; lower --qat-lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for g in opt.param_groups:  # cosine decay to 0
-                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * done / max(iters, 1)))
-            opt.step()
-            done += 1
-            if progress:
-                progress(done, iters, loss_value, time.perf_counter() - t0)
-            if done >= iters:
-                break
-        if not seen_any:
+
+    def on_iter(it, loss_value):
+        if progress:
+            progress(done + it + 1, iters, loss_value, time.perf_counter() - t0)
+
+    while done < iters:  # train_batches is re-iterated until ``iters`` steps are done
+        stats = train_one_epoch(fq, train_batches, opt, loss_fn, device=cpu, mean=mean, std=std,
+                                max_iters=iters - done, scheduler=schedule, on_iter=on_iter,
+                                nonfinite=_not_finite)
+        if stats.iters == 0:
             raise ConfigError("QAT got no training batches")
+        done += stats.iters
     fq.eval()
     return fq
+
+
+def _not_finite(it, value):
+    return ConfigError("QAT loss is not finite; lower --qat-lr")
 
 
 def conv_input_overrides(fq: FakeQuantModel):
