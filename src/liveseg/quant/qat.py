@@ -41,8 +41,9 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
     uint8 and ``mask`` (N,H,W) int64 (and ``prev``, the previous-mask channel, for a model that
     takes one); ``calib_batches``: the same kind, used to calibrate the activation ranges first.
-    The steps are the trainer's (``liveseg.train.loop.train_one_epoch``) with QAT's loss. ``distill``: weight of the KL term towards the float model's
-    predictions (0: labels only). Returns the fake-quant model in eval mode.
+    ``distill``: weight of the KL term towards the float model's predictions (0: labels only).
+    The steps are the trainer's (``liveseg.train.loop.train_one_epoch``) with QAT's loss
+    (``distillation_loss``). Returns the fake-quant model in eval mode.
     """
     if iters < 0:
         raise ConfigError("QAT iterations must be >= 0")
