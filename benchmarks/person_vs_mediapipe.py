@@ -125,24 +125,13 @@ def clip_from_frames(pattern: str, fps: int, path: Path) -> Path:
     """The frames matching ``pattern`` (sorted) as an H.264 MP4: a clip at their own size."""
     import glob
 
-    import av
-    import cv2
+    from liveseg.images import read_image
+    from liveseg.video.sinks import write_video
 
     files = sorted(glob.glob(pattern))
     if not files:
         sys.exit(f"--clip-frames {pattern!r} matches no files")
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "18"})
-        for k, f in enumerate(files):
-            img = cv2.cvtColor(cv2.imread(f, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]  # even, for yuv420p
-            if k == 0:
-                s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(pkt)
-        for pkt in s.encode(None):
-            c.mux(pkt)
-    return path
+    return write_video(path, (read_image(f) for f in files), fps=fps, crf=18)
 
 
 def mediapipe_once(python: str, clip: Path, selection: int) -> dict:

@@ -20,7 +20,9 @@ import numpy as np
 
 from liveseg.card import ModelCard
 from liveseg.export.tflite_export import export_tflite
+from liveseg.images import read_image
 from liveseg.models.checkpoint import load_torch_model
+from liveseg.parsing import parse_size
 from liveseg.quant.tflite import quantize_tflite
 
 
@@ -33,7 +35,7 @@ def main() -> None:
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args()
 
-    w, h = (int(v) for v in args.size.split("x"))
+    w, h = parse_size(args.size, "--size")
     model, card, _ = load_torch_model(args.checkpoint)
     model.eval()
     card = ModelCard.from_dict({**(card or {}), "input_size": [w, h]})
@@ -47,7 +49,7 @@ def main() -> None:
     std = np.float32(card.std) * 255
     calib = []
     for f in files[: args.samples]:
-        rgb = cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB)
+        rgb = read_image(f)
         x = (cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) - mean) / std
         calib.append(x.transpose(2, 0, 1)[None])
     sizes = {"fp32": fp32.stat().st_size}

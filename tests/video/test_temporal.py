@@ -286,3 +286,22 @@ def test_invalid_specs_raise_one_line_config_error(spec):
         make_temporal(spec)
     msg = str(exc.value)
     assert "\n" not in msg and "--temporal" in msg
+
+
+def test_flow_side_is_a_policy_parameter_not_a_global():
+    from liveseg.video import flow
+    from liveseg.video.options import RunOptions
+
+    frame = make_frame(0)  # 160x120: the default side (128) scales it down
+    default = make_temporal("fixed:3")
+    assert default.flow_side == flow.MAX_FLOW_SIDE
+    assert default.motion(frame).gray.shape == flow.flow_size_for((H, W)) == (96, 128)
+    small = make_temporal("fixed:3", flow_side=64)
+    assert small.flow_side == 64 and small.motion(frame).gray.shape == (48, 64)
+    assert make_temporal("off+smooth", flow_side=80).motion(frame).gray.shape == (60, 80)
+    assert flow.MAX_FLOW_SIDE == 128  # nothing was set module-wide
+    with pytest.raises(ConfigError, match="--flow-side"):
+        make_temporal("fixed:3", flow_side=10)
+    with pytest.raises(ConfigError, match="--flow-side"):
+        RunOptions(flow_side=4096)
+    assert RunOptions(flow_side=96).flow_side == 96

@@ -20,6 +20,7 @@ import numpy as np
 
 from liveseg.bench.machine import machine_info as _machine_info
 from liveseg.bench.timing import time_interleaved
+from liveseg.video.sources import Source, SourceFrame
 
 OVERHEAD_STAGES = ("decode", "preprocess", "flow", "postprocess", "temporal", "effect")
 
@@ -94,58 +95,34 @@ def _clip_frames(w, h, n):
 
 
 def make_clip(path, w, h, n=150, fps=30) -> Path:
+    from liveseg.video.sinks import write_video
+
     frames, _ = _clip_frames(w, h, n)
-    return encode_h264(path, frames, fps=fps, crf=23)
+    return write_video(path, frames, fps=fps, crf=23)
 
 
-def encode_h264(path, frames, fps=30, crf=23) -> Path:
-    """RGB frames (arrays, or image files read with OpenCV) as an H.264 MP4 (libx264 veryfast,
-    yuv420p; odd sizes cropped to even, as the encoder needs)."""
-    import av
-    import cv2
-
-    with av.open(str(path), "w") as c:
-        s = None
-        for img in frames:
-            if not isinstance(img, np.ndarray):
-                img = cv2.cvtColor(cv2.imread(str(img), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-            h, w = img.shape[:2]
-            img = np.ascontiguousarray(img[: h - h % 2, : w - w % 2])
-            if s is None:
-                s = c.add_stream("libx264", rate=fps, options={"preset": "veryfast",
-                                                               "crf": str(crf)})
-                s.width, s.height, s.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        if s is not None:
-            for p in s.encode(None):
-                c.mux(p)
-    return Path(path)
-
-
-def pipeline_fps(model, videos, temporal="off", effect=None) -> float:
+def pipeline_fps(model, videos, temporal="off", effect=None, flow_side=None) -> float:
     """Frames per second of ``liveseg run`` itself (the threaded pipeline: decode, model,
-    temporal stage, composite; null sink) over the given clips, one after the other."""
+    temporal stage, composite; null sink) over the given clips, one after the other.
+    ``flow_side``: longest side of the temporal stage's flow grid (None: the default)."""
     from liveseg.video.runner import process_video
 
     if effect is None:
         effect = "blur" if model.card.task == "foreground" else "overlay"
     frames, wall = 0, 0.0
     for path in videos:
-        r = process_video(path, None, model=model, effect=effect, temporal=temporal, audio=False)
+        r = process_video(path, None, model=model, effect=effect, temporal=temporal, audio=False,
+                          flow_side=flow_side)
         frames += r["frames"]
         wall += r["frames"] / r["fps"]
     return frames / wall
 
 
-class SyntheticStream:
+class SyntheticStream(Source):
     """A long synthetic live-like stream (frames generated, not decoded), for memory runs."""
 
-    live = False
     kind = "synthetic"
     description = "synthetic"
-    decode_errors = 0
-    audio_path = None
     fps = 30.0
     time_base = Fraction(1, 30)
     rate = Fraction(30)
@@ -156,14 +133,9 @@ class SyntheticStream:
         self.frames = [synthetic_frame(i, w, h) for i in range(period)]
 
     def __iter__(self):
-        from liveseg.video.sources import SourceFrame
-
         for i in range(self.n):
             yield SourceFrame(i, self.frames[i % len(self.frames)].copy(), i, self.time_base,
                               None, time.perf_counter())
-
-    def close(self):
-        pass
 
 
 def _rss_mb() -> float:

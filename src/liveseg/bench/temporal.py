@@ -19,7 +19,6 @@ error alone (its fps have no network in them and say nothing about speed-ups).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -27,41 +26,23 @@ from pathlib import Path
 from liveseg.bench import temporal_data as td
 from liveseg.bench.machine import machine_info as _machine_info
 from liveseg.bench.machine import one_line
-from liveseg.bench.pipeline import encode_h264, pipeline_fps
+from liveseg.bench.pipeline import pipeline_fps
 from liveseg.bench.results import result_files, save_figure, write_json
 from liveseg.bench.temporal_data import DEFAULT_SPECS
 from liveseg.errors import ConfigError, InputError
+from liveseg.images import read_image
+from liveseg.parsing import parse_size
 
 
 def machine_info(threads: int) -> dict:
     return _machine_info("numpy", "cv2", "onnxruntime", threads=threads)
 
 
-@contextlib.contextmanager
-def flow_side(px):
-    """Optical flow on a grid of longest side ``px`` inside the block, the default after it.
-
-    The temporal stage reads ``liveseg.video.flow.MAX_FLOW_SIDE`` when it runs and takes no
-    parameter for it yet, so the value is set for the benchmark's duration and restored."""
-    from liveseg.video import flow
-
-    if px is None:
-        yield flow.MAX_FLOW_SIDE
-        return
-    if not flow.MIN_FLOW_SIDE <= px <= 1024:
-        raise ConfigError(f"--flow-side must be in [{flow.MIN_FLOW_SIDE}, 1024]")
-    old, flow.MAX_FLOW_SIDE = flow.MAX_FLOW_SIDE, px
-    try:
-        yield px
-    finally:
-        flow.MAX_FLOW_SIDE = old
-
-
-def run_spec(spec, model, clips, data, measure_quality: bool):
-    """One pass of ``spec`` over all clips. Returns timings and (optionally) quality."""
+def run_spec(spec, model, clips, data, measure_quality: bool, flow_side: int | None = None):
+    """One pass of ``spec`` over all clips (optical flow on a grid of longest side
+    ``flow_side``). Returns timings and (optionally) quality."""
     import time
 
-    import cv2
     import numpy as np
 
     from liveseg.metrics.video import dtssd, evaluate_sequence, flicker_rate
@@ -75,12 +56,12 @@ def run_spec(spec, model, clips, data, measure_quality: bool):
     for clip in clips:
         frames, _ = data[clip]
         gts = data["_gt"][clip]
-        policy = make_temporal(spec)
+        policy = make_temporal(spec, flow_side=flow_side)
         preds, alphas = [], []
         t_clip = time.perf_counter()
         for i, path in enumerate(frames):
             t0 = time.perf_counter()
-            frame = cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+            frame = _decode(path)
             if isinstance(model, td.Oracle):
                 model.gt = gts[i]
             pred = policy.step(frame, lambda prev, f=frame: model.predict(f, prev))
@@ -137,8 +118,20 @@ def run_spec(spec, model, clips, data, measure_quality: bool):
 
 
 def encode_clips(data, clips, folder: Path) -> dict:
-    """Each clip's frames as an H.264 MP4 (even-sized, 24 fps, crf 18) under ``folder``."""
-    return {c: encode_h264(folder / f"{c}.mp4", data[c][0], fps=24, crf=18) for c in clips}
+    """Each clip's frames as an H.264 MP4 (``write_video``: 24 fps, crf 18) under ``folder``."""
+    from liveseg.video.sinks import write_video
+
+    return {c: write_video(folder / f"{c}.mp4", (read_image(f) for f in data[c][0]), fps=24,
+                           crf=18)
+            for c in clips}
+
+
+def _decode(path):
+    """A frame of the timed quality loop: OpenCV's decode alone, as in the recorded results
+    (the files were read once by load_clips; ``read_image``'s checks would add to the timing)."""
+    import cv2
+
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def strategy_of(spec: str) -> str:
@@ -186,10 +179,7 @@ def _load(model_name, camvid, threads, oracle_size):
     if model_name == "oracle":
         if camvid:
             raise ConfigError("--model oracle works on DAVIS only (binary masks)")
-        try:
-            w, h = (int(v) for v in oracle_size.lower().split("x"))
-        except ValueError:
-            raise ConfigError(f"--oracle-size must be WxH, got {oracle_size!r}") from None
+        w, h = parse_size(oracle_size, "--oracle-size")
         return td.Oracle((w, h)), \
             f"oracle: ground truth at {w}x{h} (propagation error alone; no network)"
     from liveseg.runtime import load_model
@@ -241,6 +231,7 @@ def run_bench(model="oracle", dataset="davis2016", data=None, clips=None,
 
     import cv2
 
+    from liveseg.video.flow import check_flow_side
     from liveseg.video.temporal import make_temporal
 
     if isinstance(specs, str):
@@ -256,26 +247,26 @@ def run_bench(model="oracle", dataset="davis2016", data=None, clips=None,
     camvid = dataset == "camvid"
     root = Path(data or (td.DEFAULT_CAMVID if camvid else td.DEFAULT_DATA))
     clips = _clip_names(camvid, root, clips, config)
-    with flow_side(flow_max_side) as side:  # validated before any model loads
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        cv2.setNumThreads(threads)
-        net, model_desc = _load(model, camvid, threads, oracle_size)
-        oracle = model == "oracle"
-        stem = tag or ("temporal_" + ("oracle" if oracle else Path(str(net.path)).stem))
-        json_path, png_path = result_files(out, stem, overwrite=overwrite)
-        with tempfile.TemporaryDirectory(prefix="liveseg-bench-temporal-") as scratch:
-            clip_data = td.load_clips(dataset, root, clips, max_frames, frame_scale,
-                                      Path(scratch) / "scaled")
-            info = machine_info(threads)
-            print(f"model: {model_desc}")
-            print(f"clips ({len(clips)}): {', '.join(clips)}  frames: "
-                  f"{sum(len(clip_data[c][0]) for c in clips)}")
-            print(one_line(info))
-            videos = None
-            if not oracle and pipeline:
-                videos = encode_clips(clip_data, clips, Path(scratch))
-            rows = _measure(net, specs, clips, clip_data, videos, repeats, camvid)
-            frame_size = list(cv2.imread(str(clip_data[clips[0]][0][0])).shape[1::-1])
+    side = check_flow_side(flow_max_side)  # validated before any model loads
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    cv2.setNumThreads(threads)
+    net, model_desc = _load(model, camvid, threads, oracle_size)
+    oracle = model == "oracle"
+    stem = tag or ("temporal_" + ("oracle" if oracle else Path(str(net.path)).stem))
+    json_path, png_path = result_files(out, stem, overwrite=overwrite)
+    with tempfile.TemporaryDirectory(prefix="liveseg-bench-temporal-") as scratch:
+        clip_data = td.load_clips(dataset, root, clips, max_frames, frame_scale,
+                                  Path(scratch) / "scaled")
+        info = machine_info(threads)
+        print(f"model: {model_desc}")
+        print(f"clips ({len(clips)}): {', '.join(clips)}  frames: "
+              f"{sum(len(clip_data[c][0]) for c in clips)}")
+        print(one_line(info))
+        videos = None
+        if not oracle and pipeline:
+            videos = encode_clips(clip_data, clips, Path(scratch))
+        rows = _measure(net, specs, clips, clip_data, videos, repeats, camvid, side)
+        frame_size = list(read_image(clip_data[clips[0]][0][0]).shape[1::-1])
     fps_kind = "liveseg run (threaded pipeline, H.264 in, null sink)" if videos \
         else "sequential loop (JPEG decode + model + temporal + mask)"
     text = table(rows, specs, camvid, repeats)
@@ -294,10 +285,9 @@ def run_bench(model="oracle", dataset="davis2016", data=None, clips=None,
     return payload
 
 
-def _measure(model, specs, clips, data, videos, repeats, camvid) -> list[dict]:
+def _measure(model, specs, clips, data, videos, repeats, camvid, flow_side=None) -> list[dict]:
     """Warm up, then ``repeats`` interleaved passes over the specs (order alternating);
     quality from the first pass, fps and latency medians over all."""
-    import cv2
     import numpy as np
 
     from liveseg.video.temporal import make_temporal
@@ -308,20 +298,20 @@ def _measure(model, specs, clips, data, videos, repeats, camvid) -> list[dict]:
     # Warm-up: a few frames through the model and the flow, and one pipeline run.
     if isinstance(model, td.Oracle):
         model.gt = data["_gt"][clips[0]][0]
-    pol = make_temporal("fixed:2")
+    pol = make_temporal("fixed:2", flow_side=flow_side)
     for path in data[clips[0]][0][:6]:
-        frame = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        frame = _decode(path)
         pol.step(frame, lambda prev, f=frame: model.predict(f, prev))
     if videos:
-        pipeline_fps(model, [videos[clips[0]]], "fixed:2")
+        pipeline_fps(model, [videos[clips[0]]], "fixed:2", flow_side=flow_side)
 
     results = {s: {"spec": s, "fps_runs": [], "lat_ms": []} for s in specs}
     for rep in range(repeats):
         order = specs if rep % 2 == 0 else specs[::-1]  # interleaved, alternating order
         for s in order:
-            r = run_spec(s, model, clips, data, measure_quality=(rep == 0))
+            r = run_spec(s, model, clips, data, measure_quality=(rep == 0), flow_side=flow_side)
             if videos:
-                r["fps"] = pipeline_fps(model, list(videos.values()), s)
+                r["fps"] = pipeline_fps(model, list(videos.values()), s, flow_side=flow_side)
             res = results[s]
             res["fps_runs"].append(r["fps"])
             res["lat_ms"].extend(r["lat_ms"])

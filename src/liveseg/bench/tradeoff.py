@@ -19,7 +19,7 @@ from liveseg.bench import variants as var
 from liveseg.bench.accuracy import open_dataset, parse_spec
 from liveseg.bench.machine import machine_info, one_line
 from liveseg.bench.pareto import pareto_front, plot
-from liveseg.bench.pipeline import encode_h264, pipeline_fps
+from liveseg.bench.pipeline import pipeline_fps
 from liveseg.bench.results import result_files, write_json
 from liveseg.errors import ConfigError
 
@@ -49,13 +49,15 @@ def _clip(ds, n, folder: Path) -> Path:
     import cv2
     import numpy as np
 
+    from liveseg.video.sinks import write_video
+
     frames = []
     for i in range(min(n, len(ds))):
         img = np.ascontiguousarray(ds.load(i)[0])
         if frames and img.shape != frames[0].shape:
             img = cv2.resize(img, frames[0].shape[1::-1], interpolation=cv2.INTER_AREA)
         frames.append(img)
-    return encode_h264(folder / "frames.mp4", frames, fps=30, crf=18)
+    return write_video(folder / "frames.mp4", frames, fps=30, crf=18)
 
 
 def _load(path, size, threads, engine):

@@ -24,19 +24,13 @@ def add_arguments(parser):
 
 
 def run(args):
-    import re
-
     from liveseg.bench.machine import one_line
     from liveseg.bench.pipeline import run_benchmark
     from liveseg.bench.results import check_outputs, write_json
     from liveseg.errors import ConfigError
+    from liveseg.parsing import parse_size
 
-    sizes = []
-    for part in str(args.sizes).split(","):
-        m = re.fullmatch(r"\s*(\d+)x(\d+)\s*", part)
-        if not m:
-            raise ConfigError(f"--sizes must look like 640x480,1280x720, got {args.sizes!r}")
-        sizes.append((int(m.group(1)), int(m.group(2))))
+    sizes = [parse_size(part, "--sizes") for part in str(args.sizes).split(",")]
     if args.frames < 2 or args.repeats < 1 or args.threads < 1:
         raise ConfigError("--frames >= 2, --repeats >= 1 and --threads >= 1 please")
     check_outputs((args.json, "--json file"))  # now, not after minutes of benchmarking

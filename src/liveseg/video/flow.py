@@ -26,6 +26,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from liveseg.errors import ConfigError
 from liveseg.video.temporal_spec import CHECKS
 
 # DIS needs a few patches per side to say anything; beyond ~128 px its cost grows faster than
@@ -33,22 +34,35 @@ from liveseg.video.temporal_spec import CHECKS
 # fixed:3: J&F 93.59 on a 90x160 grid at 1.52 ms/frame of temporal work, 93.14 on 72x128 at
 # 1.06 ms, 93.03 on 63x112 at 1.02 ms: `liveseg bench temporal --model oracle --oracle-size
 # 256x144 --flow-side N`, BENCHMARKS.md "Temporal").
+# MAX_FLOW_SIDE is the default of the temporal policies' ``flow_side`` (a constant: a run that
+# wants another grid passes it, e.g. ``liveseg bench temporal --flow-side``).
 MIN_FLOW_SIDE = 64
 MAX_FLOW_SIDE = 128
+FLOW_SIDE_LIMIT = 1024
 
 
-def flow_size_for(map_hw: tuple[int, int]) -> tuple[int, int]:
+def check_flow_side(px: int | None) -> int:
+    """The longest side of the flow grid: ``px`` when it lies in [MIN_FLOW_SIDE, 1024],
+    MAX_FLOW_SIDE for None; ConfigError otherwise."""
+    if px is None:
+        return MAX_FLOW_SIDE
+    if not MIN_FLOW_SIDE <= px <= FLOW_SIDE_LIMIT:
+        raise ConfigError(f"--flow-side must be in [{MIN_FLOW_SIDE}, {FLOW_SIDE_LIMIT}]")
+    return int(px)
+
+
+def flow_size_for(map_hw: tuple[int, int], max_side: int = MAX_FLOW_SIDE) -> tuple[int, int]:
     """(h, w) of the grid flow is computed on, for output maps of size ``map_hw``.
 
-    The maps' own size when it lies in [MIN_FLOW_SIDE, MAX_FLOW_SIDE]; otherwise scaled (same
-    aspect) so the short side reaches MIN_FLOW_SIDE or the long side MAX_FLOW_SIDE.
+    The maps' own size when it lies in [MIN_FLOW_SIDE, max_side]; otherwise scaled (same
+    aspect) so the short side reaches MIN_FLOW_SIDE or the long side ``max_side``.
     """
     h, w = int(map_hw[0]), int(map_hw[1])
     scale = 1.0
-    if max(h, w) > MAX_FLOW_SIDE:
-        scale = MAX_FLOW_SIDE / max(h, w)
+    if max(h, w) > max_side:
+        scale = max_side / max(h, w)
     elif min(h, w) < MIN_FLOW_SIDE:
-        scale = min(MIN_FLOW_SIDE / min(h, w), MAX_FLOW_SIDE / max(h, w))
+        scale = min(MIN_FLOW_SIDE / min(h, w), max_side / max(h, w))
     return max(8, round(h * scale)), max(8, round(w * scale))
 
 

@@ -39,6 +39,7 @@ class RunOptions:
     foreground: str | Sequence | None = None  # classes that count as foreground
     alpha: float = 0.5  # overlay opacity
     temporal: str | TemporalSpec = "auto"  # a --temporal spec; checked when the options are made
+    flow_side: int | None = None  # longest side of the temporal stage's flow grid (None: 128)
     save_masks: PathLike | None = None  # folder for class-index PNGs
     show: bool = False  # preview window
     overwrite: bool = False
@@ -55,6 +56,10 @@ class RunOptions:
     def __post_init__(self):
         object.__setattr__(self, "mode", RunMode.parse(self.mode))
         object.__setattr__(self, "temporal", parse(self.temporal))  # a bad spec fails first
+        if self.flow_side is not None:
+            from liveseg.video.flow import check_flow_side
+
+            check_flow_side(self.flow_side)
         if self.max_frames is not None and self.max_frames < 1:
             raise ConfigError("--max-frames must be at least 1")
         if not 0 <= self.crf <= 63:

@@ -204,7 +204,8 @@ def process_video(input, output=None, *, model, options: RunOptions | None = Non
         check_output_file(opts.stats, "--stats file", opts.overwrite)
     source = make_source(str(input), live=opts.live)
     try:
-        policy = make_temporal(opts.temporal.resolve(images=isinstance(source, ImageSource)))
+        policy = make_temporal(opts.temporal.resolve(images=isinstance(source, ImageSource)),
+                               flow_side=opts.flow_side)
         sinks = build_sinks(source, output, fx, opts)
     except BaseException:
         source.close()

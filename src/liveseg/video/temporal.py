@@ -20,9 +20,9 @@ The ``--temporal`` grammar (parsing and formatting) lives in ``liveseg.video.tem
 ``make_temporal(spec)`` builds the policy a spec names, and a policy's ``name`` is its spec's
 canonical text.
 
-Flow runs on a small gray copy of the frame (``flow_size_for``: at most 128 px long); warping
-and smoothing happen at the resolution of ``Prediction.probs`` (the model's output maps), see
-``liveseg.video.flow``.
+Flow runs on a small gray copy of the frame (``flow_size_for``: at most ``flow_side`` px long,
+128 by default); warping and smoothing happen at the resolution of ``Prediction.probs`` (the
+model's output maps), see ``liveseg.video.flow``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ import numpy as np
 
 from liveseg.runtime.prediction import Prediction
 from liveseg.video.flow import (
+    MAX_FLOW_SIDE,
     FlowEstimator,
+    check_flow_side,
     flow_size_for,
     scene_cut_score,
     small_gray,
@@ -92,11 +94,12 @@ class Temporal:
     name = "temporal"
 
     def __init__(self, smooth: float | None = None, cut: float = DEFAULT_CUT, clock=None,
-                 check: str = "photo"):
+                 check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
         self.smooth = smooth
         self.cut = cut
         self.clock = clock or time.perf_counter
         self.flow = FlowEstimator(check=check)
+        self.flow_side = flow_side  # longest side of the flow grid (flow_size_for)
         self.last: Prediction | None = None
         self._prev_gray: np.ndarray | None = None  # gray of the frame step() saw last
         self._lane_gray: np.ndarray | None = None  # gray of the frame motion() saw last
@@ -138,7 +141,7 @@ class Temporal:
         this method was given (same size), with the keyframe signals. Call for every frame in
         order; it keeps its own state, so it may run in another thread than ``step``."""
         t0 = time.perf_counter()
-        gray = small_gray(frame, flow_size_for(frame.shape[:2]))
+        gray = small_gray(frame, flow_size_for(frame.shape[:2], self.flow_side))
         prev = self._lane_gray
         if prev is not None and prev.shape != gray.shape:
             prev = None
@@ -268,8 +271,8 @@ class Temporal:
 class EveryFrame(Temporal):
     """The reference: the network runs on every frame (optionally smoothed over time)."""
 
-    def __init__(self, smooth: float | None = None, clock=None):
-        super().__init__(smooth=smooth, cut=0.0, clock=clock)
+    def __init__(self, smooth: float | None = None, clock=None, flow_side: int = MAX_FLOW_SIDE):
+        super().__init__(smooth=smooth, cut=0.0, clock=clock, flow_side=flow_side)
         self.spec = TemporalSpec("off", smooth=smooth)
         self.name = str(self.spec)
 
@@ -284,8 +287,8 @@ class FixedKeyframes(Temporal):
     """The network runs every N-th frame (and on scene cuts); flow propagation in between."""
 
     def __init__(self, interval: int, smooth: float | None = None, cut: float = DEFAULT_CUT,
-                 clock=None, check: str = "photo"):
-        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
+                 clock=None, check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
+        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check, flow_side=flow_side)
         self.interval = interval
         self.spec = TemporalSpec("fixed", interval=interval, cut=cut, check=check, smooth=smooth)
         self.name = str(self.spec)
@@ -311,8 +314,8 @@ class AdaptiveKeyframes(Temporal):
     def __init__(self, thresh: float = DEFAULT_THRESH, max_interval: int = DEFAULT_MAX_INTERVAL,
                  cut: float = DEFAULT_CUT,
                  budget_ms: float | None = None, smooth: float | None = None, clock=None,
-                 check: str = "photo"):
-        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check)
+                 check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
+        super().__init__(smooth=smooth, cut=cut, clock=clock, check=check, flow_side=flow_side)
         self.thresh = thresh
         self.max_interval = max_interval
         self.budget_ms = budget_ms
@@ -368,17 +371,19 @@ class AdaptiveKeyframes(Temporal):
 
 
 # ---- from a spec to a policy -------------------------------------------------------------
-def make_temporal(spec, clock=None) -> Temporal:
+def make_temporal(spec, clock=None, flow_side: int | None = None) -> Temporal:
     """The policy a ``--temporal`` spec names (text or TemporalSpec; None: off). ``auto`` must
-    be resolved first (``TemporalSpec.resolve`` / ``resolve_auto``): it depends on the input."""
+    be resolved first (``TemporalSpec.resolve`` / ``resolve_auto``): it depends on the input.
+    ``flow_side``: longest side of the optical-flow grid (None: MAX_FLOW_SIDE)."""
     ts = parse(spec)
     if ts.schedule == "auto":
         raise spec_error(spec, "auto depends on the input; resolve it with resolve_auto first")
+    side = check_flow_side(flow_side)
     if ts.schedule == "off":
-        return EveryFrame(smooth=ts.smooth, clock=clock)
+        return EveryFrame(smooth=ts.smooth, clock=clock, flow_side=side)
     if ts.schedule == "fixed":
         return FixedKeyframes(ts.interval, smooth=ts.smooth, cut=ts.cut, clock=clock,
-                              check=ts.check)
+                              check=ts.check, flow_side=side)
     return AdaptiveKeyframes(thresh=ts.thresh, max_interval=ts.max_interval, cut=ts.cut,
                              budget_ms=ts.budget_ms, smooth=ts.smooth, clock=clock,
-                             check=ts.check)
+                             check=ts.check, flow_side=side)
