@@ -98,7 +98,7 @@ def test_clear_errors(tmp_path):
     # unreadable image
     write_mask(root / "masks" / "im01.png", np.zeros((24, 32), np.uint8))
     (root / "images" / "im00.png").write_bytes(b"not a png")
-    with pytest.raises(InputError, match="cannot read image"):
+    with pytest.raises(InputError, match=r"im00\.png is not a readable image"):
         build_dataset("folder", root, "train")
     # missing mask
     write_rgb(root / "images" / "im00.png", np.zeros((24, 32, 3), np.uint8))

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.card import default_palette
-from liveseg.data.io import check_values, read_image, read_mask
+from liveseg.data.io import check_values, read_mask
 from liveseg.errors import InputError
+from liveseg.images import read_image
 
 
 @dataclass

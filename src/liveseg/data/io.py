@@ -1,8 +1,10 @@
 """Image and label-map reading with clear errors (no torch: `liveseg eval --pred/--gt` uses it).
 
-Images come back as RGB uint8 (H, W, 3). Label maps come back as (H, W) integer arrays holding
-the stored indices: palette PNGs (PASCAL VOC, DAVIS 2017) are read as their palette indices,
-not as colours, through Pillow when it is installed (OpenCV would convert them to RGB).
+Images are read by ``liveseg.images.read_image`` (RGB uint8, the reader ``liveseg run`` uses:
+one-line errors for missing, empty, corrupt or oversized files). Label maps come back as (H, W)
+integer arrays holding the stored indices: palette PNGs (PASCAL VOC, DAVIS 2017) are read as
+their palette indices, not as colours, through Pillow when it is installed (OpenCV would
+convert them to RGB).
 """
 
 from __future__ import annotations
@@ -14,16 +16,6 @@ import numpy as np
 
 from liveseg.errors import InputError
 from liveseg.images import IMAGE_EXTS
-
-
-def read_image(path) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"image not found: {path}")
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise InputError(f"cannot read image {path}: not an image file or corrupt")
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 def _is_palette_png(path: Path) -> bool:
