@@ -7,6 +7,7 @@ from liveseg.card import ModelCard
 from liveseg.errors import ConfigError, InputError
 from liveseg.runtime.prediction import Prediction
 from liveseg.video.effects import EFFECTS, cover, default_foreground, make_effect
+from liveseg.video.protocols import Effect
 
 
 def _pred(h, w, fg_box):
@@ -40,6 +41,8 @@ def test_every_effect_shapes(card, frame):
         assert out.dtype == np.uint8
         h, w = fx.out_size(64, 96)
         assert out.shape == (h, w, fx.channels)
+        assert isinstance(fx, Effect) and fx.name == name
+        fx.close()  # every effect has one (the pipeline calls it at the end of a run)
 
 
 def test_overlay_alpha_zero_is_identity_and_uses_palette(card, frame):

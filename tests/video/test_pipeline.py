@@ -170,11 +170,15 @@ def test_ctrl_c_keeps_a_playable_partial_file(tmp_path):
                      audio_from=source.audio_path)
 
     class SlowEffect:
+        name = "slow"
         channels = 3
 
         def __call__(self, frame, pred):
             time.sleep(0.005)
             return frame
+
+        def close(self):
+            pass
 
     pipe = Pipeline(source, model, SlowEffect(), [sink])
 

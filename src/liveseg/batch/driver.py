@@ -149,8 +149,7 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     if background is not None:
         background = str(Path(background).resolve())
     fx = make_effect(effect, seg.card, foreground=foreground, alpha=alpha, background=background)
-    if hasattr(fx, "close"):
-        fx.close()
+    fx.close()
     model_name = getattr(seg.card, "name", "") or Path(spec).stem
     del seg, fx  # checked; the workers open their own sessions
     outdir = Path(outdir)

@@ -7,7 +7,8 @@ upsampled once with bilinear interpolation; blends are uint8 fixed-point
 faster than numpy uint16 arithmetic at 640x480 (see BENCHMARKS.md, "Pipeline").
 
 ``make_effect(name, card, ...)`` builds one; every effect is a callable
-``effect(frame, pred) -> image`` with ``channels`` (3, or 4 for the RGBA matte).
+``effect(frame, pred) -> image`` with ``channels`` (3, or 4 for the RGBA matte) and ``close()``
+(``liveseg.video.protocols.Effect``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def _palette_lut(card, num_classes: int) -> np.ndarray:
 
 
 class _Base:
+    """Base of the effects (``protocols.Effect``): every member has a default here."""
+
     channels = 3
     name = ""
 
@@ -81,6 +84,9 @@ class _Base:
 
     def __call__(self, frame, pred):
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Nothing to release (effects with a background video close it)."""
 
 
 class _Matted(_Base):

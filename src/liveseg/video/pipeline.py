@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.video.options import RunInterrupted
-from liveseg.video.protocols import FrameSink, FrameSource, TemporalPolicy
+from liveseg.video.protocols import Effect, FrameSink, FrameSource, TemporalPolicy
 
 _END = object()
 
@@ -180,7 +180,8 @@ class Pipeline:
 
     STAGES = ("decode", "preprocess", "flow", "infer", "postprocess", "temporal", "effect", "sink")
 
-    def __init__(self, source: FrameSource, model, effect=None, sinks: Sequence[FrameSink] = (),
+    def __init__(self, source: FrameSource, model, effect: Effect | None = None,
+                 sinks: Sequence[FrameSink] = (),
                  temporal: TemporalPolicy | None = None, *,
                  threaded: bool = True, queue_size: int = 4, max_frames: int | None = None,
                  on_frame=None):
@@ -426,9 +427,8 @@ class Pipeline:
             cv2.setNumThreads(prev_cv_threads)
             with contextlib.suppress(Exception):  # a broken source must not mask the result
                 self.source.close()
-            close = getattr(self.effect, "close", None)
-            if close is not None:
-                close()
+            if self.effect is not None:
+                self.effect.close()
         if self._error is not None:
             raise self._error
         return self._stats(wall)

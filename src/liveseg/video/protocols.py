@@ -1,8 +1,8 @@
 """What the pipeline and the runner rely on from the stages around them, declared once.
 
-A frame source, a sink and a temporal policy are anything with these members; the classes in
-``sources``, ``sinks`` and ``temporal`` implement them (their base classes give every member a
-default, so a new stage states only what differs). Code that drives stages reads these
+A frame source, a sink, a temporal policy and an effect are anything with these members; the
+classes in ``sources``, ``sinks``, ``temporal`` and ``effects`` implement them (their base
+classes give every member a default, so a new stage states only what differs). Code that drives stages reads these
 members directly, never ``getattr(stage, "x", default)``.
 """
 
@@ -97,3 +97,16 @@ class TemporalPolicy(Protocol):
     def step(self, frame, infer: Callable, motion=None) -> Any: ...
 
     def stats(self) -> dict: ...
+
+
+@runtime_checkable
+class Effect(Protocol):
+    """Turns a frame and its prediction into the output picture (``liveseg.video.effects``)."""
+
+    name: str
+    channels: int  # 3 (RGB), or 4 (RGBA: the matte)
+
+    def __call__(self, frame, pred) -> Any: ...
+
+    def close(self) -> None:
+        """Release what the effect holds (a background video); the pipeline calls it at the end."""
