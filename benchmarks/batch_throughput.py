@@ -31,16 +31,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from liveseg.bench.machine import machine_info
+from liveseg.bench.timing import median_of, rotated, summarize
+from liveseg.parsing import parse_size
 
 
 def busy_seconds() -> float:
@@ -127,13 +126,13 @@ def ray_startup(clip: Path, out: Path, model: str | None) -> dict:
             - work}
 
 
-def summarize(runs: list[dict]) -> dict:
-    lat = [s for r in runs for s in r["video_s"]]
-    return {"fps_median": round(statistics.median(r["fps"] for r in runs), 1),
-            "wall_s_median": round(statistics.median(r["wall_s"] for r in runs), 2),
+def summarize_runs(runs: list[dict]) -> dict:
+    lat = summarize(1e3 * s for r in runs for s in r["video_s"])  # seconds per video, as ms
+    return {"fps_median": median_of(runs, "fps", 1),
+            "wall_s_median": median_of(runs, "wall_s", 2),
             "frames": runs[0]["frames"],
-            "video_s_median": round(float(np.median(lat)), 3),
-            "video_s_p90": round(float(np.percentile(lat, 90)), 3),
+            "video_s_median": round(lat["median_ms"] / 1e3, 3),
+            "video_s_p90": round(lat["p90_ms"] / 1e3, 3),
             "runs": len(runs)}
 
 
@@ -151,7 +150,7 @@ def main() -> int:
     info = machine_info("onnxruntime", "openvino", "cv2", "av", "ray")
     print("machine:", json.dumps(info), flush=True)
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
-    w, h = (int(x) for x in args.size.lower().split("x"))
+    w, h = parse_size(args.size, "--size")
     raw: dict[str, list] = {c: [] for c in configs}
     with tempfile.TemporaryDirectory(prefix="liveseg-batch-bench-") as tmp:
         tmp = Path(tmp)
@@ -172,8 +171,7 @@ def main() -> int:
                 one(cfg, "warmup")
         cores = os.cpu_count() or 1
         for r in range(args.rounds):
-            order = configs[r % len(configs):] + configs[:r % len(configs)]
-            for cfg in order:
+            for cfg in rotated(configs, r):
                 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
                 res = one(cfg, f"r{r}")
                 res["loadavg_1min_before"] = load
@@ -186,7 +184,7 @@ def main() -> int:
         short = make_demo_clip(tmp / "short" / "short.mp4", seconds=1, fps=30, size=(w, h))
         startup = [ray_startup(short, tmp / f"startup{i}", args.model)
                    for i in range(args.rounds)]
-    summary = {c: summarize(raw[c]) for c in configs}
+    summary = {c: summarize_runs(raw[c]) for c in configs}
     base = summary.get("run", {}).get("fps_median")
     print("\n| configuration | frames | wall s | fps (whole batch) | vs run | video s median | "
           "video s p90 |")
@@ -196,7 +194,7 @@ def main() -> int:
         rel = f"{s['fps_median'] / base:.2f}x" if base else "-"
         print(f"| {c} | {s['frames']} | {s['wall_s_median']} | {s['fps_median']} | {rel} | "
               f"{s['video_s_median']} | {s['video_s_p90']} |")
-    st = {k: round(statistics.median(x[k] for x in startup), 2) for k in startup[0]}
+    st = {k: median_of(startup, k, 2) for k in startup[0]}
     print(f"\nRay start-up (median of {len(startup)}): checks + model before Ray "
           f"{st['prepare_s']} s, ray.init {st['ray_init_s']} s, first "
           f"worker ready (actor + model) {st['first_worker_ready_s']} s after it")

@@ -35,13 +35,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
+
+from liveseg.bench.timing import median_of, rotated, summarize
 
 SETTINGS = {"foreign_max": 0.03, "retries": 6, "wait": True}
 REDONE = {"model": 0, "e2e": 0, "probe": 0, "kept_noisy": 0}
@@ -148,8 +149,6 @@ def fresh_auto_load(spec, threads):
 
 
 def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]:
-    import numpy as np
-
     from liveseg.runtime import load_model
     from liveseg.runtime.autoselect import probe_frame
 
@@ -169,7 +168,7 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
                     m.infer(x)
                 models.append((label, m, x, []))
             for r in range(rounds):
-                order = models[r % len(models):] + models[:r % len(models)]
+                order = rotated(models, r)
 
                 def one_round(order=order):
                     got = []
@@ -186,11 +185,11 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
                     times.extend(ts)
             for label, m, _, times in models:
                 ch = m.engine_choice
+                t = summarize(times)
                 rows.append({"model": base, "threads": threads, "variant": label,
                              "file": m.path.name, "engine": ch.spec if ch else m.engine.name,
-                             "median_ms": round(float(np.median(times)), 3),
-                             "p90_ms": round(float(np.percentile(times, 90)), 3),
-                             "runs": len(times)})
+                             "median_ms": round(t["median_ms"], 3),
+                             "p90_ms": round(t["p90_ms"], 3), "runs": t["runs"]})
             print(json.dumps(rows[-len(models):]), flush=True)
     return rows
 
@@ -211,21 +210,20 @@ def e2e(copies: dict, threads_list, rounds: int, clip: Path, env) -> list[dict]:
     for base in selected_models():
         for threads in threads_list:
             vs = variants(base, copies[base])
-            fps = {label: [] for label, _, _ in vs}
-            infer = {label: [] for label, _, _ in vs}
+            runs = {label: [] for label, _, _ in vs}
             chosen = {}
             for r in range(rounds):
-                order = vs[r % len(vs):] + vs[:r % len(vs)]
-                for label, spec, eng in order:
+                for label, spec, eng in rotated(vs, r):
                     s = guarded("e2e", partial(run_once, clip, spec, eng, threads, EFFECT[base],
                                                env))
-                    fps[label].append(s["fps"])
-                    infer[label].append(s["stages"]["infer"]["median_ms"])
+                    runs[label].append({"fps": s["fps"],
+                                        "infer_ms": s["stages"]["infer"]["median_ms"]})
                     chosen[label] = (s.get("engine_choice") or {}).get("summary", eng)
             for label, _, _ in vs:
                 rows.append({"model": base, "threads": threads, "variant": label,
-                             "fps_median": statistics.median(fps[label]), "fps_runs": fps[label],
-                             "infer_median_ms": statistics.median(infer[label]),
+                             "fps_median": median_of(runs[label], "fps"),
+                             "fps_runs": [x["fps"] for x in runs[label]],
+                             "infer_median_ms": median_of(runs[label], "infer_ms"),
                              "engine": chosen[label]})
             print(json.dumps(rows[-len(vs):]), flush=True)
     return rows
@@ -324,7 +322,7 @@ def markdown(result: dict) -> str:
         lines += [("| model | threads | chosen | probe ms | first load ms | cached load ms | "
                    "forced load ms |"), "|---|---|---|---|---|---|---|"]
         for r in pc:
-            med = {k: statistics.median(r[k]) for k in
+            med = {k: summarize(r[k])["median_ms"] for k in
                    ("probe_ms", "first_load_ms", "cached_load_ms", "forced_load_ms")}
             lines.append(f"| {r['model']} | {r['threads']} | {r['chosen']} | {med['probe_ms']:.0f} "
                          f"| {med['first_load_ms']:.0f} | {med['cached_load_ms']:.0f} | "

@@ -7,7 +7,7 @@ so their ratios stay meaningful even when the absolute times drift.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -54,6 +54,13 @@ def timed_rounds(fns: dict[str, Callable[[], object]], rounds: int, runs: int) -
             p90s[k].append(v["p90_ms"])
     return {k: {"median_ms": float(np.median(meds[k])), "p90_ms": float(np.median(p90s[k])),
                 "round_medians": [round(m, 2) for m in meds[k]]} for k in fns}
+
+
+def rotated(items: Sequence, r: int) -> list:
+    """Round ``r``'s order of ``items`` for rounds of whole runs (a CLI run, a batch job):
+    rotated by ``r``, so that each variant goes first in turn."""
+    k = r % len(items) if items else 0
+    return [*items[k:], *items[:k]]
 
 
 def median_of(rows: list[dict], key: str, ndigits: int | None = None):
