@@ -33,6 +33,8 @@ def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, op
     import onnx
     import torch
 
+    from liveseg.models.common import eval_mode
+
     if opset < 17:
         raise ConfigError(f"opset must be >= 17, got {opset}")
     try:
@@ -49,22 +51,17 @@ def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, op
     if not path.parent.is_dir():
         raise OutputError(f"output folder {path.parent} does not exist")
 
-    was_training = model.training
-    model.eval()
     x = torch.randn(batch, _input_channels(model), h, w)
     dynamic_axes = None
     if dynamic:
         dynamic_axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
                         OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
     buf = io.BytesIO()
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic, deprecations
-            torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes=dynamic_axes, do_constant_folding=True)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic, deprecations
+        torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=opset,
+                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes=dynamic_axes, do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())
     if card is not None:
         card.embed_in_onnx(proto)

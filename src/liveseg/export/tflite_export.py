@@ -45,6 +45,8 @@ def export_tflite(model, path, input_size=(256, 256), card=None, overwrite=True)
     """Convert ``model`` at a fixed ``input_size`` (width, height) to ``path`` (.tflite)."""
     import torch
 
+    from liveseg.models.common import eval_mode
+
     lt = _converter()
     path = Path(path)
     if path.suffix.lower() != ".tflite":
@@ -54,13 +56,9 @@ def export_tflite(model, path, input_size=(256, 256), card=None, overwrite=True)
     w, h = (int(v) for v in input_size)
     if w < 8 or h < 8:
         raise ConfigError(f"input_size must be at least 8x8, got {w}x{h}")
-    was_training = model.training
-    model.eval()
     x = torch.randn(1, int(getattr(model, "in_channels", 3)), h, w)
-    try:
+    with eval_mode(model):
         edge = lt.convert(model, (x,))
-    finally:
-        model.train(was_training)
     with atomic_output(path) as tmp:
         edge.export(str(tmp))
     if card is not None:

@@ -136,25 +136,26 @@ def _from_onnx(path: Path, num_classes, options):
     """The network of a float ONNX export, weights loaded back (liveseg.models.from_onnx):
     its card names the architecture and the classes; ``options`` are the architecture's
     options when they differ from the defaults (the load fails clearly when they must)."""
-    import json
-
     import onnx
 
-    from liveseg.card import ONNX_METADATA_KEY, card_path_for
+    from liveseg.card import ModelCard, card_path_for
+    from liveseg.errors import ModelError
     from liveseg.models import create_model, list_models
     from liveseg.models.from_onnx import load_onnx_weights
 
+    # The card as the runtime finds it: the JSON beside the file, else the embedded one.
     side = card_path_for(path)
     try:
         if side.is_file():
-            card = json.loads(side.read_text())
+            found = ModelCard.load(side)
         else:
             meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False)
                     .metadata_props}
-            card = json.loads(meta[ONNX_METADATA_KEY]) if ONNX_METADATA_KEY in meta else None
-    except (OSError, ValueError) as exc:
+            found = ModelCard.from_onnx_metadata(meta)
+    except (ConfigError, ModelError) as exc:
         raise InputError(f"{path}: cannot read its model card ({exc})") from None
-    arch = (card or {}).get("architecture")
+    card = found.to_dict() if found is not None else {}
+    arch = card.get("architecture")
     if not arch or arch not in list_models():
         raise InputError(f"{path}: its card names no liveseg architecture "
                          f"({arch or 'none'}); only models exported by liveseg can be re-exported")

@@ -7,6 +7,8 @@ never assumed to be exact multiples of the stride.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -135,6 +137,17 @@ class StagedBackbone(nn.Module):
 
 
 # ---- the model every builder returns --------------------------------------------------------
+
+
+@contextmanager
+def eval_mode(model: nn.Module):
+    """``model`` in eval mode for the block, its own mode (train or eval) restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def model_logits(out):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from liveseg.errors import ConfigError
+from liveseg.models.common import eval_mode, model_logits
 
 # fp16 files store every weight rounded to 11 significant bits; the logits of a deep network
 # then differ by ~1e-3 of their range, a wrong mapping by about all of it.
@@ -51,7 +52,7 @@ def _onnx_convs(path: Path) -> tuple[list[dict], tuple[int, ...]]:
 
     try:
         model = onnx.load(str(path))
-    except Exception as exc:  # protobuf raises several types for a corrupt file
+    except Exception as exc:  # noqa: BLE001 - protobuf raises several types for a corrupt file
         raise ConfigError(f"{path}: not a readable ONNX model ({exc})") from None
     graph = model.graph
     values = _const_values(graph)
@@ -70,10 +71,9 @@ def _onnx_convs(path: Path) -> tuple[list[dict], tuple[int, ...]]:
                       "bias": None if bias is None else bias.astype(np.float32),
                       "group": int(attrs.get("group", 1)),
                       "strides": tuple(attrs.get("strides", (1, 1))),
-                      "dilations": tuple(attrs.get("dilations", (1, 1))),
-                      "name": node.name})
+                      "dilations": tuple(attrs.get("dilations", (1, 1)))})
     dims = graph.input[0].type.tensor_type.shape.dim
-    shape = tuple(d.dim_value if d.dim_value > 0 else 0 for d in dims)
+    shape = tuple(max(0, d.dim_value) for d in dims)
     return convs, shape
 
 
@@ -99,15 +99,12 @@ def _torch_convs(model: torch.nn.Module, shape) -> list[tuple[torch.nn.Conv2d, t
             hooks.append(mod.register_forward_hook(conv_hook))
         elif isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
             hooks.append(mod.register_forward_pre_hook(bn_hook))
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(torch.zeros(shape))
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     if len({id(m) for m in order}) != len(order):
         raise ConfigError("the network runs one convolution twice; its ONNX weights "
                           "cannot be told apart")
@@ -163,17 +160,10 @@ def _check_outputs(model, path: Path, shape):
     x = rng.standard_normal(shape).astype(np.float32)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     inp = sess.get_inputs()[0]
-    if inp.type == "tensor(float16)":
-        x_onnx = x.astype(np.float16)
-    else:
-        x_onnx = x
+    x_onnx = x.astype(np.float16) if inp.type == "tensor(float16)" else x
     ref = sess.run(None, {inp.name: x_onnx})[0].astype(np.float32)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        out = model(torch.from_numpy(x))
-    model.train(was_training)
-    out = (out[0] if isinstance(out, (tuple, list)) else out).numpy()
+    with eval_mode(model), torch.no_grad():
+        out = model_logits(model(torch.from_numpy(x))).numpy()
     if out.shape != ref.shape:
         raise ConfigError(f"{path}: the file gives logits of shape {ref.shape}, "
                           f"the network {out.shape}: not the same architecture")
@@ -223,16 +213,13 @@ def recalibrate_batchnorm(model: torch.nn.Module, batches) -> int:
         acc[2] += x.numel() // x.shape[1]
 
     hooks = [m.register_forward_pre_hook(hook) for m in bns]
-    was_training = model.training
-    model.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             for x in batches:
                 model(x)
     finally:
         for h in hooks:
             h.remove()
-        model.train(was_training)
     with torch.no_grad():
         for m in bns:
             s1, s2, n = sums[id(m)]

@@ -17,13 +17,10 @@ def count_macs(model, size=(256, 256), batch=1) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from liveseg.models.common import eval_mode
+
     w, h = size
     x = torch.zeros(batch, getattr(model, "in_channels", 3), h, w)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
     return counter.get_total_flops() // 2
