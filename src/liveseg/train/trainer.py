@@ -483,6 +483,12 @@ class Trainer:
                 yield model_input(batch, device, cfg["mean"], cfg["std"])
 
         n = recalibrate_batchnorm(model, inputs())
+        if self.world > 1:
+            # Each process saw its own shard; DDP broadcast the weights before they changed, so
+            # take rank 0's statistics and affine weights everywhere (any rank's set keeps the
+            # same function) or the replicas would train apart.
+            for t in model.state_dict().values():
+                torch.distributed.broadcast(t, 0)
         self.log(f"BatchNorm statistics of {n} folded layers re-estimated on "
                  f"{min(max_batches, len(loader))} training batches (same function)")
 
