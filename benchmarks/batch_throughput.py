@@ -21,7 +21,8 @@ what a user waits per file; ``batch``: the manifest's seconds per video, open to
 inside a worker), and the medians over rounds. Ray start-up: ``process_batch`` in this
 process on a 1-second clip, ``--rounds`` times: ``ray.init`` of a local instance, then the
 time until the first result minus that result's own processing time (Ray Data planning, the
-actor's start and its model load); the checks and model load before Ray are reported apart. The CPU model and flags are printed and saved with the figures; so are, per run, the
+actor's start and its model load); the checks and model load before Ray are reported apart. The CPU
+model and flags are printed and saved with the figures; so are, per run, the
 1-minute load average before it and the share of all cores busy during it (ours included:
 with nothing else running it is what the configuration itself keeps busy).
 """
@@ -57,8 +58,10 @@ def make_clips(folder: Path, n: int, size=(640, 480), fps: int = 30) -> list[Pat
     from liveseg.video.demo import make_demo_clip
 
     folder.mkdir(parents=True, exist_ok=True)
-    return [make_demo_clip(folder / f"clip{i:02d}.mp4", seconds=2 + i % 5, fps=fps, size=size)
-            for i in range(n)]
+    return [
+        make_demo_clip(folder / f"clip{i:02d}.mp4", seconds=2 + i % 5, fps=fps, size=size)
+        for i in range(n)
+    ]
 
 
 def liveseg(*args: str) -> list[str]:
@@ -80,8 +83,16 @@ def run_sequential(clips: list[Path], out: Path, model: str | None) -> dict:
     walls, frames, busy = [], 0, 0.0
     for clip in clips:
         stats = out / f"{clip.stem}.json"
-        cmd = liveseg("run", str(clip), "-o", str(out / clip.name), "--no-progress", "--quiet",
-                      "--stats", str(stats))
+        cmd = liveseg(
+            "run",
+            str(clip),
+            "-o",
+            str(out / clip.name),
+            "--no-progress",
+            "--quiet",
+            "--stats",
+            str(stats),
+        )
         if model:
             cmd += ["--model", model]
         wall, b = timed(cmd)
@@ -89,13 +100,28 @@ def run_sequential(clips: list[Path], out: Path, model: str | None) -> dict:
         busy += b
         frames += json.loads(stats.read_text())["frames"]
     total = sum(walls)
-    return {"frames": frames, "wall_s": total, "fps": frames / total, "video_s": walls,
-            "cpu_busy_s": busy}
+    return {
+        "frames": frames,
+        "wall_s": total,
+        "fps": frames / total,
+        "video_s": walls,
+        "cpu_busy_s": busy,
+    }
 
 
 def run_batch(clips_dir: Path, out: Path, workers: int, threads: int, model: str | None) -> dict:
-    cmd = liveseg("batch", str(clips_dir), "-o", str(out), "--workers", str(workers),
-                  "--threads-per-worker", str(threads), "--no-progress", "--quiet")
+    cmd = liveseg(
+        "batch",
+        str(clips_dir),
+        "-o",
+        str(out),
+        "--workers",
+        str(workers),
+        "--threads-per-worker",
+        str(threads),
+        "--no-progress",
+        "--quiet",
+    )
     if model:
         cmd += ["--model", model]
     wall, busy = timed(cmd)
@@ -103,8 +129,13 @@ def run_batch(clips_dir: Path, out: Path, workers: int, threads: int, model: str
     if any(r["status"] != "done" for r in rows):
         raise SystemExit(f"batch {workers}x{threads}: not every clip was done: {rows}")
     frames = sum(r["frames"] for r in rows)
-    return {"frames": frames, "wall_s": wall, "fps": frames / wall,
-            "video_s": [r["seconds"] for r in rows], "cpu_busy_s": busy}
+    return {
+        "frames": frames,
+        "wall_s": wall,
+        "fps": frames / wall,
+        "video_s": [r["seconds"] for r in rows],
+        "cpu_busy_s": busy,
+    }
 
 
 def ray_startup(clip: Path, out: Path, model: str | None) -> dict:
@@ -120,28 +151,35 @@ def ray_startup(clip: Path, out: Path, model: str | None) -> dict:
     t0 = time.perf_counter()
     process_batch([str(clip)], out, model=model, workers=1, info=info, on_row=first)
     t_first, work = t["first"]
-    return {"prepare_s": info["prepare_s"], "ray_init_s": info["ray_startup_s"],
-            "call_to_first_result_s": t_first - t0,
-            "first_worker_ready_s": (t_first - t0) - info["prepare_s"] - info["ray_startup_s"]
-            - work}
+    return {
+        "prepare_s": info["prepare_s"],
+        "ray_init_s": info["ray_startup_s"],
+        "call_to_first_result_s": t_first - t0,
+        "first_worker_ready_s": (t_first - t0) - info["prepare_s"] - info["ray_startup_s"] - work,
+    }
 
 
 def summarize_runs(runs: list[dict]) -> dict:
     lat = summarize(1e3 * s for r in runs for s in r["video_s"])  # seconds per video, as ms
-    return {"fps_median": median_of(runs, "fps", 1),
-            "wall_s_median": median_of(runs, "wall_s", 2),
-            "frames": runs[0]["frames"],
-            "video_s_median": round(lat["median_ms"] / 1e3, 3),
-            "video_s_p90": round(lat["p90_ms"] / 1e3, 3),
-            "runs": len(runs)}
+    return {
+        "fps_median": median_of(runs, "fps", 1),
+        "wall_s_median": median_of(runs, "wall_s", 2),
+        "frames": runs[0]["frames"],
+        "video_s_median": round(lat["median_ms"] / 1e3, 3),
+        "video_s_p90": round(lat["p90_ms"] / 1e3, 3),
+        "runs": len(runs),
+    }
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--configs", default="run,batch:1x1,batch:2x1,batch:1x2",
-                    help="comma-separated: run, batch:WORKERSxTHREADS")
+    ap.add_argument(
+        "--configs",
+        default="run,batch:1x1,batch:2x1,batch:1x2",
+        help="comma-separated: run, batch:WORKERSxTHREADS",
+    )
     ap.add_argument("--model", default=None, help="default: the shipped default model")
     ap.add_argument("--size", default="640x480")
     ap.add_argument("--json", default=None, help="write the figures and raw runs here")
@@ -177,33 +215,54 @@ def main() -> int:
                 res["loadavg_1min_before"] = load
                 res["machine_busy_share"] = round(res["cpu_busy_s"] / (res["wall_s"] * cores), 3)
                 raw[cfg].append(res)
-                print(f"round {r} {cfg:<10} {res['frames']} frames in {res['wall_s']:.1f} s: "
-                      f"{res['fps']:.1f} fps", flush=True)
+                print(
+                    f"round {r} {cfg:<10} {res['frames']} frames in {res['wall_s']:.1f} s: "
+                    f"{res['fps']:.1f} fps",
+                    flush=True,
+                )
         from liveseg.video.demo import make_demo_clip
 
         short = make_demo_clip(tmp / "short" / "short.mp4", seconds=1, fps=30, size=(w, h))
-        startup = [ray_startup(short, tmp / f"startup{i}", args.model)
-                   for i in range(args.rounds)]
+        startup = [ray_startup(short, tmp / f"startup{i}", args.model) for i in range(args.rounds)]
     summary = {c: summarize_runs(raw[c]) for c in configs}
     base = summary.get("run", {}).get("fps_median")
-    print("\n| configuration | frames | wall s | fps (whole batch) | vs run | video s median | "
-          "video s p90 |")
+    print(
+        "\n| configuration | frames | wall s | fps (whole batch) | vs run | video s median | "
+        "video s p90 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for c in configs:
         s = summary[c]
         rel = f"{s['fps_median'] / base:.2f}x" if base else "-"
-        print(f"| {c} | {s['frames']} | {s['wall_s_median']} | {s['fps_median']} | {rel} | "
-              f"{s['video_s_median']} | {s['video_s_p90']} |")
+        print(
+            f"| {c} | {s['frames']} | {s['wall_s_median']} | {s['fps_median']} | {rel} | "
+            f"{s['video_s_median']} | {s['video_s_p90']} |"
+        )
     st = {k: median_of(startup, k, 2) for k in startup[0]}
-    print(f"\nRay start-up (median of {len(startup)}): checks + model before Ray "
-          f"{st['prepare_s']} s, ray.init {st['ray_init_s']} s, first "
-          f"worker ready (actor + model) {st['first_worker_ready_s']} s after it")
+    print(
+        f"\nRay start-up (median of {len(startup)}): checks + model before Ray "
+        f"{st['prepare_s']} s, ray.init {st['ray_init_s']} s, first "
+        f"worker ready (actor + model) {st['first_worker_ready_s']} s after it"
+    )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(
-            {"machine": info, "clips": args.clips, "size": [w, h], "fps": 30,
-             "model": args.model or "default", "summary": summary, "ray_startup": st,
-             "ray_startup_runs": startup, "runs": raw}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": info,
+                    "clips": args.clips,
+                    "size": [w, h],
+                    "fps": 30,
+                    "model": args.model or "default",
+                    "summary": summary,
+                    "ray_startup": st,
+                    "ray_startup_runs": startup,
+                    "runs": raw,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {args.json}")
     return 0
 

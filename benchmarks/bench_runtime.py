@@ -7,7 +7,8 @@ machine noise hits both alike, and times postprocess for each output kind
 (21-class logits -> softmax, 21-class label map -> one-hot, 1-channel foreground prob).
 Prints machine info, medians and p90 in ms, and baseline/liveseg ratios.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_runtime.py [--reps 300] [--cv-threads 1] [--json out.json]
+    OMP_NUM_THREADS=1 python benchmarks/bench_runtime.py [--reps 300] [--cv-threads 1] \
+        [--json out.json]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from liveseg.runtime import load_model
 def machine_info() -> dict:
     return _machine_info("numpy", "cv2", "onnxruntime", cv2_threads=cv2.getNumThreads())
 
+
 def build_model(path, size, layout="nchw", dtype="float32", classes=21, head="logits"):
     """A 1x1-conv segmentation model: enough to exercise I/O handling, negligible compute."""
     S = size
@@ -38,8 +40,10 @@ def build_model(path, size, layout="nchw", dtype="float32", classes=21, head="lo
     nodes, inits, x = [], [], "image"
     in_type = TensorProto.UINT8 if dtype == "uint8" else TensorProto.FLOAT
     if dtype == "uint8":
-        inits += [numpy_helper.from_array(np.float32(1 / 255), "s"),
-                  numpy_helper.from_array(np.uint8(0), "z")]
+        inits += [
+            numpy_helper.from_array(np.float32(1 / 255), "s"),
+            numpy_helper.from_array(np.uint8(0), "z"),
+        ]
         nodes.append(helper.make_node("DequantizeLinear", [x, "s", "z"], ["deq"]))
         x = "deq"
     if layout == "nhwc":
@@ -56,8 +60,13 @@ def build_model(path, size, layout="nchw", dtype="float32", classes=21, head="lo
     elif head == "argmax":
         nodes.append(helper.make_node("ArgMax", [y], ["l"], axis=1, keepdims=0))
         y, out_type = "l", TensorProto.INT64
-    g = helper.make_graph(nodes, "bench", [helper.make_tensor_value_info("image", in_type, shape)],
-                          [helper.make_tensor_value_info(y, out_type, None)], inits)
+    g = helper.make_graph(
+        nodes,
+        "bench",
+        [helper.make_tensor_value_info("image", in_type, shape)],
+        [helper.make_tensor_value_info(y, out_type, None)],
+        inits,
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.save(m, str(path))
@@ -89,8 +98,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=300)
     ap.add_argument("--json", default=None, help="also write the results here")
-    ap.add_argument("--cv-threads", type=int, default=None,
-                    help="cv2.setNumThreads (default: OpenCV's own choice)")
+    ap.add_argument(
+        "--cv-threads",
+        type=int,
+        default=None,
+        help="cv2.setNumThreads (default: OpenCV's own choice)",
+    )
     args = ap.parse_args(argv)
     if args.cv_threads is not None:
         cv2.setNumThreads(args.cv_threads)
@@ -108,23 +121,37 @@ def main(argv=None):
                 m = load_model(p)
                 mean, std = np.float32(m.io.mean), np.float32(m.io.std)
                 if dtype == "uint8":
-                    base = lambda S=S: cv2.resize(frame, (S, S), interpolation=cv2.INTER_AREA)[None].copy()
+
+                    def base(S=S):
+                        return cv2.resize(frame, (S, S), interpolation=cv2.INTER_AREA)[None].copy()
                 else:
-                    base = lambda S=S, mean=mean, std=std, layout=layout: baseline_preprocess(
-                        frame, S, mean, std, layout)
+
+                    def base(S=S, mean=mean, std=std, layout=layout):
+                        return baseline_preprocess(frame, S, mean, std, layout)
+
                 a, b = interleaved(lambda m=m: m.preprocess(frame), base, args.reps)
                 name = f"{S}x{S} {layout} {dtype}"
                 ratio = b["median_ms"] / a["median_ms"]
-                print(f"{name:<28}{a['median_ms']:>9.3f}/{a['p90_ms']:<8.3f}"
-                      f"{b['median_ms']:>11.3f}/{b['p90_ms']:<8.3f}{ratio:>7.2f}x")
-                results["preprocess"].append({"model": name, "liveseg": a, "baseline": b,
-                                              "baseline_over_liveseg": round(ratio, 2)})
+                print(
+                    f"{name:<28}{a['median_ms']:>9.3f}/{a['p90_ms']:<8.3f}"
+                    f"{b['median_ms']:>11.3f}/{b['p90_ms']:<8.3f}{ratio:>7.2f}x"
+                )
+                results["preprocess"].append(
+                    {
+                        "model": name,
+                        "liveseg": a,
+                        "baseline": b,
+                        "baseline_over_liveseg": round(ratio, 2),
+                    }
+                )
         print(f"\npostprocess, raw output -> Prediction at model resolution ({args.reps} reps)")
         print(f"{'output':<40}{'median':>10}{'p90':>10}")
         for S in (256, 512):
-            for head, desc in (("logits", "21-class logits -> softmax"),
-                               ("argmax", "21-class label map -> one-hot"),
-                               ("sigmoid", "1-channel fg prob -> [1-p, p]")):
+            for head, desc in (
+                ("logits", "21-class logits -> softmax"),
+                ("argmax", "21-class label map -> one-hot"),
+                ("sigmoid", "1-channel fg prob -> [1-p, p]"),
+            ):
                 m = load_model(build_model(Path(d) / f"p{S}{head}.onnx", S, head=head))
                 raw = m.infer(m.preprocess(frame))
                 r = single(lambda m=m, raw=raw: m.postprocess(raw, (480, 640)), args.reps)

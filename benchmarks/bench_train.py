@@ -86,20 +86,35 @@ def main(argv=None) -> int:
             state[name][4].append(step(name))
 
     info = {
-        "cpu": cpu_model(), "threads": torch.get_num_threads(), "device": str(dev),
-        "torch": torch.__version__, "python": platform.python_version(),
-        "os_cpu_count": os.cpu_count(), "loadavg": os.getloadavg(),
+        "cpu": cpu_model(),
+        "threads": torch.get_num_threads(),
+        "device": str(dev),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "os_cpu_count": os.cpu_count(),
+        "loadavg": os.getloadavg(),
     }
-    print(f"machine: {info['cpu']}, {info['threads']} torch threads, device {dev}, "
-          f"torch {info['torch']}, load average {info['loadavg'][0]:.1f}")
+    print(
+        f"machine: {info['cpu']}, {info['threads']} torch threads, device {dev}, "
+        f"torch {info['torch']}, load average {info['loadavg'][0]:.1f}"
+    )
     rows = []
     print(f"{'model':30s} {'crop':>9s} {'batch':>5s} {'s/step med':>10s} {'p90':>7s} {'img/s':>7s}")
     for name, w, h, bs in cases:
         ts = sorted(state[name][4])
         med = statistics.median(ts)
         p90 = ts[min(len(ts) - 1, round(0.9 * (len(ts) - 1)))]
-        rows.append({"model": name, "crop": [w, h], "batch": bs, "median_s": med, "p90_s": p90,
-                     "images_per_s": bs / med, "steps": len(ts)})
+        rows.append(
+            {
+                "model": name,
+                "crop": [w, h],
+                "batch": bs,
+                "median_s": med,
+                "p90_s": p90,
+                "images_per_s": bs / med,
+                "steps": len(ts),
+            }
+        )
         print(f"{name:30s} {w:>4d}x{h:<4d} {bs:>5d} {med:>10.3f} {p90:>7.3f} {bs / med:>7.2f}")
     if args.json_out:
         with open(args.json_out, "w") as fh:

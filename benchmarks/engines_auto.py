@@ -91,10 +91,16 @@ def guarded(kind: str, fn):
     return out
 
 
-MODELS = ("camvid-unet-lite0-mlp-360x480", "davis-subject-unet-lite0-mlp-144x256",
-          "person-unet-lite0-256x256")
-EFFECT = {"camvid-unet-lite0-mlp-360x480": "overlay", "davis-subject-unet-lite0-mlp-144x256": "blur",
-          "person-unet-lite0-256x256": "blur"}
+MODELS = (
+    "camvid-unet-lite0-mlp-360x480",
+    "davis-subject-unet-lite0-mlp-144x256",
+    "person-unet-lite0-256x256",
+)
+EFFECT = {
+    "camvid-unet-lite0-mlp-360x480": "overlay",
+    "davis-subject-unet-lite0-mlp-144x256": "blur",
+    "person-unet-lite0-256x256": "blur",
+}
 
 
 SELECT = {"models": None, "variants": None}  # --models / --variants filters
@@ -181,16 +187,24 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
                         got.append(ts)
                     return got
 
-                for (_, _, _, times), ts in zip(order, guarded("model", one_round)):
+                for (_, _, _, times), ts in zip(order, guarded("model", one_round), strict=True):
                     times.extend(ts)
             for label, m, _, times in models:
                 ch = m.engine_choice
                 t = summarize(times)
-                rows.append({"model": base, "threads": threads, "variant": label,
-                             "file": m.path.name, "engine": ch.spec if ch else m.engine.name,
-                             "median_ms": round(t["median_ms"], 3),
-                             "p90_ms": round(t["p90_ms"], 3), "runs": t["runs"]})
-            print(json.dumps(rows[-len(models):]), flush=True)
+                rows.append(
+                    {
+                        "model": base,
+                        "threads": threads,
+                        "variant": label,
+                        "file": m.path.name,
+                        "engine": ch.spec if ch else m.engine.name,
+                        "median_ms": round(t["median_ms"], 3),
+                        "p90_ms": round(t["p90_ms"], 3),
+                        "runs": t["runs"],
+                    }
+                )
+            print(json.dumps(rows[-len(models) :]), flush=True)
     return rows
 
 
@@ -198,9 +212,27 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
 def run_once(clip, spec, eng, threads, effect, env) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         stats = Path(tmp) / "s.json"
-        cmd = [sys.executable, "-m", "liveseg", "run", str(clip), "--model", spec, "--engine", eng,
-               "--threads", str(threads), "--temporal", "off", "--effect", effect,
-               "--no-progress", "--quiet", "--stats", str(stats)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "liveseg",
+            "run",
+            str(clip),
+            "--model",
+            spec,
+            "--engine",
+            eng,
+            "--threads",
+            str(threads),
+            "--temporal",
+            "off",
+            "--effect",
+            effect,
+            "--no-progress",
+            "--quiet",
+            "--stats",
+            str(stats),
+        ]
         subprocess.run(cmd, check=True, env=env)
         return json.loads(stats.read_text())
 
@@ -214,18 +246,26 @@ def e2e(copies: dict, threads_list, rounds: int, clip: Path, env) -> list[dict]:
             chosen = {}
             for r in range(rounds):
                 for label, spec, eng in rotated(vs, r):
-                    s = guarded("e2e", partial(run_once, clip, spec, eng, threads, EFFECT[base],
-                                               env))
-                    runs[label].append({"fps": s["fps"],
-                                        "infer_ms": s["stages"]["infer"]["median_ms"]})
+                    s = guarded(
+                        "e2e", partial(run_once, clip, spec, eng, threads, EFFECT[base], env)
+                    )
+                    runs[label].append(
+                        {"fps": s["fps"], "infer_ms": s["stages"]["infer"]["median_ms"]}
+                    )
                     chosen[label] = (s.get("engine_choice") or {}).get("summary", eng)
             for label, _, _ in vs:
-                rows.append({"model": base, "threads": threads, "variant": label,
-                             "fps_median": median_of(runs[label], "fps"),
-                             "fps_runs": [x["fps"] for x in runs[label]],
-                             "infer_median_ms": median_of(runs[label], "infer_ms"),
-                             "engine": chosen[label]})
-            print(json.dumps(rows[-len(vs):]), flush=True)
+                rows.append(
+                    {
+                        "model": base,
+                        "threads": threads,
+                        "variant": label,
+                        "fps_median": median_of(runs[label], "fps"),
+                        "fps_runs": [x["fps"] for x in runs[label]],
+                        "infer_median_ms": median_of(runs[label], "infer_ms"),
+                        "engine": chosen[label],
+                    }
+                )
+            print(json.dumps(rows[-len(vs) :]), flush=True)
     return rows
 
 
@@ -243,8 +283,13 @@ print(json.dumps({"wall_ms": wall, "reason": ch.reason, "spec": ch.spec, "file":
 
 
 def load_in_fresh_process(spec, eng, threads, env) -> dict:
-    out = subprocess.run([sys.executable, "-c", LOAD_SNIPPET, spec, eng, str(threads)],
-                         check=True, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", LOAD_SNIPPET, spec, eng, str(threads)],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -271,20 +316,31 @@ def probe_cost(threads_list, repeats: int) -> list[dict]:
                     assert first["reason"] in ("measured", "not worth probing"), first
                     cold.append(first)
                     chosen = first
-                    again = guarded("probe", partial(load_in_fresh_process, name, "auto",
-                                                     threads, env))
+                    again = guarded(
+                        "probe", partial(load_in_fresh_process, name, "auto", threads, env)
+                    )
                     assert again["reason"] == "cached", again
                     cached.append(again)
                     forced_spec = first["file"].rsplit(".", 1)[0]  # a shipped name
-                    forced.append(guarded("probe", partial(
-                        load_in_fresh_process, forced_spec, first["spec"], threads, env)))
-            rows.append({
-                "model": name, "threads": threads, "chosen": f"{chosen['spec']} on {chosen['file']}",
-                "probe_ms": [round(c["probe_ms"], 1) for c in cold],
-                "first_load_ms": [round(c["wall_ms"], 1) for c in cold],
-                "cached_load_ms": [round(c["wall_ms"], 1) for c in cached],
-                "forced_load_ms": [round(c["wall_ms"], 1) for c in forced],
-            })
+                    forced.append(
+                        guarded(
+                            "probe",
+                            partial(
+                                load_in_fresh_process, forced_spec, first["spec"], threads, env
+                            ),
+                        )
+                    )
+            rows.append(
+                {
+                    "model": name,
+                    "threads": threads,
+                    "chosen": f"{chosen['spec']} on {chosen['file']}",
+                    "probe_ms": [round(c["probe_ms"], 1) for c in cold],
+                    "first_load_ms": [round(c["wall_ms"], 1) for c in cold],
+                    "cached_load_ms": [round(c["wall_ms"], 1) for c in cached],
+                    "forced_load_ms": [round(c["wall_ms"], 1) for c in forced],
+                }
+            )
             print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -293,15 +349,21 @@ def probe_cost(threads_list, repeats: int) -> list[dict]:
 def _table(rows, value, ref_label, ratio, fmt, title) -> list[str]:
     labels = [v for v, _, _ in all_variants("", Path()) if v in {r["variant"] for r in rows}]
     ref_label = ref_label if ref_label in labels else labels[0]
-    out = [title.format(ref=ref_label), "", "| model | threads | " + " | ".join(labels) + " |",
-           "|---|---|" + "---|" * len(labels)]
+    out = [
+        title.format(ref=ref_label),
+        "",
+        "| model | threads | " + " | ".join(labels) + " |",
+        "|---|---|" + "---|" * len(labels),
+    ]
     for base in MODELS:
         for t in sorted({r["threads"] for r in rows}):
             rs = {r["variant"]: r for r in rows if r["model"] == base and r["threads"] == t}
             if not rs:
                 continue
             ref = rs[ref_label][value]
-            cells = [f"{fmt.format(rs[v][value])} ({ratio(rs[v][value], ref):.2f}x)" for v in labels]
+            cells = [
+                f"{fmt.format(rs[v][value])} ({ratio(rs[v][value], ref):.2f}x)" for v in labels
+            ]
             out.append(f"| {base} | {t} | " + " | ".join(cells) + " |")
     return [*out, ""]
 
@@ -310,23 +372,43 @@ def markdown(result: dict) -> str:
     lines = []
     mo = result.get("model_only") or []
     if mo:
-        lines += _table(mo, "median_ms", "ORT fp32", lambda v, ref: ref / v, "{:.2f}",
-                        "Model-only, median ms (x = {ref} / variant, same run):")
+        lines += _table(
+            mo,
+            "median_ms",
+            "ORT fp32",
+            lambda v, ref: ref / v,
+            "{:.2f}",
+            "Model-only, median ms (x = {ref} / variant, same run):",
+        )
     ee = result.get("e2e") or []
     if ee:
-        lines += _table(ee, "fps_median", "ORT int8", lambda v, ref: v / ref, "{:.1f}",
-                        "End to end, `liveseg run --temporal off`, median fps "
-                        "(x = variant / {ref}, same run):")
+        lines += _table(
+            ee,
+            "fps_median",
+            "ORT int8",
+            lambda v, ref: v / ref,
+            "{:.1f}",
+            "End to end, `liveseg run --temporal off`, median fps (x = variant / {ref}, same run):",
+        )
     pc = result.get("probe") or []
     if pc:
-        lines += [("| model | threads | chosen | probe ms | first load ms | cached load ms | "
-                   "forced load ms |"), "|---|---|---|---|---|---|---|"]
+        lines += [
+            (
+                "| model | threads | chosen | probe ms | first load ms | cached load ms | "
+                "forced load ms |"
+            ),
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in pc:
-            med = {k: summarize(r[k])["median_ms"] for k in
-                   ("probe_ms", "first_load_ms", "cached_load_ms", "forced_load_ms")}
-            lines.append(f"| {r['model']} | {r['threads']} | {r['chosen']} | {med['probe_ms']:.0f} "
-                         f"| {med['first_load_ms']:.0f} | {med['cached_load_ms']:.0f} | "
-                         f"{med['forced_load_ms']:.0f} |")
+            med = {
+                k: summarize(r[k])["median_ms"]
+                for k in ("probe_ms", "first_load_ms", "cached_load_ms", "forced_load_ms")
+            }
+            lines.append(
+                f"| {r['model']} | {r['threads']} | {r['chosen']} | {med['probe_ms']:.0f} "
+                f"| {med['first_load_ms']:.0f} | {med['cached_load_ms']:.0f} | "
+                f"{med['forced_load_ms']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -339,26 +421,36 @@ def main(argv=None) -> int:
     ap.add_argument("--e2e-rounds", type=int, default=3)
     ap.add_argument("--clip-seconds", type=float, default=12.0)
     ap.add_argument("--probe-repeats", type=int, default=3)
-    ap.add_argument("--foreign-max", type=float, default=SETTINGS["foreign_max"],
-                    help="share of the CPU other processes may use during a measurement")
+    ap.add_argument(
+        "--foreign-max",
+        type=float,
+        default=SETTINGS["foreign_max"],
+        help="share of the CPU other processes may use during a measurement",
+    )
     ap.add_argument("--retries", type=int, default=SETTINGS["retries"])
     ap.add_argument("--models", help="comma list of substrings of the model names to run")
     ap.add_argument("--variants", help="comma list of variant labels to run (default: all)")
-    ap.add_argument("--no-wait", action="store_true",
-                    help="measure at once, busy machine or not (smoke tests)")
+    ap.add_argument(
+        "--no-wait", action="store_true", help="measure at once, busy machine or not (smoke tests)"
+    )
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args(argv)
     SETTINGS.update(foreign_max=args.foreign_max, retries=args.retries, wait=not args.no_wait)
-    SELECT.update(models=[m for m in (args.models or "").split(",") if m] or None,
-                  variants=[v for v in (args.variants or "").split(",") if v] or None)
+    SELECT.update(
+        models=[m for m in (args.models or "").split(",") if m] or None,
+        variants=[v for v in (args.variants or "").split(",") if v] or None,
+    )
     threads_list = [int(t) for t in args.threads.split(",")]
 
     from liveseg.bench.machine import machine_info
     from liveseg.sysinfo import cpu_features, engines_installed
 
-    result = {"machine": machine_info("numpy", "cv2", "onnxruntime", "openvino"),
-              "cpu_features": cpu_features(), "engines": engines_installed(),
-              "args": vars(args)}
+    result = {
+        "machine": machine_info("numpy", "cv2", "onnxruntime", "openvino"),
+        "cpu_features": cpu_features(),
+        "engines": engines_installed(),
+        "args": vars(args),
+    }
     print(json.dumps(result["machine"]), flush=True)
     with tempfile.TemporaryDirectory(prefix="liveseg-bench-") as tmp:
         tmp = Path(tmp)

@@ -38,8 +38,10 @@ def op_profile(path: str, threads: int, runs: int) -> dict:
         so.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
         so.log_severity_level = 3
         ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])  # writes opt.onnx
-        kinds = {n.name: (n.op_type + (" " + _conv_kind(n) if "Conv" in n.op_type else ""))
-                 for n in onnx.load(so.optimized_model_filepath).graph.node}
+        kinds = {
+            n.name: (n.op_type + (" " + _conv_kind(n) if "Conv" in n.op_type else ""))
+            for n in onnx.load(so.optimized_model_filepath).graph.node
+        }
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads
         so.enable_profiling = True
@@ -69,30 +71,43 @@ def interleaved(paths: dict, engines, threads: int, runs: int) -> dict:
     feeds = {}
     for k, eng in engs.items():
         i = eng.inputs[0]
-        feeds[k] = {i.name: np.random.rand(*[d if isinstance(d, int) else 1
-                                             for d in i.shape]).astype(np.float32)}
-    res = time_interleaved({k: (lambda eng=eng, k=k: eng.run(feeds[k])) for k, eng in engs.items()},
-                           runs=runs, warmup=3)
-    return {f"{e} {name}": {"median_ms": round(v["median_ms"], 2), "p90_ms": round(v["p90_ms"], 2)}
-            for (name, e), v in res.items()}
+        feeds[k] = {
+            i.name: np.random.rand(*[d if isinstance(d, int) else 1 for d in i.shape]).astype(
+                np.float32
+            )
+        }
+    res = time_interleaved(
+        {k: (lambda eng=eng, k=k: eng.run(feeds[k])) for k, eng in engs.items()},
+        runs=runs,
+        warmup=3,
+    )
+    return {
+        f"{e} {name}": {"median_ms": round(v["median_ms"], 2), "p90_ms": round(v["p90_ms"], 2)}
+        for (name, e), v in res.items()
+    }
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("fp32")
     ap.add_argument("int8")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--engines", default="onnxruntime,openvino")
     args = ap.parse_args(argv)
-    prof = {k: op_profile(p, args.threads, args.runs) for k, p in
-            (("fp32", args.fp32), ("int8", args.int8))}
+    prof = {
+        k: op_profile(p, args.threads, args.runs)
+        for k, p in (("fp32", args.fp32), ("int8", args.int8))
+    }
     print(f"ORT per-op ms per run, {args.threads} thread(s), {args.runs} runs:")
     for kind in ("Conv 1x1", "Conv depthwise", "Conv kxk"):
         f = prof["fp32"].get(kind, 0.0)
         q = prof["int8"].get(kind.replace("Conv", "QLinearConv"), 0.0)
-        print(f"  {kind:16s} fp32 {f:6.2f}  int8 {q:6.2f}  ratio {f / q if q else float('nan'):.2f}")
+        print(
+            f"  {kind:16s} fp32 {f:6.2f}  int8 {q:6.2f}  ratio {f / q if q else float('nan'):.2f}"
+        )
     tf, tq = sum(prof["fp32"].values()), sum(prof["int8"].values())
     print(f"  {'all ops':16s} fp32 {tf:6.2f}  int8 {tq:6.2f}  ratio {tf / tq:.2f}")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]

@@ -66,8 +66,12 @@ print(json.dumps({"frames": n, "fps": n / total, "latency_median_ms": float(np.m
 
 
 def liveseg(*args) -> None:
-    subprocess.run([sys.executable, "-m", "liveseg", *map(str, args)], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "liveseg", *map(str, args)],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
@@ -79,8 +83,11 @@ def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
         video = r.get("video") or {}
         keys = ("miou", "pixel_acc", "per_class_iou", "jf", "j_mean", "f_mean")
         return {k: r.get(k, video.get(k)) for k in keys if r.get(k, video.get(k)) is not None}
-    row = {"iou_mean": st["j_mean"], "boundary_f": st["f_mean"], "fg_iou_pooled": r["per_class_iou"][
-        list(r["per_class_iou"])[1]]}
+    row = {
+        "iou_mean": st["j_mean"],
+        "boundary_f": st["f_mean"],
+        "fg_iou_pooled": r["per_class_iou"][list(r["per_class_iou"])[1]],
+    }
     for g, c in st["per_group"].items():
         row[f"iou_{g}"] = c["j"]
         row[f"f_{g}"] = c["f"]
@@ -89,13 +96,31 @@ def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
 
 def run_once(model: str, clip: Path, threads: int, work: Path, k: int, effect="blur") -> dict:
     stats = work / f"stats-{abs(hash(model))}-{threads}-{k}.json"
-    liveseg("run", clip, "--model", model, "--threads", threads, "--effect", effect,
-            "--temporal", "off", "--stats", stats, "--no-progress", "--quiet", "--overwrite")
+    liveseg(
+        "run",
+        clip,
+        "--model",
+        model,
+        "--threads",
+        threads,
+        "--effect",
+        effect,
+        "--temporal",
+        "off",
+        "--stats",
+        stats,
+        "--no-progress",
+        "--quiet",
+        "--overwrite",
+    )
     s = json.loads(stats.read_text())
     e2e = s.get("e2e_latency_ms") or {}
-    return {"fps": float(s["fps"]), "e2e_p90_ms": e2e.get("p90_ms"),
-            "e2e_median_ms": e2e.get("median_ms"),
-            "infer_median_ms": s["stages"]["infer"].get("median_ms")}
+    return {
+        "fps": float(s["fps"]),
+        "e2e_p90_ms": e2e.get("p90_ms"),
+        "e2e_median_ms": e2e.get("median_ms"),
+        "infer_median_ms": s["stages"]["infer"].get("median_ms"),
+    }
 
 
 def frame_latency(model: str, threads: int, repeats: int = 2, effect="blur") -> dict:
@@ -118,7 +143,10 @@ def frame_latency(model: str, threads: int, repeats: int = 2, effect="blur") -> 
             effect(f, m.segment(f))
             if r:  # the first pass warms up
                 lat.append((time.perf_counter() - t) * 1000)
-    return {"latency_median_ms": float(np.median(lat)), "latency_p90_ms": float(np.percentile(lat, 90))}
+    return {
+        "latency_median_ms": float(np.median(lat)),
+        "latency_p90_ms": float(np.percentile(lat, 90)),
+    }
 
 
 def clip_from_frames(pattern: str, fps: int, path: Path) -> Path:
@@ -135,14 +163,19 @@ def clip_from_frames(pattern: str, fps: int, path: Path) -> Path:
 
 
 def mediapipe_once(python: str, clip: Path, selection: int) -> dict:
-    out = subprocess.run([python, "-c", MEDIAPIPE_LOOP, str(clip), str(selection)], check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [python, "-c", MEDIAPIPE_LOOP, str(clip), str(selection)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--config", required=True, help="training config naming the validation data")
     ap.add_argument("--model", action="append", required=True, help="a model row (repeatable)")
     ap.add_argument("--mediapipe-python", help="a Python with mediapipe installed")
@@ -151,8 +184,10 @@ def main(argv=None) -> int:
     ap.add_argument("--eval-threads", type=int, default=2)
     ap.add_argument("--no-accuracy", action="store_true")
     ap.add_argument("--effect", default="blur", help="effect of the speed runs (default blur)")
-    ap.add_argument("--clip-frames", help="glob of frames made into the speed clip (default: the "
-                                          "640x480 demo clip)")
+    ap.add_argument(
+        "--clip-frames",
+        help="glob of frames made into the speed clip (default: the 640x480 demo clip)",
+    )
     ap.add_argument("--clip-fps", type=int, default=15)
     ap.add_argument("--out", help="JSON results file")
     args = ap.parse_args(argv)
@@ -169,12 +204,18 @@ def main(argv=None) -> int:
         clip_desc = "liveseg --demo clip, 640x480, 120 frames"
     info = machine_info("onnxruntime", "cv2", "av", "numpy")
     print(f"machine: {info['cpu']} ({info['cpu_flags']}), {info['cores']} cores", flush=True)
-    results = {"machine": info, "clip": clip_desc, "effect": args.effect,
-               "config": args.config, "rows": {}}
+    results = {
+        "machine": info,
+        "clip": clip_desc,
+        "effect": args.effect,
+        "config": args.config,
+        "rows": {},
+    }
     if not args.no_accuracy:
         for m in args.model:
-            results["rows"].setdefault(m, {})["accuracy"] = accuracy(m, args.config,
-                                                                    args.eval_threads, work)
+            results["rows"].setdefault(m, {})["accuracy"] = accuracy(
+                m, args.config, args.eval_threads, work
+            )
             print(m, results["rows"][m]["accuracy"], flush=True)
     for t in threads:
         runs: dict[str, list] = {m: [] for m in args.model}
@@ -187,24 +228,48 @@ def main(argv=None) -> int:
                     rs.append(mediapipe_once(args.mediapipe_python, clip, sel))
         for m in args.model:
             results["rows"].setdefault(m, {})[f"frame_latency_{t}_threads"] = frame_latency(
-                m, t, effect=args.effect)
-            print(m, t, "threads: per-frame", results["rows"][m][f"frame_latency_{t}_threads"],
-                  flush=True)
+                m, t, effect=args.effect
+            )
+            print(
+                m,
+                t,
+                "threads: per-frame",
+                results["rows"][m][f"frame_latency_{t}_threads"],
+                flush=True,
+            )
         for m, rs in runs.items():
             results["rows"].setdefault(m, {})[f"speed_{t}_threads"] = {
-                "fps_median": median_of(rs, "fps", 2), "e2e_p90_ms_median": median_of(rs, "e2e_p90_ms", 2),
+                "fps_median": median_of(rs, "fps", 2),
+                "e2e_p90_ms_median": median_of(rs, "e2e_p90_ms", 2),
                 "e2e_median_ms": median_of(rs, "e2e_median_ms", 2),
-                "infer_median_ms": median_of(rs, "infer_median_ms", 2), "runs": rs}
-            print(m, t, "threads:", results["rows"][m][f"speed_{t}_threads"]["fps_median"], "fps",
-                  flush=True)
+                "infer_median_ms": median_of(rs, "infer_median_ms", 2),
+                "runs": rs,
+            }
+            print(
+                m,
+                t,
+                "threads:",
+                results["rows"][m][f"speed_{t}_threads"]["fps_median"],
+                "fps",
+                flush=True,
+            )
         for sel, rs in mp_runs.items():
             if rs:
                 name = f"mediapipe-own-loop-{'landscape' if sel else 'general'}"
-                results["rows"][name] = {"speed_own_threads": {
-                    "fps_median": median_of(rs, "fps", 2), "latency_p90_ms_median": median_of(rs, "latency_p90_ms", 2),
-                    "latency_median_ms": median_of(rs, "latency_median_ms", 2), "runs": rs}}
-                print(name, results["rows"][name]["speed_own_threads"]["fps_median"], "fps",
-                      flush=True)
+                results["rows"][name] = {
+                    "speed_own_threads": {
+                        "fps_median": median_of(rs, "fps", 2),
+                        "latency_p90_ms_median": median_of(rs, "latency_p90_ms", 2),
+                        "latency_median_ms": median_of(rs, "latency_median_ms", 2),
+                        "runs": rs,
+                    }
+                }
+                print(
+                    name,
+                    results["rows"][name]["speed_own_threads"]["fps_median"],
+                    "fps",
+                    flush=True,
+                )
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
     return 0

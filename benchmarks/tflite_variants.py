@@ -27,7 +27,9 @@ from liveseg.quant.tflite import quantize_tflite
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("checkpoint")
     ap.add_argument("--size", required=True, help="WxH")
     ap.add_argument("--calib", required=True, help="folder of training images (int8 calibration)")
@@ -44,7 +46,9 @@ def main() -> None:
     fp32 = out / f"{card.name}-fp32.tflite"
     export_tflite(model, fp32, input_size=(w, h), card=card)
 
-    files = sorted(Path(args.calib).glob("*.jpg"))[:: max(1, len(list(Path(args.calib).glob("*.jpg"))) // args.samples)]
+    files = sorted(Path(args.calib).glob("*.jpg"))[
+        :: max(1, len(list(Path(args.calib).glob("*.jpg"))) // args.samples)
+    ]
     mean = np.float32(card.mean) * 255
     std = np.float32(card.std) * 255
     calib = []

@@ -34,8 +34,11 @@ from liveseg.web.assets import pinned_version
 from liveseg.web.browser import WebServer, find_chromium, launch, wait_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ("person-unet-lite0-256x256-int8", "davis-subject-unet-lite0-mlp-144x256-int8",
-          "camvid-unet-lite0-mlp-360x480-int8")
+MODELS = (
+    "person-unet-lite0-256x256-int8",
+    "davis-subject-unet-lite0-mlp-144x256-int8",
+    "camvid-unet-lite0-mlp-360x480-int8",
+)
 
 
 def demo_webm(path: Path) -> Path:
@@ -58,10 +61,32 @@ def demo_webm(path: Path) -> Path:
 
 def python_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
     stats = work / f"run-{model}-{threads}-{k}.json"
-    subprocess.run([sys.executable, "-m", "liveseg", "run", str(clip), "--model", model,
-                    "--engine", "onnxruntime", "--threads", str(threads), "--temporal", "off",
-                    "--effect", "blur", "--stats", str(stats), "--no-progress", "--quiet",
-                    "--overwrite"], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "liveseg",
+            "run",
+            str(clip),
+            "--model",
+            model,
+            "--engine",
+            "onnxruntime",
+            "--threads",
+            str(threads),
+            "--temporal",
+            "off",
+            "--effect",
+            "blur",
+            "--stats",
+            str(stats),
+            "--no-progress",
+            "--quiet",
+            "--overwrite",
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     s = json.loads(stats.read_text())
     return {"infer_median_ms": s["stages"]["infer"]["median_ms"], "fps": float(s["fps"])}
 
@@ -76,8 +101,12 @@ def browser_once(browser, url: str, backend: str, threads: int, warmup: int) -> 
         page.close()
     if s["backend"] != backend:
         raise RuntimeError(f"asked for {backend}, the page ran {s['backend']}")
-    return {"infer_median_ms": round(s["inferMsMedian"], 2), "fps": round(s["inferFps"], 1),
-            "shown_fps": round(s["fps"], 1), "threads": s["threads"]}
+    return {
+        "infer_median_ms": round(s["inferMsMedian"], 2),
+        "fps": round(s["inferFps"], 1),
+        "shown_fps": round(s["fps"], 1),
+        "threads": s["threads"],
+    }
 
 
 def webgpu_adapter(browser, url: str) -> str | None:
@@ -96,11 +125,15 @@ def webgpu_adapter(browser, url: str) -> str | None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
-                    help="WASM / ONNX Runtime thread counts (default 1 and all cores)")
+    ap.add_argument(
+        "--threads",
+        default=f"1,{os.cpu_count()}",
+        help="WASM / ONNX Runtime thread counts (default 1 and all cores)",
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=10, help="page frames before measuring")
     ap.add_argument("--out", type=Path, help="JSON results")
@@ -117,10 +150,13 @@ def main(argv=None) -> int:
         work = Path(tmp)
         clip = demo_webm(work / "demo.webm")
         browser = launch(pw, chromium)
-        info = machine_info("onnxruntime", "cv2", chromium=browser.version,
-                            onnxruntime_web=pinned_version())
-        print(f"# {info['cpu']} ({info['cores']} logical cores); Chromium {browser.version}, "
-              f"onnxruntime-web {info['onnxruntime_web']}, onnxruntime {info.get('onnxruntime')}")
+        info = machine_info(
+            "onnxruntime", "cv2", chromium=browser.version, onnxruntime_web=pinned_version()
+        )
+        print(
+            f"# {info['cpu']} ({info['cores']} logical cores); Chromium {browser.version}, "
+            f"onnxruntime-web {info['onnxruntime_web']}, onnxruntime {info.get('onnxruntime')}"
+        )
         print(f"# CPU flags: {info['cpu_flags']}")
         gpu = None
         for model in models:
@@ -129,36 +165,53 @@ def main(argv=None) -> int:
                 gpu = webgpu_adapter(browser, server.url)
                 for k in range(args.repeats):
                     for t in threads:
-                        runs.setdefault(("python", t), []).append(python_once(model, clip, t, work, k))
+                        runs.setdefault(("python", t), []).append(
+                            python_once(model, clip, t, work, k)
+                        )
                         runs.setdefault(("wasm", t), []).append(
-                            browser_once(browser, server.url, "wasm", t, args.warmup))
+                            browser_once(browser, server.url, "wasm", t, args.warmup)
+                        )
                     if gpu:
                         runs.setdefault(("webgpu", 0), []).append(
-                            browser_once(browser, server.url, "webgpu", 0, args.warmup))
+                            browser_once(browser, server.url, "webgpu", 0, args.warmup)
+                        )
             from liveseg.card import ModelCard
             from liveseg.zoo import ZOO_DIR
 
             w, h = ModelCard.load(ZOO_DIR / f"{model}.json").input_size
             for (where, t), rs in runs.items():
-                row = {"model": model, "input": f"{w}x{h}", "where": where, "threads": t,
-                       "infer_median_ms": median_of(rs, "infer_median_ms", 2), "fps": median_of(rs, "fps", 2),
-                       "runs": rs}
+                row = {
+                    "model": model,
+                    "input": f"{w}x{h}",
+                    "where": where,
+                    "threads": t,
+                    "infer_median_ms": median_of(rs, "infer_median_ms", 2),
+                    "fps": median_of(rs, "fps", 2),
+                    "runs": rs,
+                }
                 rows.append(row)
         browser.close()
     info["webgpu_adapter"] = gpu
     print("\n| model | input | backend | threads | ms / inference (median) | fps |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        label = {"python": "liveseg run (ORT Python)", "wasm": "browser WASM",
-                 "webgpu": "browser WebGPU"}[r["where"]]
-        print(f"| {r['model']} | {r['input']} | {label} | {r['threads'] or '-'} | "
-              f"{r['infer_median_ms']} | {r['fps']} |")
+        label = {
+            "python": "liveseg run (ORT Python)",
+            "wasm": "browser WASM",
+            "webgpu": "browser WebGPU",
+        }[r["where"]]
+        print(
+            f"| {r['model']} | {r['input']} | {label} | {r['threads'] or '-'} | "
+            f"{r['infer_median_ms']} | {r['fps']} |"
+        )
     if not gpu:
         print("\nWebGPU: no adapter in this headless Chromium (not measured)")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"machine": info, "command": " ".join(sys.argv),
-                                        "rows": rows}, indent=1) + "\n")
+        args.out.write_text(
+            json.dumps({"machine": info, "command": " ".join(sys.argv), "rows": rows}, indent=1)
+            + "\n"
+        )
         print(f"wrote {args.out}")
     return 0
 

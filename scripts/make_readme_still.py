@@ -28,7 +28,9 @@ def label(img: np.ndarray, text: str) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default=None, help="shipped model name or file (default: the default)")
+    ap.add_argument(
+        "--model", default=None, help="shipped model name or file (default: the default)"
+    )
     ap.add_argument("--frame", type=int, default=60)
     ap.add_argument("-o", "--output", default=str(ROOT / "docs" / "demo_before_after.png"))
     args = ap.parse_args()
@@ -39,9 +41,16 @@ def main() -> None:
     pred = model.segment(frame)
     blur = make_effect("blur", model.card)(frame, pred)
     mask = make_effect("overlay", model.card, alpha=0.6)(frame, pred)
-    row = np.hstack([label(frame, "input"), label(blur, "liveseg run --effect blur"),
-                     label(mask, "mask (" + model.card.name + ")")])
-    row = cv2.resize(row, (row.shape[1] * 2 // 3, row.shape[0] * 2 // 3), interpolation=cv2.INTER_AREA)
+    row = np.hstack(
+        [
+            label(frame, "input"),
+            label(blur, "liveseg run --effect blur"),
+            label(mask, "mask (" + model.card.name + ")"),
+        ]
+    )
+    row = cv2.resize(
+        row, (row.shape[1] * 2 // 3, row.shape[0] * 2 // 3), interpolation=cv2.INTER_AREA
+    )
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(args.output, cv2.cvtColor(row, cv2.COLOR_RGB2BGR))
     print("wrote", args.output)

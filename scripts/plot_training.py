@@ -22,8 +22,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("log", nargs="+", help="log.csv written by liveseg train (one per stage)")
     ap.add_argument("-o", "--output", required=True)
-    ap.add_argument("--metric", default=None,
-                    help="validation column (default: val_j_mean if present, else val_miou)")
+    ap.add_argument(
+        "--metric",
+        default=None,
+        help="validation column (default: val_j_mean if present, else val_miou)",
+    )
     ap.add_argument("--title", default=None)
     args = ap.parse_args()
 
@@ -59,8 +62,13 @@ def main() -> None:
         ax2.legend(loc="lower right", fontsize=8)
     best = max(val, key=lambda t: t[1]) if val else None
     if best:
-        ax2.annotate(f"best {best[1]:.3f} (epoch {best[0]})", best, textcoords="offset points",
-                     xytext=(-130, -18), fontsize=8)
+        ax2.annotate(
+            f"best {best[1]:.3f} (epoch {best[0]})",
+            best,
+            textcoords="offset points",
+            xytext=(-130, -18),
+            fontsize=8,
+        )
     ax1.set_title(args.title or Path(args.log[-1]).parent.name)
     fig.tight_layout()
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

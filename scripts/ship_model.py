@@ -3,7 +3,8 @@
 Every figure in the cards comes from the public commands, run here in order:
   1. ``liveseg quantize``  fp32 ONNX -> int8 QDQ (calibrated on training images of the run's data
                            set, never its validation split) and -> fp16
-  2. ``liveseg eval``      fp32, fp16 and int8 on the run's validation split (mIoU, or J&F for DAVIS)
+  2. ``liveseg eval``      fp32, fp16 and int8 on the run's validation split (mIoU, or J&F
+                           for DAVIS)
   3. ``liveseg run``       end-to-end fps on the 640x480 demo clip (decode -> effect, null sink),
                            several repeats, median; 1 and 2 threads
 and then the files are written into ``src/liveseg/zoo`` as ``<name>-int8.onnx`` (what the runtime
@@ -16,7 +17,7 @@ Usage (from the repository root):
   python scripts/ship_model.py runs/<run> --config configs/<run>.yaml --name <zoo name>
       [--int8 runs/<run>/<qat>.onnx]   # ship a QAT model instead of the PTQ one
       [--no-speed]                     # step 3 later, on a quiet CPU:
-  python scripts/ship_model.py --speed-only --name <zoo name>   # re-measure the shipped cards' speed
+  python scripts/ship_model.py --speed-only --name <zoo name>   # re-measure a card's speed
 """
 
 from __future__ import annotations
@@ -59,8 +60,22 @@ def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, wo
     for i in range(repeats):
         stats = work / f"stats-{model.stem}-{threads}-{i}.json"
         # Every frame through the network: the card's speed is the model's, not the reuse's.
-        liveseg("run", clip, "--model", model, "--threads", threads, "--effect", effect,
-                "--temporal", "off", "--stats", stats, "--no-progress", "--quiet")
+        liveseg(
+            "run",
+            clip,
+            "--model",
+            model,
+            "--threads",
+            threads,
+            "--effect",
+            effect,
+            "--temporal",
+            "off",
+            "--stats",
+            stats,
+            "--no-progress",
+            "--quiet",
+        )
         s = json.loads(stats.read_text())
         fps.append(float(s["fps"]))
         choice = s.get("engine_choice") or {}
@@ -68,8 +83,11 @@ def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, wo
         stage = s["stages"]["infer"]
         if "median_ms" in stage:
             infer.append(float(stage["median_ms"]))
-    out = {"e2e_fps_median": round(statistics.median(fps), 1), "e2e_fps_runs": fps,
-           "engine": ", ".join(sorted(engines))}  # what --engine auto chose
+    out = {
+        "e2e_fps_median": round(statistics.median(fps), 1),
+        "e2e_fps_runs": fps,
+        "engine": ", ".join(sorted(engines)),
+    }  # what --engine auto chose
     if infer:
         out["inference_ms_median"] = round(statistics.median(infer), 2)
     return out
@@ -80,18 +98,26 @@ def measure_speed(models, effect: str, repeats: int, work: Path) -> dict:
     from liveseg.video.demo import make_demo_clip
 
     clip = make_demo_clip(work / "demo.mp4")
-    return {m.stem: {f"{t}_threads": e2e_fps(m, clip, t, effect, repeats, work) for t in (1, 2)}
-            for m in models}
+    return {
+        m.stem: {f"{t}_threads": e2e_fps(m, clip, t, effect, repeats, work) for t in (1, 2)}
+        for m in models
+    }
 
 
 def latency_entry(model: Path, speed: dict, effect: str, repeats: int) -> dict:
     machine = f"{platform.processor() or platform.machine()}, {platform.system()}, 2 cores"
-    return {"input": "640x480 demo clip (liveseg run --demo source)", "effect": effect,
-            "sink": "null", "engine": "liveseg run's default --engine auto (choice per thread "
-                                      "count in N_threads.engine)", **speed, "machine": machine,
-            "measured_with": f"liveseg run demo.mp4 --model {model.name} --threads T "
-                             f"--effect {effect} --temporal off --stats s.json "
-                             f"(median of {repeats})"}
+    return {
+        "input": "640x480 demo clip (liveseg run --demo source)",
+        "effect": effect,
+        "sink": "null",
+        "engine": "liveseg run's default --engine auto (choice per thread "
+        "count in N_threads.engine)",
+        **speed,
+        "machine": machine,
+        "measured_with": f"liveseg run demo.mp4 --model {model.name} --threads T "
+        f"--effect {effect} --temporal off --stats s.json "
+        f"(median of {repeats})",
+    }
 
 
 def write_card(model: Path, card: dict) -> None:
@@ -117,7 +143,7 @@ def speed_only(args) -> int:
         copies.append(work / m.name)
     effect = args.effect
     speed = measure_speed(copies, effect, args.repeats, work)
-    for c, m in zip(copies, models):
+    for c, m in zip(copies, models, strict=True):
         card = json.loads(c.with_suffix(".json").read_text())
         card["latency"] = latency_entry(c, speed[c.stem], effect, args.repeats)
         write_card(c, card)
@@ -134,8 +160,18 @@ def headline(metrics: dict) -> dict:
     """The few numbers a card shows first (mIoU for semantic models, J&F for DAVIS, per-image
     IoU and boundary F per source for photo collections)."""
     keep = {}
-    for key in ("miou", "pixel_acc", "mean_class_acc", "per_class_iou", "jf", "j_mean", "f_mean",
-                "flicker", "dtssd", "j_and_f"):
+    for key in (
+        "miou",
+        "pixel_acc",
+        "mean_class_acc",
+        "per_class_iou",
+        "jf",
+        "j_mean",
+        "f_mean",
+        "flicker",
+        "dtssd",
+        "j_and_f",
+    ):
         if key in metrics:
             keep[key] = metrics[key]
     video = metrics.get("video") or {}
@@ -153,9 +189,12 @@ def headline(metrics: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?",
-                    help="training run folder (holds <name>.onnx + .json from liveseg train)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "run", nargs="?", help="training run folder (holds <name>.onnx + .json from liveseg train)"
+    )
     ap.add_argument("--config", help="the run's training YAML (data set for eval)")
     ap.add_argument("--name", required=True, help="zoo name, e.g. davis-subject-unet-lite0-144x256")
     ap.add_argument("--calib-samples", type=int, default=128)
@@ -166,14 +205,25 @@ def main(argv=None) -> int:
     ap.add_argument("--onnx", help="the fp32 ONNX to ship (default: the run's final export)")
     ap.add_argument("--training-data", help="replace the card's training_data text")
     ap.add_argument("--notes", help="text appended to the cards' notes (initial weights, split...)")
-    ap.add_argument("--target-cpu", default="avx2", choices=("avx2", "vnni", "arm", "host"),
-                    help="CPU the int8 file is quantized for (default avx2: runs right anywhere)")
-    ap.add_argument("--int8", help="ship this int8 ONNX instead of post-training quantizing the "
-                                   "fp32 one (e.g. the output of liveseg quantize CKPT --qat)")
-    ap.add_argument("--no-speed", action="store_true",
-                    help="skip step 3 (busy CPU); run --speed-only later")
-    ap.add_argument("--speed-only", action="store_true",
-                    help="only re-measure the speed of the shipped --name files, rewrite their cards")
+    ap.add_argument(
+        "--target-cpu",
+        default="avx2",
+        choices=("avx2", "vnni", "arm", "host"),
+        help="CPU the int8 file is quantized for (default avx2: runs right anywhere)",
+    )
+    ap.add_argument(
+        "--int8",
+        help="ship this int8 ONNX instead of post-training quantizing the "
+        "fp32 one (e.g. the output of liveseg quantize CKPT --qat)",
+    )
+    ap.add_argument(
+        "--no-speed", action="store_true", help="skip step 3 (busy CPU); run --speed-only later"
+    )
+    ap.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only re-measure the speed of the shipped --name files, rewrite their cards",
+    )
     args = ap.parse_args(argv)
     if args.speed_only:
         return speed_only(args)
@@ -210,9 +260,10 @@ def main(argv=None) -> int:
 
         calib_dir = work / "calib"
         calib_dir.mkdir()
-        samples, _, _ = read_dataset(dataset, root, cfg["data"].get("train_split", "train"),
-                                     **cfg["data"].get("options", {}))
-        for k, sample in enumerate(samples[::max(1, len(samples) // (2 * args.calib_samples))]):
+        samples, _, _ = read_dataset(
+            dataset, root, cfg["data"].get("train_split", "train"), **cfg["data"].get("options", {})
+        )
+        for k, sample in enumerate(samples[:: max(1, len(samples) // (2 * args.calib_samples))]):
             (calib_dir / f"{k:04d}{sample.image.suffix}").symlink_to(sample.image)
     if val_clips:  # DAVIS: calibrate on training clips only
         calib_dir = work / "calib"
@@ -228,33 +279,68 @@ def main(argv=None) -> int:
         qat = False
         # Shipped files run on any CPU: 7-bit weights (reduce_range), which AVX2 CPUs without
         # VNNI need (their int16 pair sums saturate) and VNNI/AMX CPUs run as fast.
-        liveseg("quantize", fp32, "--calib", calib_dir, "--samples", args.calib_samples, "-o",
-                int8, "--overwrite", "--target-cpu", args.target_cpu)
+        liveseg(
+            "quantize",
+            fp32,
+            "--calib",
+            calib_dir,
+            "--samples",
+            args.calib_samples,
+            "-o",
+            int8,
+            "--overwrite",
+            "--target-cpu",
+            args.target_cpu,
+        )
     liveseg("quantize", fp32, "--format", "fp16", "-o", fp16, "--overwrite")
 
     # 2. accuracy on the validation split, fp32 and int8 through the same runtime.
-    metrics = {m.stem: evaluate(m, args.config, args.eval_threads, work) for m in (fp32, fp16, int8)}
+    metrics = {
+        m.stem: evaluate(m, args.config, args.eval_threads, work) for m in (fp32, fp16, int8)
+    }
 
     # 3. speed on the 640x480 demo clip.
-    speed = ({m.stem: {} for m in (fp32, fp16, int8)} if args.no_speed else
-             measure_speed((fp32, fp16, int8), args.effect, args.repeats, work))
+    speed = (
+        {m.stem: {} for m in (fp32, fp16, int8)}
+        if args.no_speed
+        else measure_speed((fp32, fp16, int8), args.effect, args.repeats, work)
+    )
+    weight_range = (
+        "reduce_range, for any x86 CPU"
+        if args.target_cpu == "avx2"
+        else f"full 8-bit, for {args.target_cpu} CPUs"
+    )
     for m in shipped:
         c = dict(card)
         c["name"] = m.stem
-        c["metrics"] = {"val": headline(metrics[m.stem]), "split": cfg["data"].get("val_split", "val"),
-                        "val_clips": sorted(val_clips) or None,
-                        "measured_with": f"liveseg eval {m.name} --config {args.config}",
-                        "fp32_val": headline(metrics[fp32.stem])}
-        c["latency"] = (latency_entry(m, speed[m.stem], args.effect, args.repeats)
-                        if speed[m.stem] else {"pending": "ship_model.py --speed-only"})
-        c["notes"] = ((c.get("notes") or "") + (
-            " int8: ONNX Runtime static QDQ, uint8 activations, int8 per-channel weights "
-            f"({'reduce_range, for any x86 CPU' if args.target_cpu == 'avx2' else 'full 8-bit, for ' + args.target_cpu + ' CPUs'}), "
-            "calibrated on training images"
-            + (", fine-tuned with quantization-aware training (fake quant, distillation from "
-               "the float model) and its activation ranges pinned." if qat else ".")
-            if m is int8 else
-            " fp16 weights of the fp32 export (the fp32 file is over the 10 MB limit)")).strip()
+        c["metrics"] = {
+            "val": headline(metrics[m.stem]),
+            "split": cfg["data"].get("val_split", "val"),
+            "val_clips": sorted(val_clips) or None,
+            "measured_with": f"liveseg eval {m.name} --config {args.config}",
+            "fp32_val": headline(metrics[fp32.stem]),
+        }
+        c["latency"] = (
+            latency_entry(m, speed[m.stem], args.effect, args.repeats)
+            if speed[m.stem]
+            else {"pending": "ship_model.py --speed-only"}
+        )
+        c["notes"] = (
+            (c.get("notes") or "")
+            + (
+                " int8: ONNX Runtime static QDQ, uint8 activations, int8 per-channel weights "
+                f"({weight_range}), "
+                "calibrated on training images"
+                + (
+                    ", fine-tuned with quantization-aware training (fake quant, distillation from "
+                    "the float model) and its activation ranges pinned."
+                    if qat
+                    else "."
+                )
+                if m is int8
+                else " fp16 weights of the fp32 export (the fp32 file is over the 10 MB limit)"
+            )
+        ).strip()
         if args.training_data:
             c["training_data"] = args.training_data
         if args.notes:
@@ -270,8 +356,14 @@ def main(argv=None) -> int:
             shutil.copyfile(src, dst)
             dst.chmod(0o644)
         print(f"shipped {Path(args.zoo) / m.name} ({m.stat().st_size / 2**20:.2f} MiB)")
-    summary = {m.stem: {"metrics": headline(metrics[m.stem]), "speed": speed[m.stem],
-                        "size_mib": round(m.stat().st_size / 2**20, 2)} for m in (fp32, fp16, int8)}
+    summary = {
+        m.stem: {
+            "metrics": headline(metrics[m.stem]),
+            "speed": speed[m.stem],
+            "size_mib": round(m.stat().st_size / 2**20, 2),
+        }
+        for m in (fp32, fp16, int8)
+    }
     print(json.dumps(summary, indent=2))
     return 0
 

@@ -39,14 +39,14 @@ FG_CLASSES = ["background", "foreground"]
 # Patches chosen so that each wrong normalisation ([0,1] vs [-1,1] vs ImageNet vs raw) or a
 # swapped colour order changes the label of at least one patch.
 PATCHES = [
-    (40, 40, 40),     # dark
-    (200, 60, 50),    # red
-    (50, 190, 60),    # green
-    (30, 50, 220),    # blue
-    (150, 110, 60),   # red, lost if [-1,1] data meets a [0,1] model
-    (60, 60, 115),    # dark, turns blue if ImageNet data meets a [-1,1] model
-    (40, 40, 153),    # blue, lost if [-1,1] data meets an ImageNet model
-    (20, 20, 20),     # dark
+    (40, 40, 40),  # dark
+    (200, 60, 50),  # red
+    (50, 190, 60),  # green
+    (30, 50, 220),  # blue
+    (150, 110, 60),  # red, lost if [-1,1] data meets a [0,1] model
+    (60, 60, 115),  # dark, turns blue if ImageNet data meets a [-1,1] model
+    (40, 40, 153),  # blue, lost if [-1,1] data meets an ImageNet model
+    (20, 20, 20),  # dark
 ]
 
 NORM_MEAN_STD = {
@@ -66,7 +66,7 @@ def color_test_image(w: int = 96, h: int = 64) -> np.ndarray:
     img = np.zeros((h, w, 3), np.uint8)
     for i, c in enumerate(PATCHES):
         r, k = divmod(i, 4)
-        img[r * h // 2:(r + 1) * h // 2, k * w // 4:(k + 1) * w // 4] = c
+        img[r * h // 2 : (r + 1) * h // 2, k * w // 4 : (k + 1) * w // 4] = c
     return img
 
 
@@ -137,8 +137,11 @@ def make_seg_model(
     cin = 4 if prev_mask else 3
     W, H = size if size is not None else ("W", "H")
     in_shape = [1, cin, H, W] if layout == "nchw" else [1, H, W, cin]
-    in_type = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16,
-               "uint8": TensorProto.UINT8}[input_dtype]
+    in_type = {
+        "float32": TensorProto.FLOAT,
+        "float16": TensorProto.FLOAT16,
+        "uint8": TensorProto.UINT8,
+    }[input_dtype]
     nodes, inits = [], []
     x = "image"
     if input_dtype == "uint8":
@@ -153,13 +156,21 @@ def make_seg_model(
         m255 = np.asarray(NORM_MEAN_STD["imagenet"][0], fdt).reshape(1, 3, 1, 1) * 255
         s255 = np.asarray(NORM_MEAN_STD["imagenet"][1], fdt).reshape(1, 3, 1, 1) * 255
         inits += [_const("m255", m255.astype(fdt)), _const("s255", s255.astype(fdt))]
-        nodes += [helper.make_node("Sub", [x, "m255"], ["x_sub"]),
-                  helper.make_node("Div", ["x_sub", "s255"], ["x_norm"])]
+        nodes += [
+            helper.make_node("Sub", [x, "m255"], ["x_sub"]),
+            helper.make_node("Div", ["x_sub", "s255"], ["x_norm"]),
+        ]
         x = "x_norm"
     if out_stride > 1:
-        nodes.append(helper.make_node("AveragePool", [x], ["x_pool"],
-                                      kernel_shape=[out_stride, out_stride],
-                                      strides=[out_stride, out_stride]))
+        nodes.append(
+            helper.make_node(
+                "AveragePool",
+                [x],
+                ["x_pool"],
+                kernel_shape=[out_stride, out_stride],
+                strides=[out_stride, out_stride],
+            )
+        )
         x = "x_pool"
     # 1x1 conv = de-normalise to p in [0,1], then K * (p - 0.5) per class.
     if task == "color":
@@ -192,21 +203,25 @@ def make_seg_model(
         y, out_type = "labels", TensorProto.INT64
         if output == "argmax_int32_flat":
             inits.append(_const("flat_shape", np.array([1, -1], np.int64)))
-            nodes += [helper.make_node("Cast", [y], ["labels32"], to=TensorProto.INT32),
-                      helper.make_node("Reshape", ["labels32", "flat_shape"], ["labels_flat"])]
+            nodes += [
+                helper.make_node("Cast", [y], ["labels32"], to=TensorProto.INT32),
+                helper.make_node("Reshape", ["labels32", "flat_shape"], ["labels_flat"]),
+            ]
             y, out_type = "labels_flat", TensorProto.INT32
     olayout = output_layout or layout
     if out_type in (TensorProto.FLOAT, TensorProto.FLOAT16) and olayout == "nhwc":
         nodes.append(helper.make_node("Transpose", [y], ["out_nhwc"], perm=[0, 2, 3, 1]))
         y = "out_nhwc"
     graph = helper.make_graph(
-        nodes, "liveseg_fixture",
+        nodes,
+        "liveseg_fixture",
         [helper.make_tensor_value_info("image", in_type, in_shape)],
         [helper.make_tensor_value_info(y, out_type, None)],
         inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="liveseg-tests")
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="liveseg-tests"
+    )
     model.ir_version = 8
     for k, v in (metadata or {}).items():
         e = model.metadata_props.add()
@@ -226,8 +241,12 @@ def calibration_frames(n: int = 4, w: int = 32, h: int = 32) -> list[np.ndarray]
 
 def make_qdq_model(src, dst, norm: str = "imagenet", layout: str = "nchw") -> Path:
     """QDQ int8 copy of float model ``src`` (static PTQ, onnxruntime.quantization)."""
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     mean, std = (np.asarray(v, np.float32) for v in NORM_MEAN_STD[norm])
     src_model = onnx.load(str(src))
@@ -246,8 +265,14 @@ def make_qdq_model(src, dst, norm: str = "imagenet", layout: str = "nchw") -> Pa
         def get_next(self):
             return next(self.it, None)
 
-    quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_static(
+        str(src),
+        str(dst),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
     return Path(dst)
 
 
@@ -281,7 +306,9 @@ def embed_card(model_path, card) -> Path:
 # ---- bad files --------------------------------------------------------------------------------
 def not_a_model(path) -> Path:
     """Random bytes with a model extension."""
-    Path(path).write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    Path(path).write_bytes(
+        np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes()
+    )
     return Path(path)
 
 
@@ -301,21 +328,26 @@ def make_unsupported_io_model(path, kind: str = "two_inputs") -> Path:
     "no_channel_dim" (input [1, 7, 32, 32])."""
     nodes, inputs, inits = [], [], []
     if kind == "two_inputs":
-        inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 3, 16, 16]),
-                  helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, 16, 16])]
+        inputs = [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 3, 16, 16]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, 16, 16]),
+        ]
         nodes = [helper.make_node("Add", ["a", "b"], ["y"])]
     elif kind == "vector_output":
         inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 3, 16, 16])]
         inits = [_const("shape", np.array([1, -1], np.int64))]
-        nodes = [helper.make_node("GlobalAveragePool", ["a"], ["g"]),
-                 helper.make_node("Reshape", ["g", "shape"], ["y"])]
+        nodes = [
+            helper.make_node("GlobalAveragePool", ["a"], ["g"]),
+            helper.make_node("Reshape", ["g", "shape"], ["y"]),
+        ]
     elif kind == "no_channel_dim":
         inputs = [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 7, 32, 32])]
         nodes = [helper.make_node("Relu", ["a"], ["y"])]
     else:
         raise ValueError(kind)
-    graph = helper.make_graph(nodes, "bad", inputs,
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    graph = helper.make_graph(
+        nodes, "bad", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -325,46 +357,95 @@ def make_unsupported_io_model(path, kind: str = "two_inputs") -> Path:
 # ---- named conventions --------------------------------------------------------------------------
 # name -> (make_seg_model kwargs, expected detection {io field: value}, overrides kwargs or None)
 CONVENTIONS = {
-    "nchw_imagenet_logits": (dict(), dict(layout="nchw", output_kind="logits", num_classes=4), None),
+    "nchw_imagenet_logits": (
+        dict(),
+        dict(layout="nchw", output_kind="logits", num_classes=4),
+        None,
+    ),
     "nhwc_01_softmax_meta": (
         dict(layout="nhwc", norm="0_1", output="softmax", metadata={"normalization": "0_1"}),
-        dict(layout="nhwc", output_kind="probs", norm_source="metadata"), None),
-    "nhwc_01_default": (dict(layout="nhwc", norm="0_1"),
-                        dict(layout="nhwc", norm_source="default", output_layout="nhwc"), None),
+        dict(layout="nhwc", output_kind="probs", norm_source="metadata"),
+        None,
+    ),
+    "nhwc_01_default": (
+        dict(layout="nhwc", norm="0_1"),
+        dict(layout="nhwc", norm_source="default", output_layout="nhwc"),
+        None,
+    ),
     "nchw_pm1_meta_meanstd": (
         dict(norm="-1_1", metadata={"mean": "127.5,127.5,127.5", "std": "127.5,127.5,127.5"}),
-        dict(norm="[-1,1]", norm_source="metadata"), None),
-    "nchw_pm1_override": (dict(norm="-1_1"), dict(norm="[-1,1]", norm_source="override"),
-                          dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))),
+        dict(norm="[-1,1]", norm_source="metadata"),
+        None,
+    ),
+    "nchw_pm1_override": (
+        dict(norm="-1_1"),
+        dict(norm="[-1,1]", norm_source="override"),
+        dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    ),
     "graph_norm_0_255": (dict(graph_norm=True), dict(norm="raw 0..255", norm_source="graph"), None),
-    "uint8_quant_01_nhwc": (dict(layout="nhwc", norm="0_1", input_dtype="uint8"),
-                            dict(input_dtype="uint8", norm="[0,1]", norm_source="quantization"), None),
-    "uint8_quant_pm1_nchw": (dict(norm="-1_1", input_dtype="uint8"),
-                             dict(input_dtype="uint8", norm_source="quantization"), None),
-    "fp16_softmax": (dict(input_dtype="float16", output="softmax"),
-                     dict(input_dtype="float16", output_kind="probs"), None),
-    "argmax_int64": (dict(output="argmax"),
-                     dict(output_kind="labels", num_classes=4,
-                          classes_source="graph (ArgMax input)"), None),
-    "argmax_int32_flat_lowres": (dict(output="argmax_int32_flat", out_stride=2),
-                                 dict(output_kind="labels", output_size=(16, 16)), None),
+    "uint8_quant_01_nhwc": (
+        dict(layout="nhwc", norm="0_1", input_dtype="uint8"),
+        dict(input_dtype="uint8", norm="[0,1]", norm_source="quantization"),
+        None,
+    ),
+    "uint8_quant_pm1_nchw": (
+        dict(norm="-1_1", input_dtype="uint8"),
+        dict(input_dtype="uint8", norm_source="quantization"),
+        None,
+    ),
+    "fp16_softmax": (
+        dict(input_dtype="float16", output="softmax"),
+        dict(input_dtype="float16", output_kind="probs"),
+        None,
+    ),
+    "argmax_int64": (
+        dict(output="argmax"),
+        dict(output_kind="labels", num_classes=4, classes_source="graph (ArgMax input)"),
+        None,
+    ),
+    "argmax_int32_flat_lowres": (
+        dict(output="argmax_int32_flat", out_stride=2),
+        dict(output_kind="labels", output_size=(16, 16)),
+        None,
+    ),
     "lowres_logits_stride4": (dict(out_stride=4), dict(output_size=(8, 8)), None),
     "dynamic_logits": (dict(size=None), dict(dynamic_size=True, input_size=(256, 256)), None),
-    "dynamic_override_size": (dict(size=None, output="softmax"),
-                              dict(dynamic_size=True, input_size=(48, 32), output_size=(32, 48)),
-                              dict(input_size=(48, 32))),
-    "fg_sigmoid": (dict(task="fg", output="sigmoid"),
-                   dict(output_kind="fg_prob", num_classes=2, classes=FG_CLASSES), None),
-    "fg_logit_nhwc_meta": (dict(task="fg", output="fg_logit", layout="nhwc", norm="-1_1",
-                                metadata={"normalization": "[-1,1]"}),
-                           dict(output_kind="fg_logit", layout="nhwc"), None),
-    "fg_two_channel_softmax": (dict(task="fg", output="softmax"),
-                               dict(output_kind="probs", num_classes=2), None),
-    "fg_two_channel_logits_nhwc": (dict(task="fg", output="logits", layout="nhwc", norm="0_1"),
-                                   dict(output_kind="logits", num_classes=2, output_layout="nhwc"),
-                                   None),
-    "fg_prev_mask": (dict(task="fg", output="sigmoid", prev_mask=True),
-                     dict(prev_mask_input=True, channels=4), None),
+    "dynamic_override_size": (
+        dict(size=None, output="softmax"),
+        dict(dynamic_size=True, input_size=(48, 32), output_size=(32, 48)),
+        dict(input_size=(48, 32)),
+    ),
+    "fg_sigmoid": (
+        dict(task="fg", output="sigmoid"),
+        dict(output_kind="fg_prob", num_classes=2, classes=FG_CLASSES),
+        None,
+    ),
+    "fg_logit_nhwc_meta": (
+        dict(
+            task="fg",
+            output="fg_logit",
+            layout="nhwc",
+            norm="-1_1",
+            metadata={"normalization": "[-1,1]"},
+        ),
+        dict(output_kind="fg_logit", layout="nhwc"),
+        None,
+    ),
+    "fg_two_channel_softmax": (
+        dict(task="fg", output="softmax"),
+        dict(output_kind="probs", num_classes=2),
+        None,
+    ),
+    "fg_two_channel_logits_nhwc": (
+        dict(task="fg", output="logits", layout="nhwc", norm="0_1"),
+        dict(output_kind="logits", num_classes=2, output_layout="nhwc"),
+        None,
+    ),
+    "fg_prev_mask": (
+        dict(task="fg", output="sigmoid", prev_mask=True),
+        dict(prev_mask_input=True, channels=4),
+        None,
+    ),
 }
 
 
@@ -432,8 +513,9 @@ def make_tflite_model(
     F32 = S.TensorType.FLOAT32
     sig = [1, -1, -1, 3] if dynamic else None
     if input_dtype == "uint8":
-        x_in = tensor("image", [1, H, W, 3], S.TensorType.UINT8, quant=UINT8_QUANT[norm],
-                      signature=sig)
+        x_in = tensor(
+            "image", [1, H, W, 3], S.TensorType.UINT8, quant=UINT8_QUANT[norm], signature=sig
+        )
         x = tensor("deq", [1, H, W, 3], F32, signature=sig)
         op(S.BuiltinOperator.DEQUANTIZE, [x_in], [x])
     else:
@@ -478,8 +560,9 @@ def make_tflite_model(
         op(S.BuiltinOperator.LOGISTIC, [logits], [y])
     elif output == "argmax":
         axis = tensor("axis", [1], S.TensorType.INT32, np.array([3], np.int32))
-        y = tensor("labels", [1, h, w], S.TensorType.INT64,
-                   signature=[1, -1, -1] if dynamic else None)
+        y = tensor(
+            "labels", [1, h, w], S.TensorType.INT64, signature=[1, -1, -1] if dynamic else None
+        )
         ao = S.ArgMaxOptionsT()
         ao.outputType = S.TensorType.INT64
         op(S.BuiltinOperator.ARG_MAX, [logits, axis], [y], S.BuiltinOptions.ArgMaxOptions, ao)

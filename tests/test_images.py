@@ -44,7 +44,7 @@ def test_failures_are_one_line_naming_the_file(tmp_path):
 
 
 def test_huge_header_is_refused_before_decoding(tmp_path):
-    side = int(MAX_IMAGE_PIXELS ** 0.5) + 64
+    side = int(MAX_IMAGE_PIXELS**0.5) + 64
     (tmp_path / "big.pgm").write_bytes(f"P5\n{side} {side}\n255\n".encode() + b"\0" * 16)
     with pytest.raises(InputError, match="megapixels"):
         read_image(tmp_path / "big.pgm")

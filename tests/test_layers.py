@@ -11,16 +11,30 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "liveseg"
 
 # Lowest first, as in ARCHITECTURE.md. A module may import its own layer and those below.
 RANK = {
-    "errors": 0, "atomic": 0, "card": 0, "images": 0, "imageheader": 0, "parsing": 0,
-    "sysinfo": 0, "zoo": 0,
-    "runtime": 1, "metrics": 1,
+    "errors": 0,
+    "atomic": 0,
+    "card": 0,
+    "images": 0,
+    "imageheader": 0,
+    "parsing": 0,
+    "sysinfo": 0,
+    "zoo": 0,
+    "runtime": 1,
+    "metrics": 1,
     "video": 2,
-    "models": 3, "data": 3,
+    "models": 3,
+    "data": 3,
     "export": 4,
     "train": 5,
     "quant": 6,
-    "bench": 7, "web": 7, "batch": 7, "api": 7,
-    "commands": 8, "cli": 8, "__main__": 8, "__init__": 8,
+    "bench": 7,
+    "web": 7,
+    "batch": 7,
+    "api": 7,
+    "commands": 8,
+    "cli": 8,
+    "__main__": 8,
+    "__init__": 8,
 }
 
 # Upward imports that predate this test, each still to be removed; do not add to this list.
@@ -61,10 +75,13 @@ def test_no_import_runs_up_a_layer():
 
 
 def test_quant_without_torch_imports_no_torch():
-    code = ("import sys\n"
-            "import liveseg.quant.ptq, liveseg.quant.sensitivity, liveseg.quant.kernels, "
-            "liveseg.quant.fp16, liveseg.quant.tflite, liveseg.commands.quantize\n"
-            "print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys\n"
+        "import liveseg.quant.ptq, liveseg.quant.sensitivity, liveseg.quant.kernels, "
+        "liveseg.quant.fp16, liveseg.quant.tflite, liveseg.commands.quantize\n"
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False"

@@ -6,14 +6,16 @@ from liveseg.errors import ConfigError
 from liveseg.parsing import parse_size, parse_threads
 
 
-@pytest.mark.parametrize("text, size", [("256x256", (256, 256)), ("480X360", (480, 360)),
-                                        (" 64 x 48 ", (64, 48))])
+@pytest.mark.parametrize(
+    "text, size", [("256x256", (256, 256)), ("480X360", (480, 360)), (" 64 x 48 ", (64, 48))]
+)
 def test_size_is_width_by_height(text, size):
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["256", "256*256", "256,256", "x256", "256x", "ax2", "",
-                                  "2.5x3", "-1x4", "1x2x3"])
+@pytest.mark.parametrize(
+    "text", ["256", "256*256", "256,256", "x256", "256x", "ax2", "", "2.5x3", "-1x4", "1x2x3"]
+)
 def test_size_rejects_everything_but_wxh(text):
     with pytest.raises(ConfigError) as e:
         parse_size(text, "--oracle-size")

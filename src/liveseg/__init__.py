@@ -4,8 +4,12 @@ __version__ = "0.1.0"
 
 from liveseg.errors import LivesegError  # noqa: E402,F401
 
-_API = {"load": "liveseg.api", "process_video": "liveseg.api", "Model": "liveseg.api",
-        "process_batch": "liveseg.batch"}
+_API = {
+    "load": "liveseg.api",
+    "process_video": "liveseg.api",
+    "Model": "liveseg.api",
+    "process_batch": "liveseg.batch",
+}
 __all__ = ["LivesegError", "Model", "__version__", "load", "process_batch", "process_video"]
 
 

@@ -50,8 +50,9 @@ class Model:
         return f"liveseg.Model({self._model!r})"
 
 
-def load(model: str | None = None, engine: str = "auto", threads: int | None = None,
-         **overrides) -> Model:
+def load(
+    model: str | None = None, engine: str = "auto", threads: int | None = None, **overrides
+) -> Model:
     """Open a shipped model (by name; default: the shipped default) or a model file.
 
     ``overrides``: input_size=(W, H), mean=(r, g, b), std=(r, g, b), layout="nchw"|"nhwc",
@@ -61,12 +62,12 @@ def load(model: str | None = None, engine: str = "auto", threads: int | None = N
     from liveseg.runtime import IOOverrides, load_model
 
     ov = IOOverrides(**overrides) if overrides else None
-    return Model(load_model(model or zoo.DEFAULT_MODEL, engine=engine, threads=threads,
-                            overrides=ov))
+    return Model(
+        load_model(model or zoo.DEFAULT_MODEL, engine=engine, threads=threads, overrides=ov)
+    )
 
 
-def process_video(input, output=None, *, model=None, effect="auto", options=None,
-                  **kwargs) -> dict:
+def process_video(input, output=None, *, model=None, effect="auto", options=None, **kwargs) -> dict:
     """Segment a whole video/stream/webcam/image folder and write ``output``.
 
     ``model``: a ``liveseg.load(...)`` result, or a name/path (default: the shipped default).

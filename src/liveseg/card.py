@@ -68,9 +68,13 @@ class ModelCard:
 
     def __post_init__(self):
         if self.task not in TASKS:
-            raise ConfigError(f"model card {self.name!r}: task must be one of {TASKS}, got {self.task!r}")
+            raise ConfigError(
+                f"model card {self.name!r}: task must be one of {TASKS}, got {self.task!r}"
+            )
         if self.layout not in LAYOUTS:
-            raise ConfigError(f"model card {self.name!r}: layout must be one of {LAYOUTS}, got {self.layout!r}")
+            raise ConfigError(
+                f"model card {self.name!r}: layout must be one of {LAYOUTS}, got {self.layout!r}"
+            )
         if self.output_kind not in OUTPUT_KINDS:
             raise ConfigError(
                 f"model card {self.name!r}: output_kind must be one of {OUTPUT_KINDS}, "
@@ -127,14 +131,14 @@ class ModelCard:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ModelCard":
+    def from_dict(cls, d: dict) -> ModelCard:
         if not isinstance(d, dict) or "name" not in d:
             raise ConfigError("model card must be a JSON object with at least a 'name'")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
     @classmethod
-    def load(cls, path) -> "ModelCard":
+    def load(cls, path) -> ModelCard:
         path = Path(path)
         try:
             d = json.loads(path.read_text())
@@ -161,7 +165,7 @@ class ModelCard:
         entry.value = json.dumps(self.to_dict())
 
     @classmethod
-    def from_onnx_metadata(cls, metadata: dict) -> "ModelCard | None":
+    def from_onnx_metadata(cls, metadata: dict) -> ModelCard | None:
         """Card from a metadata mapping (onnxruntime's custom_metadata_map), or None."""
         raw = metadata.get(ONNX_METADATA_KEY) if metadata else None
         if not raw:

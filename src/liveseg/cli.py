@@ -18,8 +18,19 @@ import sys
 from liveseg import __version__
 from liveseg.errors import LivesegError
 
-VERBS = ("run", "batch", "models", "info", "label", "bench", "train", "eval", "export",
-         "quantize", "web")
+VERBS = (
+    "run",
+    "batch",
+    "models",
+    "info",
+    "label",
+    "bench",
+    "train",
+    "eval",
+    "export",
+    "quantize",
+    "web",
+)
 # Engines print their native log lines (LiteRT's "INFO: Created ... XNNPACK delegate") only
 # when this is set; every verb's --verbose sets it.
 VERBOSE_ENV = "LIVESEG_VERBOSE"
@@ -35,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         module = importlib.import_module(f"liveseg.commands.{verb}")
         p = sub.add_parser(verb, help=module.HELP, description=module.HELP)
         p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-        p.add_argument("--verbose", action="store_true",
-                       help="let engines print their own log lines (e.g. LiteRT's INFO lines)")
+        p.add_argument(
+            "--verbose",
+            action="store_true",
+            help="let engines print their own log lines (e.g. LiteRT's INFO lines)",
+        )
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser

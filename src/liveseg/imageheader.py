@@ -87,9 +87,9 @@ def _jpeg(d):
             continue
         if marker == 0xD9:  # end of image before a frame header
             return None
-        (length,) = struct.unpack(">H", d[i:i + 2])
+        (length,) = struct.unpack(">H", d[i : i + 2])
         if marker in _JPEG_SOF:
-            h, w = struct.unpack(">HH", d[i + 3:i + 7])
+            h, w = struct.unpack(">HH", d[i + 3 : i + 7])
             return w, h
         i += length
     return None
@@ -103,17 +103,17 @@ def _tiff(d):
     else:
         return None
     (off,) = struct.unpack(e + "I", d[4:8])
-    (count,) = struct.unpack(e + "H", d[off:off + 2])
+    (count,) = struct.unpack(e + "H", d[off : off + 2])
     w = h = None
     for k in range(count):
         p = off + 2 + 12 * k
-        tag, typ = struct.unpack(e + "HH", d[p:p + 4])
+        tag, typ = struct.unpack(e + "HH", d[p : p + 4])
         if tag not in (256, 257):
             continue
         if typ == 3:  # SHORT
-            (val,) = struct.unpack(e + "H", d[p + 8:p + 10])
+            (val,) = struct.unpack(e + "H", d[p + 8 : p + 10])
         elif typ == 4:  # LONG
-            (val,) = struct.unpack(e + "I", d[p + 8:p + 12])
+            (val,) = struct.unpack(e + "I", d[p + 8 : p + 12])
         else:
             return None
         if tag == 256:
@@ -128,15 +128,15 @@ def _pnm(d):
         return None
     tokens, i, n = [], 2, min(len(d), 4096)
     while len(tokens) < 2 and i < n:
-        c = d[i:i + 1]
+        c = d[i : i + 1]
         if c == b"#":
-            while i < n and d[i:i + 1] not in (b"\n", b"\r"):
+            while i < n and d[i : i + 1] not in (b"\n", b"\r"):
                 i += 1
         elif c.isspace():
             i += 1
         else:
             j = i
-            while j < n and d[j:j + 1].isdigit():
+            while j < n and d[j : j + 1].isdigit():
                 j += 1
             if j == i:
                 return None

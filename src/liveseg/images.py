@@ -89,7 +89,8 @@ def read_image(path, what: str = "") -> np.ndarray:
             raise InputError(
                 f"{label} declares a {w}x{h} image ({w * h / 1e6:.0f} megapixels); liveseg "
                 f"reads images up to {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels: downscale it "
-                "first (or the header is corrupt)")
+                "first (or the header is corrupt)"
+            )
     img, failure = None, ""
     with _native_stderr() as captured:
         try:
@@ -99,8 +100,11 @@ def read_image(path, what: str = "") -> np.ndarray:
     if img is None or img.size == 0:
         lines = [ln.strip() for ln in captured.text.splitlines() if ln.strip()]
         why = failure or (lines[0] if lines else "")
-        raise InputError(f"{label} is not a readable image (OpenCV could not decode it"
-                         + (f": {why.strip()[:160]}" if why else "") + ")")
+        raise InputError(
+            f"{label} is not a readable image (OpenCV could not decode it"
+            + (f": {why.strip()[:160]}" if why else "")
+            + ")"
+        )
     return to_rgb(img)
 
 
@@ -148,7 +152,10 @@ def _native_stderr():
                 tmp.seek(0)
                 cap.text = tmp.read(1 << 16).decode("utf-8", "replace")
     verbose = bool(os.environ.get("LIVESEG_VERBOSE"))
-    rest = [ln for ln in cap.text.splitlines(keepends=True)
-            if verbose or not any(k in ln.lower() for k in _CODEC_NOISE)]
+    rest = [
+        ln
+        for ln in cap.text.splitlines(keepends=True)
+        if verbose or not any(k in ln.lower() for k in _CODEC_NOISE)
+    ]
     if rest:
         sys.stderr.write("".join(rest))

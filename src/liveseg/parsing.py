@@ -14,8 +14,9 @@ _SIZE = re.compile(r"\s*(\d+)\s*[xX]\s*(\d+)\s*")
 _SIDE = re.compile(r"\s*(\d+)\s*")
 
 
-def parse_size(text, flag: str = "--input-size", *, square: bool = False, lo: int = 1,
-               hi: int | None = None) -> tuple[int, int]:
+def parse_size(
+    text, flag: str = "--input-size", *, square: bool = False, lo: int = 1, hi: int | None = None
+) -> tuple[int, int]:
     """``"480x360"`` -> ``(480, 360)`` (width, height); ConfigError naming ``flag`` otherwise.
 
     ``square``: a single number ``N`` means ``NxN`` too. Each side must lie in ``[lo, hi]``.

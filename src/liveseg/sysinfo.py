@@ -21,8 +21,22 @@ from functools import lru_cache
 from pathlib import Path
 
 # The flags benchmarks print beside every figure (those present on this CPU).
-_CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
-              "amx_int8", "amx_bf16", "amx_fp16", "f16c", "asimddp", "i8mm", "asimdhp", "bf16")
+_CPU_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_int8",
+    "amx_bf16",
+    "amx_fp16",
+    "f16c",
+    "asimddp",
+    "i8mm",
+    "asimdhp",
+    "bf16",
+)
 
 # (label, /proc/cpuinfo flag names, architecture) for the report.
 ISA_FEATURES = (
@@ -45,9 +59,13 @@ ISA_FEATURES = (
     ("SVE", ("sve",), "arm"),
 )
 # macOS sysctl names for the ARM features above.
-_DARWIN_ARM = {"asimd": "hw.optional.AdvSIMD", "asimddp": "hw.optional.arm.FEAT_DotProd",
-               "i8mm": "hw.optional.arm.FEAT_I8MM", "bf16": "hw.optional.arm.FEAT_BF16",
-               "asimdhp": "hw.optional.arm.FEAT_FP16"}
+_DARWIN_ARM = {
+    "asimd": "hw.optional.AdvSIMD",
+    "asimddp": "hw.optional.arm.FEAT_DotProd",
+    "i8mm": "hw.optional.arm.FEAT_I8MM",
+    "bf16": "hw.optional.arm.FEAT_BF16",
+    "asimdhp": "hw.optional.arm.FEAT_FP16",
+}
 
 
 def _arch() -> str:
@@ -78,16 +96,20 @@ def _cpuinfo_raw() -> tuple[str, frozenset]:
         if _arch() == "arm":
             flags = {f for f, name in _DARWIN_ARM.items() if _sysctl(name) == "1"}
         else:
-            text = " ".join(filter(None, (_sysctl("machdep.cpu.features"),
-                                          _sysctl("machdep.cpu.leaf7_features"))))
+            text = " ".join(
+                filter(
+                    None, (_sysctl("machdep.cpu.features"), _sysctl("machdep.cpu.leaf7_features"))
+                )
+            )
             flags = {f.lower().replace(".", "_") for f in text.split()}
     return cpu, frozenset(flags)
 
 
 def _sysctl(name: str) -> str | None:
     try:
-        out = subprocess.run(["sysctl", "-n", name], capture_output=True, text=True, timeout=2,
-                             check=False)
+        out = subprocess.run(
+            ["sysctl", "-n", name], capture_output=True, text=True, timeout=2, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -111,8 +133,7 @@ def cpu_features() -> dict:
       Sapphire Rapids Xeon (BENCHMARKS.md, "Engines chosen by measurement")."""
     cpu, have = _cpuinfo_raw()
     arch = _arch()
-    isa = {label: any(f in have for f in names)
-           for label, names, a in ISA_FEATURES if a == arch}
+    isa = {label: any(f in have for f in names) for label, names, a in ISA_FEATURES if a == arch}
     return {
         "cpu": cpu,
         "arch": arch,
@@ -140,8 +161,14 @@ def library_versions() -> dict:
     from importlib import metadata
 
     out = {}
-    for dist in ("liveseg", "onnxruntime", "onnxruntime-gpu", "openvino", "ai-edge-litert",
-                 "numpy"):
+    for dist in (
+        "liveseg",
+        "onnxruntime",
+        "onnxruntime-gpu",
+        "openvino",
+        "ai-edge-litert",
+        "numpy",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -155,8 +182,10 @@ def engines_installed() -> dict:
     try:
         import onnxruntime as ort
 
-        out["onnxruntime"] = {"version": ort.__version__,
-                              "providers": list(ort.get_available_providers())}
+        out["onnxruntime"] = {
+            "version": ort.__version__,
+            "providers": list(ort.get_available_providers()),
+        }
     except ImportError:
         out["onnxruntime"] = None
     try:

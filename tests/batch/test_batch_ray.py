@@ -65,15 +65,30 @@ def rows_of(outdir) -> dict:
 
 
 def files_under(folder) -> dict:
-    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
-            for p in Path(folder).rglob("*") if p.is_file() and p.name != "manifest.jsonl"}
+    return {
+        p.relative_to(folder).as_posix(): p.stat().st_mtime_ns
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.name != "manifest.jsonl"
+    }
 
 
 @pytest.fixture(scope="module")
 def first_batch(corpus, local_ray):
     out = corpus["dir"] / "out"
-    argv = ["batch", str(corpus["in"]), "-o", str(out), "--model", corpus["model"],
-            "--workers", "2", "--save-masks", "--no-progress", "--effect", "overlay"]
+    argv = [
+        "batch",
+        str(corpus["in"]),
+        "-o",
+        str(out),
+        "--model",
+        corpus["model"],
+        "--workers",
+        "2",
+        "--save-masks",
+        "--no-progress",
+        "--effect",
+        "overlay",
+    ]
     return main(argv), out
 
 
@@ -82,17 +97,39 @@ def test_two_workers_write_what_liveseg_run_writes(corpus, first_batch, tmp_path
     assert code == 2  # two inputs failed
     rows = rows_of(out)
     assert {k: r["status"] for k, r in rows.items()} == {
-        "a.mp4": "done", "b.mkv": "done", "c.mp4": "done", "p0.jpg": "done", "p1.png": "done",
-        "corrupt.mp4": "failed", "zero.avi": "failed"}
+        "a.mp4": "done",
+        "b.mkv": "done",
+        "c.mp4": "done",
+        "p0.jpg": "done",
+        "p1.png": "done",
+        "corrupt.mp4": "failed",
+        "zero.avi": "failed",
+    }
     assert "cannot open" in rows["corrupt.mp4"]["error"]
     assert "no decodable frames" in rows["zero.avi"]["error"]
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 7  # one line per input
     for name, rel in (("a.mp4", "a"), ("b.mkv", "b"), ("c.mp4", "sub/c")):
         src = next(corpus["in"].rglob(name))
         ref, ref_masks = tmp_path / f"{name}.ref{src.suffix}", tmp_path / f"{name}.masks"
-        assert main(["run", str(src), "-o", str(ref), "--model", corpus["model"], "--effect",
-                     "overlay", "--save-masks", str(ref_masks), "--quiet",
-                     "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(src),
+                    "-o",
+                    str(ref),
+                    "--model",
+                    corpus["model"],
+                    "--effect",
+                    "overlay",
+                    "--save-masks",
+                    str(ref_masks),
+                    "--quiet",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         got, want = probe(out / f"{rel}{src.suffix}"), probe(ref)
         assert got["frames"] == want["frames"] == rows[name]["frames"]
         assert got["times"] == want["times"] and got["audio"] == want["audio"]
@@ -104,29 +141,71 @@ def test_two_workers_write_what_liveseg_run_writes(corpus, first_batch, tmp_path
     for name in ("p0.jpg", "p1.png"):
         stem = Path(name).stem
         ref, ref_masks = tmp_path / f"{stem}.png", tmp_path / f"{stem}-masks"
-        assert main(["run", str(corpus["in"] / "sub" / name), "-o", str(ref), "--model",
-                     corpus["model"], "--effect", "overlay", "--save-masks", str(ref_masks),
-                     "--quiet", "--no-progress"]) == 0
+        assert (
+            main(
+                [
+                    "run",
+                    str(corpus["in"] / "sub" / name),
+                    "-o",
+                    str(ref),
+                    "--model",
+                    corpus["model"],
+                    "--effect",
+                    "overlay",
+                    "--save-masks",
+                    str(ref_masks),
+                    "--quiet",
+                    "--no-progress",
+                ]
+            )
+            == 0
+        )
         assert (out / "sub" / f"{stem}.png").read_bytes() == ref.read_bytes()
-        assert (out / "sub" / f"{stem}.mask.png").read_bytes() == \
-            (ref_masks / f"{stem}.png").read_bytes()
+        assert (out / "sub" / f"{stem}.mask.png").read_bytes() == (
+            ref_masks / f"{stem}.png"
+        ).read_bytes()
     # nothing else: no partial or temporary file, no output of a failed input
     assert {f for f in files_under(out) if ".masks/" not in f} == {
-        "a.mp4", "b.mkv", "sub/c.mp4", "sub/p0.png", "sub/p0.mask.png", "sub/p1.png",
-        "sub/p1.mask.png"}
+        "a.mp4",
+        "b.mkv",
+        "sub/c.mp4",
+        "sub/p0.png",
+        "sub/p0.mask.png",
+        "sub/p1.png",
+        "sub/p1.mask.png",
+    }
 
 
 def test_resume_redoes_nothing_that_is_done(corpus, first_batch, capsys):
     _, out = first_batch
     before = files_under(out)
-    code = main(["batch", str(corpus["in"]), "-o", str(out), "--model", corpus["model"],
-                 "--workers", "2", "--save-masks", "--no-progress", "--effect", "overlay",
-                 "--resume"])
+    code = main(
+        [
+            "batch",
+            str(corpus["in"]),
+            "-o",
+            str(out),
+            "--model",
+            corpus["model"],
+            "--workers",
+            "2",
+            "--save-masks",
+            "--no-progress",
+            "--effect",
+            "overlay",
+            "--resume",
+        ]
+    )
     so, se = capsys.readouterr()
     assert code == 2 and "skipped 5" in so
     rows = rows_of(out)
     assert sorted(k for k, r in rows.items() if r["status"] == "skipped") == [
-        "a.mp4", "b.mkv", "c.mp4", "p0.jpg", "p1.png"]
+        "a.mp4",
+        "b.mkv",
+        "c.mp4",
+        "p0.jpg",
+        "p1.png",
+    ]
     assert rows["corrupt.mp4"]["status"] == "failed"  # failures are tried again
     assert "failed: " in se and "corrupt.mp4" in se
     assert files_under(out) == before  # same files, none rewritten
@@ -159,8 +238,14 @@ def test_a_worker_killed_mid_video(corpus, local_ray, tmp_path, retries):
     watcher = threading.Thread(target=_kill_the_writer, args=(out, killed, stop), daemon=True)
     watcher.start()
     try:
-        rows = process_batch([str(corpus["long"])], out, model=corpus["model"], workers=2,
-                             retries=retries, effect="overlay")
+        rows = process_batch(
+            [str(corpus["long"])],
+            out,
+            model=corpus["model"],
+            workers=2,
+            retries=retries,
+            effect="overlay",
+        )
     finally:
         stop.set()
         watcher.join(5)
@@ -182,15 +267,26 @@ def test_a_worker_killed_mid_video(corpus, local_ray, tmp_path, retries):
 
 def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial_file(corpus, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "liveseg", "batch", str(corpus["long"]), "-o", str(out),
-           "--model", corpus["model"], "--workers", "2", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "liveseg",
+        "batch",
+        str(corpus["long"]),
+        "-o",
+        str(out),
+        "--model",
+        corpus["model"],
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
             manifest = out / "manifest.jsonl"
-            if list(out.glob("*.partial.mp4")) and manifest.is_file() and \
-                    manifest.stat().st_size:
+            if list(out.glob("*.partial.mp4")) and manifest.is_file() and manifest.stat().st_size:
                 break  # one video is done and another is being written
             time.sleep(0.01)
         proc.send_signal(signal.SIGINT)
@@ -210,8 +306,21 @@ def test_ctrl_c_keeps_finished_outputs_and_leaves_no_partial_file(corpus, tmp_pa
     for name in names:
         assert probe(out / name)["frames"] == LONG_FRAMES
     # and --resume finishes the rest
-    code = main(["batch", str(corpus["long"]), "-o", str(out), "--model", corpus["model"],
-                 "--workers", "2", "--no-progress", "--resume", "--quiet"])
+    code = main(
+        [
+            "batch",
+            str(corpus["long"]),
+            "-o",
+            str(out),
+            "--model",
+            corpus["model"],
+            "--workers",
+            "2",
+            "--no-progress",
+            "--resume",
+            "--quiet",
+        ]
+    )
     assert code == 0
     rows = rows_of(out)
     assert {r["status"] for k, r in rows.items() if k in done} == {"skipped"}

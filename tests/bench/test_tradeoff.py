@@ -22,9 +22,24 @@ def setup(tmp_path):
 
 
 def _args(tmp_path, data, *models, **kw):
-    args = ["bench", "tradeoff", "--data", f"folder:{data}", "--engine", "onnxruntime",
-            "--threads", "1", "--frames", "4", "--repeats", "1",
-            "--out", str(tmp_path / "out"), "--workdir", str(tmp_path / "work")]
+    args = [
+        "bench",
+        "tradeoff",
+        "--data",
+        f"folder:{data}",
+        "--engine",
+        "onnxruntime",
+        "--threads",
+        "1",
+        "--frames",
+        "4",
+        "--repeats",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--workdir",
+        str(tmp_path / "work"),
+    ]
     for m in models:
         args += ["--model", str(m)]
     for k, v in kw.items():
@@ -35,15 +50,28 @@ def _args(tmp_path, data, *models, **kw):
 def test_sweep_writes_table_json_and_plot(setup, capsys):
     pytest.importorskip("matplotlib")
     tmp_path, data, dyn, q = setup
-    rc = main(_args(tmp_path, data, dyn, q, sizes="32x32,48x32", precisions="fp32,int8",
-                    temporal="off,fixed:2"))
+    rc = main(
+        _args(
+            tmp_path,
+            data,
+            dyn,
+            q,
+            sizes="32x32,48x32",
+            precisions="fp32,int8",
+            temporal="off,fixed:2",
+        )
+    )
     out, err = capsys.readouterr()
     assert rc == 0, err
     payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
     assert (tmp_path / "out" / "tradeoff.png").stat().st_size > 0
     got = {(r["model"], r["precision"], r["size"], r["temporal"]) for r in payload["rows"]}
-    want = {(str(dyn), p, s, t) for p in ("fp32", "int8") for s in ("32x32", "48x32")
-            for t in ("off", "fixed:2")}
+    want = {
+        (str(dyn), p, s, t)
+        for p in ("fp32", "int8")
+        for s in ("32x32", "48x32")
+        for t in ("off", "fixed:2")
+    }
     want |= {(str(q), "int8", "32x32", t) for t in ("off", "fixed:2")}
     assert got == want
     # the int8 file has no fp32 version and a fixed input: both skipped with a note
@@ -55,20 +83,28 @@ def test_sweep_writes_table_json_and_plot(setup, capsys):
         assert r["inferred_share"] == (1.0 if r["temporal"] == "off" else 0.5)
     assert any(r["pareto"] for r in payload["rows"])
     assert "| model | precision | input |" in out and "note:" in out
-    base = next(r for r in payload["rows"] if r["model"] == str(dyn) and r["precision"] == "fp32"
-                and r["size"] == "32x32" and r["temporal"] == "off")
+    base = next(
+        r
+        for r in payload["rows"]
+        if r["model"] == str(dyn)
+        and r["precision"] == "fp32"
+        and r["size"] == "32x32"
+        and r["temporal"] == "off"
+    )
     assert base["images"] == 2
     # results are kept unless --overwrite
-    assert main(_args(tmp_path, data, dyn, sizes="32x32", precisions="fp32",
-                      temporal="off")) == 5
+    assert main(_args(tmp_path, data, dyn, sizes="32x32", precisions="fp32", temporal="off")) == 5
 
 
-@pytest.mark.parametrize("flags, code, words", [
-    ({"precisions": "fp32,int4"}, 4, "--precisions"),
-    ({"temporal": "fixed:0"}, 4, "fixed"),
-    ({"threads": "1,x"}, 4, "--threads"),
-    ({"sizes": "big"}, 4, "--sizes"),
-])
+@pytest.mark.parametrize(
+    "flags, code, words",
+    [
+        ({"precisions": "fp32,int4"}, 4, "--precisions"),
+        ({"temporal": "fixed:0"}, 4, "fixed"),
+        ({"threads": "1,x"}, 4, "--threads"),
+        ({"sizes": "big"}, 4, "--sizes"),
+    ],
+)
 def test_bad_grid_is_one_line(setup, capsys, flags, code, words):
     tmp_path, data, dyn, _ = setup
     assert main(_args(tmp_path, data, dyn, **flags)) == code
@@ -80,8 +116,14 @@ def test_bad_grid_is_one_line(setup, capsys, flags, code, words):
 def test_bad_model_data_or_nothing_to_measure(setup, capsys):
     tmp_path, data, dyn, q = setup
     assert main(_args(tmp_path, data, tmp_path / "nope.onnx")) == 3
-    assert main(_args(tmp_path, data, dyn)[:3] + ["camvid:" + str(tmp_path / "none")]
-                + _args(tmp_path, data, dyn)[4:]) != 0
+    assert (
+        main(
+            _args(tmp_path, data, dyn)[:3]
+            + ["camvid:" + str(tmp_path / "none")]
+            + _args(tmp_path, data, dyn)[4:]
+        )
+        != 0
+    )
     assert main(_args(tmp_path, data, q, precisions="fp16")) == 4  # nothing applies
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "nothing to measure" in err[-1] and "fp16 skipped" in err[-1]
@@ -102,21 +144,28 @@ def _liveseg_float(path, size=(32, 32)):
     torch.manual_seed(0)
     options = {"width_mult": 0.75}
     net = create_model("lraspp_mobilenetv3_small", num_classes=4, **options).eval()
-    card = ModelCard(name=path.stem, classes=[f"c{i}" for i in range(4)], input_size=list(size),
-                     architecture="lraspp_mobilenetv3_small", architecture_options=options)
+    card = ModelCard(
+        name=path.stem,
+        classes=[f"c{i}" for i in range(4)],
+        input_size=list(size),
+        architecture="lraspp_mobilenetv3_small",
+        architecture_options=options,
+    )
     return export_onnx(net, path, size, card=card)
 
 
 def test_sizes_re_export_a_liveseg_float_file(setup):
     tmp_path, data, _, q = setup
     fixed = _liveseg_float(tmp_path / "net.onnx")
-    rc = main(_args(tmp_path, data, fixed, q, sizes="32x32,48x32", precisions="fp32,int8",
-                    temporal="off"))
+    rc = main(
+        _args(tmp_path, data, fixed, q, sizes="32x32,48x32", precisions="fp32,int8", temporal="off")
+    )
     assert rc == 0
     payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
     got = {(r["model"], r["precision"], r["size"]) for r in payload["rows"]}
-    assert got == {(str(fixed), p, s) for p in ("fp32", "int8") for s in ("32x32", "48x32")} \
-        | {(str(q), "int8", "32x32")}
+    assert got == {(str(fixed), p, s) for p in ("fp32", "int8") for s in ("32x32", "48x32")} | {
+        (str(q), "int8", "32x32")
+    }
     work = tmp_path / "work"
     assert (work / "net-at-48x32.onnx").is_file() and (work / "net-at-48x32-int8.onnx").is_file()
     card = json.loads((work / "net-at-48x32.json").read_text())
@@ -139,8 +188,9 @@ def test_sizes_re_export_a_shipped_model(setup, monkeypatch):
     fp32 = _liveseg_float(tmp_path / "tiny-32x32.onnx")
     convert_fp16(fp32, shipped / "tiny-32x32-fp16.onnx")  # shipped as fp16 only
     monkeypatch.setattr(zoo, "ZOO_DIR", shipped)
-    rc = main(_args(tmp_path, data, "tiny-32x32", sizes="48x32", precisions="fp32,fp16",
-                    temporal="off"))
+    rc = main(
+        _args(tmp_path, data, "tiny-32x32", sizes="48x32", precisions="fp32,fp16", temporal="off")
+    )
     assert rc == 0
     payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
     assert {(r["precision"], r["size"]) for r in payload["rows"]} == {("fp16", "48x32")}

@@ -13,8 +13,10 @@ def scene(h, w, num_classes, seed):
     for c in range(1, num_classes):
         y, x = rng.integers(0, h - h // 3), rng.integers(0, w - w // 3)
         mask[y : y + h // 3, x : x + w // 3] = c
-    colours = np.array([[(37 * c) % 256, (91 * c + 40) % 256, (151 * c + 80) % 256]
-                        for c in range(num_classes)], np.uint8)
+    colours = np.array(
+        [[(37 * c) % 256, (91 * c + 40) % 256, (151 * c + 80) % 256] for c in range(num_classes)],
+        np.uint8,
+    )
     img = colours[mask].astype(np.int16) + rng.integers(-10, 10, (h, w, 3))
     return np.clip(img, 0, 255).astype(np.uint8), mask
 
@@ -115,7 +117,8 @@ def make_folder(root, n=6, h=24, w=32, num_classes=3, size=None):
     names = ["background", "thing", "stuff", "other"][:num_classes]
     (root).mkdir(parents=True, exist_ok=True)
     (root / "classes.txt").write_text(
-        "\n".join(f"{c} {10 * i} {20 * i} {30 * i}" for i, c in enumerate(names)) + "\n")
+        "\n".join(f"{c} {10 * i} {20 * i} {30 * i}" for i, c in enumerate(names)) + "\n"
+    )
     for i in range(n):
         img, mask = scene(h, w, num_classes, seed=i)
         write_rgb(root / "images" / f"im{i:02d}.png", img)

@@ -64,15 +64,25 @@ def test_person_mix_needs_a_labelled_source(tmp_path):
 
 def test_composites_paste_people_on_people_free_images_deterministically(tmp_path):
     root = make_people_root(tmp_path)
-    ds = build_dataset("person", root, "train", composites=6,
-                       transform=TrainTransform((24, 24), scale=(1.0, 1.0), flip=False))
+    ds = build_dataset(
+        "person",
+        root,
+        "train",
+        composites=6,
+        transform=TrainTransform((24, 24), scale=(1.0, 1.0), flip=False),
+    )
     n = len(ds.samples)
     assert len(ds) == n + 6 and ds.groups()[-1] == "composite"
     assert ds.backgrounds and ds.cutouts
     a = [ds[n + k]["mask"].numpy() for k in range(6)]
     assert sum(int((m == 1).any()) for m in a) >= 4  # most land inside the frame
-    again = build_dataset("person", root, "train", composites=6,
-                          transform=TrainTransform((24, 24), scale=(1.0, 1.0), flip=False))
+    again = build_dataset(
+        "person",
+        root,
+        "train",
+        composites=6,
+        transform=TrainTransform((24, 24), scale=(1.0, 1.0), flip=False),
+    )
     np.testing.assert_array_equal(again[n]["image"].numpy(), ds[n]["image"].numpy())
     changed = []
     for epoch in (1, 2, 3):
@@ -100,8 +110,9 @@ def test_paste_person_label_follows_the_pasted_pixels():
 def test_degradations_change_the_image_only_when_drawn():
     rng = np.random.default_rng(0)
     img = rng.integers(0, 255, (32, 32, 3)).astype(np.uint8)
-    never = degrade(img, np.random.default_rng(1), blur={"p": 0.0}, noise={"p": 0.0},
-                    jpeg={"p": 0.0})
+    never = degrade(
+        img, np.random.default_rng(1), blur={"p": 0.0}, noise={"p": 0.0}, jpeg={"p": 0.0}
+    )
     np.testing.assert_array_equal(never, img)
     for kind in ({"blur": {"p": 1.0}}, {"noise": {"p": 1.0}}, {"jpeg": {"p": 1.0}}):
         out = degrade(img, np.random.default_rng(1), **kind)

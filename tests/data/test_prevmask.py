@@ -1,4 +1,5 @@
-"""The synthetic previous-frame mask: aligned with the mask, degraded as configured, reproducible."""
+"""The synthetic previous-frame mask: aligned with the mask, degraded as configured,
+reproducible."""
 
 import numpy as np
 import pytest
@@ -38,8 +39,10 @@ def test_zeros_case_happens_at_about_p_empty():
     aug = PrevMaskAug(p_empty=0.2)
     empty = [not synth_prev(fg, np.random.default_rng(s), aug).any() for s in range(400)]
     assert 0.12 < np.mean(empty) < 0.28
-    assert not any(not synth_prev(fg, np.random.default_rng(s), PrevMaskAug(p_empty=0)).any()
-                   for s in range(50))
+    assert not any(
+        not synth_prev(fg, np.random.default_rng(s), PrevMaskAug(p_empty=0)).any()
+        for s in range(50)
+    )
 
 
 def test_translation_is_bounded_and_varies():
@@ -69,8 +72,14 @@ def test_aligned_with_mask_and_degraded():
     assert np.mean(ious) > 0.6 and min(ious) > 0.2 and np.mean(ious) < 0.99
     assert soft > 50  # blurred edges most of the time
     # milder validation degradation stays closer to the truth
-    mild = [((synth_prev(fg, np.random.default_rng(s), PrevMaskAug(p_empty=0).milder()) > 0.5)
-             & (fg > 0)).sum() / fg.sum() for s in range(100)]
+    mild = [
+        (
+            (synth_prev(fg, np.random.default_rng(s), PrevMaskAug(p_empty=0).milder()) > 0.5)
+            & (fg > 0)
+        ).sum()
+        / fg.sum()
+        for s in range(100)
+    ]
     assert np.mean(mild) > np.mean(ious)
 
 

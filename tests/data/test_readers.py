@@ -26,7 +26,9 @@ def test_camvid_void_to_ignore_and_cache(tmp_path):
     assert set(np.unique(mask[0])) == {255} and mask[1:].max() <= 10
     assert len(build_dataset("camvid", root, "trainval", cache=False)) == 6
     item = ds[0]
-    assert tuple(item["image"].shape) == (3, 24, 32) and item["mask"].dtype.is_floating_point is False
+    assert (
+        tuple(item["image"].shape) == (3, 24, 32) and item["mask"].dtype.is_floating_point is False
+    )
 
 
 def test_davis2016_held_out_clips(tmp_path):
@@ -40,7 +42,10 @@ def test_davis2016_held_out_clips(tmp_path):
     with pytest.raises(ConfigError, match="zzz"):
         build_dataset("davis2016", root, "val", val_clips=["zzz"])
     clips = davis_clips(root, "train")
-    assert list(clips) == ["a", "b", "c"] and [s.name for s in clips["a"]][:2] == ["a/00000", "a/00001"]
+    assert list(clips) == ["a", "b", "c"] and [s.name for s in clips["a"]][:2] == [
+        "a/00000",
+        "a/00001",
+    ]
 
 
 def test_davis2017_nested_resolution_and_palette_masks(tmp_path):
@@ -76,7 +81,11 @@ def test_folder_with_classes_file_and_splits(tmp_path):
     tr = build_dataset("folder", root, "train")
     va = build_dataset("folder", root, "val")
     assert len(tr) == 4 and len(va) == 2
-    assert tr.info.classes == ["background", "thing", "stuff"] and tr.info.palette[1] == [10, 20, 30]
+    assert tr.info.classes == ["background", "thing", "stuff"] and tr.info.palette[1] == [
+        10,
+        20,
+        30,
+    ]
 
 
 def test_clear_errors(tmp_path):
@@ -116,11 +125,17 @@ def test_train_transform_pads_with_ignore_and_is_deterministic():
     assert (m == 255).sum() == 16 * 16 - 10 * 12 and (m == 1).sum() == 10 * 12
     b, m2 = tf(img, mask, np.random.default_rng(0))
     assert np.array_equal(a, b) and np.array_equal(m, m2)
-    big = TrainTransform((8, 6), scale=(0.5, 2.0), jitter={"brightness": 0.3, "contrast": 0.3,
-                                                        "saturation": 0.3, "hue": 0.05})
+    big = TrainTransform(
+        (8, 6),
+        scale=(0.5, 2.0),
+        jitter={"brightness": 0.3, "contrast": 0.3, "saturation": 0.3, "hue": 0.05},
+    )
     for s in range(5):
-        x, y = big(np.random.default_rng(s).integers(0, 255, (30, 40, 3), dtype=np.uint8),
-                   np.zeros((30, 40), np.uint8), np.random.default_rng(s))
+        x, y = big(
+            np.random.default_rng(s).integers(0, 255, (30, 40, 3), dtype=np.uint8),
+            np.zeros((30, 40), np.uint8),
+            np.random.default_rng(s),
+        )
         assert x.shape == (6, 8, 3) and y.shape == (6, 8)
     v, vm = ValTransform((16, 8))(img, mask)
     assert v.shape == (8, 16, 3) and vm.shape == (10, 12)  # labels keep their resolution
@@ -135,4 +150,6 @@ def test_augmentation_depends_on_seed_epoch_index_only(tmp_path):
     ds.set_epoch(1)
     b = ds[1]["image"]
     ds.set_epoch(2)
-    assert np.array_equal(ds[1]["image"].numpy(), a.numpy()) and not np.array_equal(a.numpy(), b.numpy())
+    assert np.array_equal(ds[1]["image"].numpy(), a.numpy()) and not np.array_equal(
+        a.numpy(), b.numpy()
+    )

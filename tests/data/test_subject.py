@@ -28,22 +28,30 @@ def make_subject_root(root, n=10):
             mask[5:25, 15:35] = 2
         else:
             mask[0:2, 0:2] = 2
-        write_rgb(root / "sysu_scene/images" / f"{i:04d}.jpg", rng.integers(0, 255, (30, 40, 3)).astype(np.uint8))
+        write_rgb(
+            root / "sysu_scene/images" / f"{i:04d}.jpg",
+            rng.integers(0, 255, (30, 40, 3)).astype(np.uint8),
+        )
         write_mask(root / "sysu_scene/masks" / f"{i:04d}.png", mask)
     return root
 
 
 def test_subject_mix_sources_labels_and_splits(tmp_path):
     root = make_subject_root(tmp_path)
-    train = build_dataset("subject", root, "train", val_clips=["c"], cache=False,
-                          preresize=(32, 18))
+    train = build_dataset(
+        "subject", root, "train", val_clips=["c"], cache=False, preresize=(32, 18)
+    )
     val = build_dataset("subject", root, "val", val_clips=["c"], cache=False)
     assert {s.group for s in val.samples} == {"c"}  # only DAVIS validates
     names = [s.name for s in train.samples]
     assert "ccp_person/0000" not in names and "ccp_person/0001" in names  # every 5th held out
     # sysu: only photos where the dog covers >= 10%: even files, minus the held-out 0000
     assert sorted(n for n in names if n.startswith("sysu")) == [
-        "sysu_scene/0002", "sysu_scene/0004", "sysu_scene/0006", "sysu_scene/0008"]
+        "sysu_scene/0002",
+        "sysu_scene/0004",
+        "sysu_scene/0006",
+        "sysu_scene/0008",
+    ]
     assert train.info.task == "foreground" and "CC BY-NC" in train.info.license
     for i, s in enumerate(train.samples):
         img, m = train.load(i)

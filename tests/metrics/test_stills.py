@@ -20,8 +20,9 @@ def _predict(img):
 
 def test_stills_score_each_image_and_average_per_group():
     items = [_item(40, 30, "a", 0), _item(50, 64, "a", 0), _item(33, 47, "b", 4)]
-    r = evaluate_predictor(_predict, items, 2, 255, ["bg", "person"], foreground_index=1,
-                           stills=True)
+    r = evaluate_predictor(
+        _predict, items, 2, 255, ["bg", "person"], foreground_index=1, stills=True
+    )
     st = r["stills"]
     assert "video" not in r and st["groups"] == 2
     assert st["per_group"]["a"] == {"images": 2, "j": 1.0, "f": 1.0}

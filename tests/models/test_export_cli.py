@@ -18,15 +18,30 @@ def _trainer_checkpoint(path, name="lraspp_mobilenetv3_small", options=None):
     """A checkpoint laid out like 'liveseg train' writes it (state dict, config, data info)."""
     options = options or {"width_mult": 0.75}
     model = create_model(name, num_classes=2, **options)
-    torch.save({
-        "model": model.state_dict(), "epoch": 3,
-        "config": {"name": "fg-test", "model": {"name": name, "options": options},
-                   "input_size": [96, 64], "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25],
-                   "export": {}},
-        "info": {"name": "synthetic", "classes": ["background", "person"], "task": "foreground",
-                 "foreground": ["person"], "palette": [[0, 0, 0], [255, 0, 0]],
-                 "training_data": "synthetic", "license": "CC0"},
-    }, path)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "epoch": 3,
+            "config": {
+                "name": "fg-test",
+                "model": {"name": name, "options": options},
+                "input_size": [96, 64],
+                "mean": [0.5, 0.5, 0.5],
+                "std": [0.25, 0.25, 0.25],
+                "export": {},
+            },
+            "info": {
+                "name": "synthetic",
+                "classes": ["background", "person"],
+                "task": "foreground",
+                "foreground": ["person"],
+                "palette": [[0, 0, 0], [255, 0, 0]],
+                "training_data": "synthetic",
+                "license": "CC0",
+            },
+        },
+        path,
+    )
     return model
 
 
@@ -59,23 +74,42 @@ def test_export_trainer_checkpoint_fixed_size(tmp_path, capsys):
 
 def test_export_model_name_dynamic_with_options(tmp_path, capsys):
     out = tmp_path / "d.onnx"
-    rc = main(["export", "deeplabv3plus_mobilenetv2", "-o", str(out), "--dynamic",
-               "--input-size", "64x48", "--num-classes", "4", "--option", "width_mult=0.35",
-               "--option", "prev_mask=true"])
+    rc = main(
+        [
+            "export",
+            "deeplabv3plus_mobilenetv2",
+            "-o",
+            str(out),
+            "--dynamic",
+            "--input-size",
+            "64x48",
+            "--num-classes",
+            "4",
+            "--option",
+            "width_mult=0.35",
+            "--option",
+            "prev_mask=true",
+        ]
+    )
     assert rc == 0
     assert "max |diff|" in capsys.readouterr().out
     card = json.loads((tmp_path / "d.json").read_text())
     assert card["prev_mask_input"] is True and len(card["classes"]) == 4
 
 
-@pytest.mark.parametrize("argv,match", [
-    (["export", "deeplabv3plus_mobilenetv", "-o", "X.onnx"], "did you mean"),
-    (["export", "deeplabv3plus_mobilenetv2", "-o", "X.onnx", "--input-size", "big"], "WxH"),
-    (["export", "deeplabv3plus_mobilenetv2", "-o", "X.txt"], ".onnx"),
-    (["export", "deeplabv3plus_mobilenetv2", "-o", "X.onnx", "--option", "output_stride=5"],
-     "output_stride"),
-    (["export", "missing.pt", "-o", "X.onnx"], "neither"),
-])
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["export", "deeplabv3plus_mobilenetv", "-o", "X.onnx"], "did you mean"),
+        (["export", "deeplabv3plus_mobilenetv2", "-o", "X.onnx", "--input-size", "big"], "WxH"),
+        (["export", "deeplabv3plus_mobilenetv2", "-o", "X.txt"], ".onnx"),
+        (
+            ["export", "deeplabv3plus_mobilenetv2", "-o", "X.onnx", "--option", "output_stride=5"],
+            "output_stride",
+        ),
+        (["export", "missing.pt", "-o", "X.onnx"], "neither"),
+    ],
+)
 def test_export_bad_input_is_one_clear_error(argv, match, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) != 0
@@ -87,8 +121,10 @@ def test_export_bad_input_is_one_clear_error(argv, match, tmp_path, capsys, monk
 def test_export_rejects_checkpoint_with_mismatched_weights(tmp_path, capsys):
     ckpt = tmp_path / "c.pt"
     _trainer_checkpoint(ckpt)
-    assert main(["export", str(ckpt), "-o", str(tmp_path / "o.onnx"),
-                 "--option", "width_mult=1.0"]) != 0
+    assert (
+        main(["export", str(ckpt), "-o", str(tmp_path / "o.onnx"), "--option", "width_mult=1.0"])
+        != 0
+    )
     assert "do not fit" in capsys.readouterr().err
 
 
@@ -126,8 +162,20 @@ def test_models_lists_and_details(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "deeplabv3plus_mobilenetv2" in out and "mobileseg_lite_hrnet_18" in out
-    assert main(["models", "--details", "--json", "--size", "256", "--no-onnx",
-                 "deeplabv3plus_mobilenetv2"]) == 0
+    assert (
+        main(
+            [
+                "models",
+                "--details",
+                "--json",
+                "--size",
+                "256",
+                "--no-onnx",
+                "deeplabv3plus_mobilenetv2",
+            ]
+        )
+        == 0
+    )
     row = json.loads(capsys.readouterr().out)["architectures"][0]
     # the reference figures: ~2.7 M parameters, ~1.4 GMAC at 256x256 (1.0, OS16, 21 classes)
     assert 2.6e6 < row["params"] < 2.8e6
@@ -153,8 +201,25 @@ def test_tflite_export_parity_with_onnx(tmp_path):
 
 def test_bench_models_smoke(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert main(["bench", "models", "--models", "lraspp_mobilenetv3_small", "--sizes", "64",
-                 "--runs", "1", "--warmup", "0", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "models",
+                "--models",
+                "lraspp_mobilenetv3_small",
+                "--sizes",
+                "64",
+                "--runs",
+                "1",
+                "--warmup",
+                "0",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "| lraspp_mobilenetv3_small | 64x64 |" in capsys.readouterr().out
     row = json.loads(out.read_text())["rows"][0]
     for k in ("ort_1t", "ort_2t", "torch_1t"):

@@ -3,16 +3,16 @@
 import pytest
 import torch
 from data.segfixtures import make_folder
+from train.tinymodel import NAME
 
 from liveseg.errors import ConfigError
-from liveseg.quant.fp16 import convert_fp16
 from liveseg.export.onnx_export import export_onnx
 from liveseg.models import create_model
-from liveseg.train.config import load_config
 from liveseg.models.from_onnx import recalibrate_batchnorm
+from liveseg.quant.fp16 import convert_fp16
+from liveseg.train.config import load_config
 from liveseg.train.init_from import freeze_batchnorm, load_init_weights
 from liveseg.train.trainer import train
-from train.tinymodel import NAME
 
 W, H = 64, 48
 
@@ -93,10 +93,19 @@ def test_freeze_batchnorm_keeps_statistics():
 
 def _cfg(tmp_path, root, out, **extra):
     p = tmp_path / "cfg.yaml"
-    p.write_text(f"name: tiny\nmodel: {{name: {NAME}}}\n"
-                 f"data: {{dataset: folder, root: {root}}}\nloss: [{{name: ce}}]\n")
-    over = [f"output_dir={out}", "epochs=1", "batch_size=2", "threads=1",
-            "input_size=[32,24]", "augment.crop=[24,24]", "log_every=100"]
+    p.write_text(
+        f"name: tiny\nmodel: {{name: {NAME}}}\n"
+        f"data: {{dataset: folder, root: {root}}}\nloss: [{{name: ce}}]\n"
+    )
+    over = [
+        f"output_dir={out}",
+        "epochs=1",
+        "batch_size=2",
+        "threads=1",
+        "input_size=[32,24]",
+        "augment.crop=[24,24]",
+        "log_every=100",
+    ]
     return load_config(p, over + [f"{k}={v}" for k, v in extra.items()])
 
 
@@ -148,8 +157,7 @@ def test_frozen_statistics_stay_through_a_run(tmp_path):
     root = make_folder(tmp_path / "data", n=6)
     first = train(_cfg(tmp_path, root, tmp_path / "a"), export=False)
     ckpt = tmp_path / "a" / "last.pt"
-    train(_cfg(tmp_path, root, tmp_path / "b", init_from=str(ckpt), freeze_bn="true"),
-          export=False)
+    train(_cfg(tmp_path, root, tmp_path / "b", init_from=str(ckpt), freeze_bn="true"), export=False)
     a, b = load_checkpoint(ckpt)["model"], load_checkpoint(tmp_path / "b" / "last.pt")["model"]
     assert first["best_epoch"] >= 0
     assert torch.equal(a["body.1.running_mean"], b["body.1.running_mean"])

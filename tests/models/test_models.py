@@ -80,8 +80,7 @@ class TestEveryModel:
         from liveseg.export.onnx_export import export_onnx, onnx_parity
 
         model = _model(name)
-        card = ModelCard(name=name, classes=["a", "b", "c"], input_size=[64, 64],
-                         architecture=name)
+        card = ModelCard(name=name, classes=["a", "b", "c"], input_size=[64, 64], architecture=name)
         path = export_onnx(model, tmp_path / "m.onnx", (64, 64), dynamic=True, card=card)
         r = onnx_parity(model, path, sizes=[(64, 64), (67, 45)])
         assert r["max_abs_diff"] < 1e-4, r
@@ -110,11 +109,20 @@ class TestEveryModel:
 
 def test_every_required_architecture_is_registered():
     names = set(list_models())
-    for n in ("deeplabv3plus_mobilenetv2", "deeplabv3_mobilenetv2", "unet_efficientnet_lite0",
-              "lraspp_mobilenetv3_large", "lraspp_mobilenetv3_small",
-              "mobileseg_mobilenetv3_large", "mobileseg_mobilenetv3_small",
-              "mobileseg_mobilenetv2", "mobileseg_shufflenetv2_x1_0", "mobileseg_ghostnet_x1_0",
-              "mobileseg_lite_hrnet_18", "deeplabv3plus_efficientnet_lite0"):
+    for n in (
+        "deeplabv3plus_mobilenetv2",
+        "deeplabv3_mobilenetv2",
+        "unet_efficientnet_lite0",
+        "lraspp_mobilenetv3_large",
+        "lraspp_mobilenetv3_small",
+        "mobileseg_mobilenetv3_large",
+        "mobileseg_mobilenetv3_small",
+        "mobileseg_mobilenetv2",
+        "mobileseg_shufflenetv2_x1_0",
+        "mobileseg_ghostnet_x1_0",
+        "mobileseg_lite_hrnet_18",
+        "deeplabv3plus_efficientnet_lite0",
+    ):
         assert n in names
 
 
@@ -123,17 +131,20 @@ def test_unknown_name_lists_close_matches():
         create_model("deeplabv3plus_mobilnetv2")
 
 
-@pytest.mark.parametrize("name,options,match", [
-    ("deeplabv3plus_mobilenetv2", {"width_mult": 0.3}, "width_mult"),
-    ("deeplabv3plus_mobilenetv2", {"output_stride": 4}, "output_stride"),
-    ("unet_efficientnet_lite0", {"decoder": "transformer"}, "decoder"),
-    ("unet_efficientnet_lite0", {"conv": "full"}, "conv"),
-    ("unet_efficientnet_lite0", {"width_mult": 3.0}, "width_mult"),
-    ("lraspp_mobilenetv3_small", {"in_channels": 5}, "in_channels"),
-    ("mobileseg_mobilenetv2", {"prev_mask": True, "in_channels": 3}, "prev_mask"),
-    ("mobileseg_ghostnet_x1_0", {"context_bins": "big"}, "context_bins"),
-    ("lraspp_mobilenetv3_large", {"no_such_option": 1}, "invalid options"),
-])
+@pytest.mark.parametrize(
+    "name,options,match",
+    [
+        ("deeplabv3plus_mobilenetv2", {"width_mult": 0.3}, "width_mult"),
+        ("deeplabv3plus_mobilenetv2", {"output_stride": 4}, "output_stride"),
+        ("unet_efficientnet_lite0", {"decoder": "transformer"}, "decoder"),
+        ("unet_efficientnet_lite0", {"conv": "full"}, "conv"),
+        ("unet_efficientnet_lite0", {"width_mult": 3.0}, "width_mult"),
+        ("lraspp_mobilenetv3_small", {"in_channels": 5}, "in_channels"),
+        ("mobileseg_mobilenetv2", {"prev_mask": True, "in_channels": 3}, "prev_mask"),
+        ("mobileseg_ghostnet_x1_0", {"context_bins": "big"}, "context_bins"),
+        ("lraspp_mobilenetv3_large", {"no_such_option": 1}, "invalid options"),
+    ],
+)
 def test_invalid_options(name, options, match):
     with pytest.raises(ConfigError, match=match):
         create_model(name, num_classes=2, **options)
@@ -141,10 +152,13 @@ def test_invalid_options(name, options, match):
         create_model(name, num_classes=0)
 
 
-@pytest.mark.parametrize("options", [
-    {"width_mult": 0.35, "output_stride": 8},
-    {"width_mult": 0.5, "output_stride": 32, "separable": False},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"width_mult": 0.35, "output_stride": 8},
+        {"width_mult": 0.5, "output_stride": 32, "separable": False},
+    ],
+)
 def test_deeplab_width_and_output_stride(options):
     model = _model("deeplabv3plus_mobilenetv2", **options)
     feats = model.backbone(torch.randn(1, 3, 64, 64))
@@ -157,8 +171,11 @@ def test_deeplab_width_and_output_stride(options):
 @pytest.mark.parametrize("conv,width", [("dw", 1.0), ("group", 1.5)])
 def test_unet_decoder_and_conv_options(decoder, conv, width):
     model = _model("unet_efficientnet_lite0", decoder=decoder, conv=conv, width_mult=width)
-    convs3 = [m for m in model.head.modules()
-              if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]
+    convs3 = [
+        m
+        for m in model.head.modules()
+        if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+    ]
     assert convs3
     if conv == "dw":
         assert all(m.groups == m.in_channels for m in convs3)
@@ -177,6 +194,6 @@ def test_adaptive_pool_export_form_matches_torch():
         traced = torch.jit.trace(lambda t, b=bins: adaptive_avg_pool(t, b), (x,))
         np.testing.assert_allclose(traced(x).numpy(), ref.numpy(), atol=1e-6)
         y = torch.randn(1, 5, 13, 3)  # the traced form is valid for other sizes too
-        np.testing.assert_allclose(traced(y).numpy(),
-                                   torch.nn.functional.adaptive_avg_pool2d(y, bins).numpy(),
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            traced(y).numpy(), torch.nn.functional.adaptive_avg_pool2d(y, bins).numpy(), atol=1e-6
+        )

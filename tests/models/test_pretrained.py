@@ -72,14 +72,19 @@ def test_a_wrong_mapping_is_caught_by_the_photos(bug):
         elif bug == "mean_var_swapped" and theirs.endswith("running_var"):
             wrong[ours] = sd[theirs.replace("running_var", "running_mean")]
         elif bug == "stem_bn_unmapped" and theirs.startswith("_bn0."):
-            wrong[ours] = torch.ones_like(wrong[ours]) if theirs.endswith(("var", "weight")) \
+            wrong[ours] = (
+                torch.ones_like(wrong[ours])
+                if theirs.endswith(("var", "weight"))
                 else torch.zeros_like(wrong[ours])
+            )
     model.encoder.load_state_dict(wrong)
     photos = _photos()
     hits = [UNIFORM in _top5(model, photos["hopper"])]
     if "cat" in photos:
-        hits += [bool(_top5(model, photos["cat"]) & CATS),
-                 bool(_top5(model, photos["coffee"]) & COFFEE)]
+        hits += [
+            bool(_top5(model, photos["cat"]) & CATS),
+            bool(_top5(model, photos["coffee"]) & COFFEE),
+        ]
     assert not all(hits)
 
 
@@ -115,14 +120,19 @@ def test_config_key_starts_training_from_imagenet(tmp_path):
     from liveseg.train.config import load_config
     from liveseg.train.trainer import build_model
 
-    cfg = load_config(base={"model": {"name": "unet_efficientnet_lite0_mlp",
-                                      "encoder_weights": "imagenet"},
-                            "data": {"root": str(tmp_path)}})
+    cfg = load_config(
+        base={
+            "model": {"name": "unet_efficientnet_lite0_mlp", "encoder_weights": "imagenet"},
+            "data": {"root": str(tmp_path)},
+        }
+    )
     model = build_model(cfg, 2, pretrained=True)
     sd = read_state_dict("lite0")
     torch.testing.assert_close(model.backbone.stages[0][0][0].weight, sd["_conv_stem.weight"])
-    bad = {"model": {"name": "unet_efficientnet_lite0", "encoder_weights": "coco"},
-           "data": {"root": str(tmp_path)}}
+    bad = {
+        "model": {"name": "unet_efficientnet_lite0", "encoder_weights": "coco"},
+        "data": {"root": str(tmp_path)},
+    }
     with pytest.raises(ConfigError, match="encoder_weights"):
         load_config(base=bad)
 
@@ -138,7 +148,7 @@ def test_output_stride_16_encoder_is_the_same_network_dilated():
     with torch.no_grad():
         a, b = os32(x), os16(x)
     assert os16.reductions == [2, 4, 8, 16, 16]
-    for fa, fb in zip(a[:4], b[:4]):
+    for fa, fb in zip(a[:4], b[:4], strict=True):
         torch.testing.assert_close(fa, fb)
     assert tuple(a[4].shape[2:]) == (2, 3) and tuple(b[4].shape[2:]) == (4, 6)
     # the dilated depthwise convs of the last stage (5x5 at dilation 2 after the first block)
@@ -149,7 +159,8 @@ def test_output_stride_16_encoder_is_the_same_network_dilated():
 def test_deeplabv3plus_on_lite0_starts_from_imagenet(tmp_path):
     model = create_model("deeplabv3plus_efficientnet_lite0", num_classes=21)
     load_imagenet_encoder(model.backbone)
-    torch.testing.assert_close(model.backbone.stages[0][0][0].weight,
-                               read_state_dict("lite0")["_conv_stem.weight"])
+    torch.testing.assert_close(
+        model.backbone.stages[0][0][0].weight, read_state_dict("lite0")["_conv_stem.weight"]
+    )
     with pytest.raises(ConfigError, match="output_stride"):
         create_model("deeplabv3plus_efficientnet_lite0", num_classes=21, output_stride=8)

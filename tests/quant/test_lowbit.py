@@ -10,9 +10,15 @@ nn = torch.nn
 
 def net():
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
-                      nn.Conv2d(8, 8, 3, padding=1, groups=8), nn.BatchNorm2d(8), nn.ReLU6(),
-                      nn.Conv2d(8, 4, 1))
+    m = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1, groups=8),
+        nn.BatchNorm2d(8),
+        nn.ReLU6(),
+        nn.Conv2d(8, 4, 1),
+    )
     for b in m:
         if isinstance(b, nn.BatchNorm2d):
             b.running_mean.uniform_(-0.5, 0.5)

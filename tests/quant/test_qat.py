@@ -37,15 +37,27 @@ def test_qat_finetune_and_int8_export(tmp_path):
     torch.manual_seed(0)
     net = Nested().eval()
     calib = images(tmp_path / "calib", n=4, size=(H, W))
-    imgs = torch.stack([torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
-                        for p in sorted(calib.iterdir())])
+    imgs = torch.stack(
+        [
+            torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
+            for p in sorted(calib.iterdir())
+        ]
+    )
     with torch.no_grad():  # teach the float model's own labels: loss must go down
         target = net(normalize(imgs, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225])).argmax(1)
     batches = [{"image": imgs, "mask": target}]
     losses = []
     card = ModelCard(name="tiny", classes=list("abcde"), input_size=[W, H])
-    fq = qat_finetune(net, batches, [{"image": imgs}], mean=card.mean, std=card.std, iters=6,
-                      lr=1e-3, progress=lambda i, n, loss, s: losses.append(loss))
+    fq = qat_finetune(
+        net,
+        batches,
+        [{"image": imgs}],
+        mean=card.mean,
+        std=card.std,
+        iters=6,
+        lr=1e-3,
+        progress=lambda i, n, loss, s: losses.append(loss),
+    )
     assert len(losses) == 6 and losses[-1] < losses[0]
     out = tmp_path / "qat.onnx"
     res = export_qat_onnx(fq, out, card, calib, input_size=(W, H))
@@ -59,7 +71,7 @@ def test_qat_finetune_and_int8_export(tmp_path):
     with torch.no_grad():
         sim = fq(x).numpy()
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = np.concatenate([sess.run(None, {"input": x[i:i + 1].numpy()})[0] for i in range(4)])
+    got = np.concatenate([sess.run(None, {"input": x[i : i + 1].numpy()})[0] for i in range(4)])
     assert sensitivity.output_error([sim], [got])["agreement"] > 0.9
     assert ModelCard.load(out.with_suffix(".json")).name == "tiny-int8"
     with pytest.raises(Exception, match="only 8/8"):
@@ -76,8 +88,12 @@ def test_distillation_keeps_qat_close_to_the_float_model(tmp_path):
     from liveseg.errors import ConfigError
 
     calib = images(tmp_path / "calib", n=4, size=(H, W))
-    imgs = torch.stack([torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
-                        for p in sorted(calib.iterdir())])
+    imgs = torch.stack(
+        [
+            torch.from_numpy(cv2.imread(str(p))[..., ::-1].copy()).permute(2, 0, 1)
+            for p in sorted(calib.iterdir())
+        ]
+    )
     mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
     x = normalize(imgs, mean, std)
     batches = [{"image": imgs, "mask": torch.zeros(4, H, W, dtype=torch.int64)}]
@@ -91,8 +107,9 @@ def test_distillation_keeps_qat_close_to_the_float_model(tmp_path):
         before = {k: v.clone() for k, v in net.state_dict().items()}
         with torch.no_grad():
             ref = net(x).argmax(1)
-        fq = qat_finetune(net, batches, [{"image": imgs}], mean=mean, std=std, iters=10,
-                          lr=3e-3, distill=distill)
+        fq = qat_finetune(
+            net, batches, [{"image": imgs}], mean=mean, std=std, iters=10, lr=3e-3, distill=distill
+        )
         assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
         with torch.no_grad():
             return float((fq(x).argmax(1) == ref).float().mean())
@@ -100,5 +117,6 @@ def test_distillation_keeps_qat_close_to_the_float_model(tmp_path):
     labels_only, distilled = agreement(0.0), agreement(5.0)  # measured 0.42 and 0.65
     assert distilled > labels_only + 0.1, (distilled, labels_only)
     with pytest.raises(ConfigError, match="distillation"):
-        qat_finetune(Nested().eval(), batches, [{"image": imgs}], mean=mean, std=std, iters=1,
-                     distill=-1)
+        qat_finetune(
+            Nested().eval(), batches, [{"image": imgs}], mean=mean, std=std, iters=1, distill=-1
+        )

@@ -24,10 +24,15 @@ class TinySeg(nn.Module):
 
     def __init__(self, k=5):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16),
-                                  nn.ReLU6())
-        self.dw = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1, groups=16, bias=False),
-                                nn.BatchNorm2d(16), nn.ReLU6(), nn.Conv2d(16, 16, 1))
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6()
+        )
+        self.dw = nn.Sequential(
+            nn.Conv2d(16, 16, 3, 1, 1, groups=16, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU6(),
+            nn.Conv2d(16, 16, 1),
+        )
         self.down = nn.Sequential(nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU())
         self.head = nn.Conv2d(48, k, 1)
 
@@ -41,8 +46,15 @@ class TinySeg(nn.Module):
 
 def export(model, path, size=(H, W)):
     model.eval()
-    torch.onnx.export(model, torch.randn(1, 3, *size), str(path), dynamo=False,
-                      opset_version=17, input_names=["input"], output_names=["logits"])
+    torch.onnx.export(
+        model,
+        torch.randn(1, 3, *size),
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input"],
+        output_names=["logits"],
+    )
 
 
 def images(folder, n=8, size=(40, 60), seed=0):
@@ -84,20 +96,36 @@ def val_inputs(d):
 
 def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
     out = tmp_path / "net-int8.onnx"
-    rc = main(["quantize", str(tiny / "net.onnx"), "--calib", str(tiny / "calib"),
-               "--target-cpu", "avx2", "-o", str(out)])
+    rc = main(
+        [
+            "quantize",
+            str(tiny / "net.onnx"),
+            "--calib",
+            str(tiny / "calib"),
+            "--target-cpu",
+            "avx2",
+            "-o",
+            str(out),
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     # QDQ graph: Q/DQ around every conv, weights stored as int8 initializers.
     model = onnx.load(str(out))
     ops = onnx_io.count_ops(model)
     assert ops["Conv"] == 5 and ops["QuantizeLinear"] >= 5 and ops["DequantizeLinear"] >= 10
-    int8_w = [i for i in model.graph.initializer
-              if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    int8_w = [
+        i
+        for i in model.graph.initializer
+        if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4
+    ]
     assert len(int8_w) == 5  # one per conv weight
     # reduce_range for an AVX2 target: 7-bit weights (+-64), safe from its saturating u8s8 pairs
     assert max(abs(int(v)) for w in int8_w for v in onnx.numpy_helper.to_array(w).ravel()) == 64
-    assert not [i for i in model.graph.initializer
-                if i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 4]
+    assert not [
+        i
+        for i in model.graph.initializer
+        if i.data_type == onnx.TensorProto.FLOAT and len(i.dims) == 4
+    ]
     # What ORT executes: integer kernels, no float Conv left.
     opt = kernels.optimized_ops(out)
     assert opt.get("QLinearConv", 0) == 5 and "Conv" not in opt, opt
@@ -117,10 +145,20 @@ def test_int8_close_to_fp32_and_runs_int8_kernels(tiny, tmp_path, capsys):
 
 def test_exclude_first_last_and_op_type(tiny, tmp_path):
     out = tmp_path / "x.onnx"
-    res = ptq.quantize_model(tiny / "net.onnx", out, tiny / "calib", samples=4,
-                           exclude=["first", "last"], method="percentile", reduce_range=False)
-    w8 = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(out)).graph.initializer
-          if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    res = ptq.quantize_model(
+        tiny / "net.onnx",
+        out,
+        tiny / "calib",
+        samples=4,
+        exclude=["first", "last"],
+        method="percentile",
+        reduce_range=False,
+    )
+    w8 = [
+        onnx.numpy_helper.to_array(i)
+        for i in onnx.load(str(out)).graph.initializer
+        if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4
+    ]
     assert max(int(abs(w.astype(int)).max()) for w in w8) == 127
     assert len(res.info["excluded_nodes"]) == 2
     opt = kernels.optimized_ops(out)
@@ -134,7 +172,8 @@ def test_exclude_first_last_and_op_type(tiny, tmp_path):
     with pytest.raises(Exception, match="not 'first'"):
         ptq.resolve_exclusions(model, ["nope"])
     assert ptq.resolve_exclusions(model, ["resize"]) == [
-        n.name for n in model.graph.node if n.op_type == "Resize"]
+        n.name for n in model.graph.node if n.op_type == "Resize"
+    ]
 
 
 def test_fp16_and_dynamic(tiny, tmp_path, capsys):
@@ -181,8 +220,18 @@ def test_sensitivity_finds_the_sensitive_layer(tmp_path, capsys):
     ModelCard(name="o", classes=list("abcd"), input_size=[W, H]).save(tmp_path / "o.json")
     calib = images(tmp_path / "calib", n=4)
     report = tmp_path / "sens.json"
-    rc = main(["quantize", str(tmp_path / "o.onnx"), "--calib", str(calib), "--sensitivity",
-               str(report), "--eval-samples", "2"])
+    rc = main(
+        [
+            "quantize",
+            str(tmp_path / "o.onnx"),
+            "--calib",
+            str(calib),
+            "--sensitivity",
+            str(report),
+            "--eval-samples",
+            "2",
+        ]
+    )
     assert rc == 0
     rep = json.loads(report.read_text())
     # ORT quantizes a conv's input and output tensors, so the outlier tensor between stem
@@ -226,11 +275,16 @@ def test_errors_are_one_line_and_leave_nothing(tiny, tmp_path, capsys):
     # nothing quantizable: a graph of one Relu
     from onnx import TensorProto, helper
 
-    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, H, W])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, H, W])])
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
-              tmp_path / "relu.onnx")
+    g = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"], name="r")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, H, W])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, H, W])],
+    )
+    onnx.save(
+        helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=8),
+        tmp_path / "relu.onnx",
+    )
     rc, err = _cli([tmp_path / "relu.onnx", "--calib", tiny / "calib", "-o", out], capsys)
     assert rc == 3 and "could be quantized" in err
     rc, err = _cli([model, "-o", out], capsys)
@@ -258,7 +312,11 @@ def test_calibration_sources(tiny, tmp_path):
     (dav / "ImageSets").mkdir()
     (dav / "ImageSets" / "train.txt").write_text("bear\n")
     assert len(calibration.list_calibration_images(f"davis:{dav}")) == 2
-    assert calibration.pick_evenly(list(range(10)), 3) == [0, 4, 9] or len(calibration.pick_evenly(list(range(10)), 3)) == 3
-    x = preprocess.card_preprocessor(ModelCard(name="n", input_size=[W, H], layout="nhwc",
-                                    prev_mask_input=True))(np.zeros((10, 20, 3), np.uint8))
+    assert (
+        calibration.pick_evenly(list(range(10)), 3) == [0, 4, 9]
+        or len(calibration.pick_evenly(list(range(10)), 3)) == 3
+    )
+    x = preprocess.card_preprocessor(
+        ModelCard(name="n", input_size=[W, H], layout="nhwc", prev_mask_input=True)
+    )(np.zeros((10, 20, 3), np.uint8))
     assert x.shape == (1, H, W, 4) and x.dtype == np.float32

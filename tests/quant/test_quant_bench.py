@@ -30,25 +30,58 @@ def test_bench_quant_table(tmp_path, capsys):
     torch.manual_seed(0)
     name = "lraspp_mobilenetv3_small"
     model = create_model(name, num_classes=11).eval()
-    card = ModelCard(name="t", classes=[str(i) for i in range(11)], input_size=[64, 48],
-                     architecture=name)
+    card = ModelCard(
+        name="t", classes=[str(i) for i in range(11)], input_size=[64, 48], architecture=name
+    )
     export_onnx(model, tmp_path / "m.onnx", input_size=(64, 48), card=card)
     ckpt = tmp_path / "m.pt"
-    torch.save({"model": model.state_dict(), "model_name": name, "num_classes": 11,
-                "card": card.to_dict()}, ckpt)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "model_name": name,
+            "num_classes": 11,
+            "card": card.to_dict(),
+        },
+        ckpt,
+    )
     data = fake_camvid(tmp_path / "camvid")
     out_json = tmp_path / "rows.json"
-    rc = main(["bench", "quant", "--onnx", str(tmp_path / "m.onnx"), "--checkpoint", str(ckpt),
-               "--data", f"camvid:{data}", "--bits", "32/32,4/4", "--runs", "2",
-               "--calib-samples", "3", "--variants", "int8", "--workdir", str(tmp_path / "work"), "--json",
-               str(out_json)])
+    rc = main(
+        [
+            "bench",
+            "quant",
+            "--onnx",
+            str(tmp_path / "m.onnx"),
+            "--checkpoint",
+            str(ckpt),
+            "--data",
+            f"camvid:{data}",
+            "--bits",
+            "32/32,4/4",
+            "--runs",
+            "2",
+            "--calib-samples",
+            "3",
+            "--variants",
+            "int8",
+            "--workdir",
+            str(tmp_path / "work"),
+            "--json",
+            str(out_json),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
-    for col in ("Network", "Input", "Stride", "Quantization (w/a)", "mIoU", "Runtime",
-                "File size"):
+    for col in ("Network", "Input", "Stride", "Quantization (w/a)", "mIoU", "Runtime", "File size"):
         assert col in out
-    for row in ("fp32 (32/32)", "int8 PTQ (8/8", "PyTorch eager",
-                "simulated 32/32", "simulated 4/4", "int8/fp32 speed-up"):
+    for row in (
+        "fp32 (32/32)",
+        "int8 PTQ (8/8",
+        "PyTorch eager",
+        "simulated 32/32",
+        "simulated 4/4",
+        "int8/fp32 speed-up",
+    ):
         assert row in out
     import json
 
@@ -69,9 +102,11 @@ def test_data_from_a_training_config_keeps_its_split_and_class_map(tmp_path):
 
     root = make_folder(tmp_path / "f", n=10, num_classes=4)
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"name: t\ndata:\n  dataset: folder\n  root: {root}\n"
-                   "  options: {val_every: 5, class_map: {0: 0, 1: 1, 2: 1, 3: 0}}\n"
-                   "model: {name: deeplabv3plus_mobilenetv2}\n")
+    cfg.write_text(
+        f"name: t\ndata:\n  dataset: folder\n  root: {root}\n"
+        "  options: {val_every: 5, class_map: {0: 0, 1: 1, 2: 1, 3: 0}}\n"
+        "model: {name: deeplabv3plus_mobilenetv2}\n"
+    )
     kind, got_root, opts = parse_spec(str(cfg))
     assert kind == "folder" and str(got_root) == str(root) and opts["val_every"] == 5
     assert parse_spec(f"camvid:{root}") == ("camvid", str(root), {})

@@ -22,8 +22,12 @@ X86 = {"cpu": "test", "arch": "x86", "cores": 2, "amx": False, "bf16": False, "f
 
 
 def _cpu(monkeypatch, **kw):
-    feats = {**X86, "isa": {"AVX2": True, "AVX-512 VNNI": kw.get("vnni", False)},
-             "int8_dot": kw.get("vnni", False), **{k: v for k, v in kw.items() if k != "vnni"}}
+    feats = {
+        **X86,
+        "isa": {"AVX2": True, "AVX-512 VNNI": kw.get("vnni", False)},
+        "int8_dot": kw.get("vnni", False),
+        **{k: v for k, v in kw.items() if k != "vnni"},
+    }
     monkeypatch.setattr(sysinfo, "cpu_features", lambda: feats)
 
 
@@ -56,26 +60,41 @@ def small(tmp_path):
 
 
 def _max_weight(path):
-    ws = [onnx.numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer
-          if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4]
+    ws = [
+        onnx.numpy_helper.to_array(i)
+        for i in onnx.load(str(path)).graph.initializer
+        if i.data_type == onnx.TensorProto.INT8 and len(i.dims) == 4
+    ]
     assert ws
     return max(int(np.abs(w.astype(int)).max()) for w in ws)
 
 
-@pytest.mark.parametrize("flags, vnni, expect, note", [
-    ([], True, 127, "reduce_range off (auto, this CPU has AVX-512 VNNI"),
-    ([], False, 64, "reduce_range on (auto, this CPU has no VNNI/AMX"),
-    (["--target-cpu", "avx2"], True, 64, "reduce_range on (auto, target avx2"),
-    (["--target-cpu", "vnni"], False, 127, "reduce_range off (auto, target vnni"),
-    (["--target-cpu", "avx2", "--no-reduce-range"], False, 127, "reduce_range off (--no-reduce-range)"),
-    (["--target-cpu", "vnni", "--reduce-range"], True, 64, "reduce_range on (--reduce-range)"),
-])
+@pytest.mark.parametrize(
+    "flags, vnni, expect, note",
+    [
+        ([], True, 127, "reduce_range off (auto, this CPU has AVX-512 VNNI"),
+        ([], False, 64, "reduce_range on (auto, this CPU has no VNNI/AMX"),
+        (["--target-cpu", "avx2"], True, 64, "reduce_range on (auto, target avx2"),
+        (["--target-cpu", "vnni"], False, 127, "reduce_range off (auto, target vnni"),
+        (
+            ["--target-cpu", "avx2", "--no-reduce-range"],
+            False,
+            127,
+            "reduce_range off (--no-reduce-range)",
+        ),
+        (["--target-cpu", "vnni", "--reduce-range"], True, 64, "reduce_range on (--reduce-range)"),
+    ],
+)
 def test_cli_reduce_range(small, tmp_path, monkeypatch, capsys, flags, vnni, expect, note):
     path, calib = small
     _cpu(monkeypatch, vnni=vnni)
     out = tmp_path / "out.onnx"
-    assert main(["quantize", str(path), "--calib", str(calib), "--samples", "4", "-o", str(out),
-                 *flags]) == 0, capsys.readouterr().err
+    assert (
+        main(
+            ["quantize", str(path), "--calib", str(calib), "--samples", "4", "-o", str(out), *flags]
+        )
+        == 0
+    ), capsys.readouterr().err
     assert _max_weight(out) == expect
     printed = capsys.readouterr().out
     assert note in printed
@@ -86,10 +105,13 @@ def test_fp16_model_is_quantized_from_its_float32_copy(small, tmp_path, capsys):
     path, calib = small
     fp16 = tmp_path / "net-fp16.onnx"
     assert main(["quantize", str(path), "--format", "fp16", "-o", str(fp16)]) == 0
-    assert any(i.data_type == onnx.TensorProto.FLOAT16 for i in onnx.load(str(fp16)).graph.initializer)
+    assert any(
+        i.data_type == onnx.TensorProto.FLOAT16 for i in onnx.load(str(fp16)).graph.initializer
+    )
     capsys.readouterr()
-    assert main(["quantize", str(fp16), "--calib", str(calib), "--samples", "4"]) == 0, \
+    assert main(["quantize", str(fp16), "--calib", str(calib), "--samples", "4"]) == 0, (
         capsys.readouterr().err
+    )
     out = tmp_path / "net-fp16-int8.onnx"
     printed = capsys.readouterr().out
     assert "has fp16 weights" in printed and str(out) in printed

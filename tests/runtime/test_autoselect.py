@@ -94,8 +94,10 @@ def _cand(spec, path):
 def fake_model_file(folder, name="m.onnx", content=b"fake model"):
     path = folder / name
     path.write_bytes(content)
-    write_card(path, fixture_card("fake", classes=["r", "g", "b"], input_size=[16, 16],
-                                  output_kind="logits"))
+    write_card(
+        path,
+        fixture_card("fake", classes=["r", "g", "b"], input_size=[16, 16], output_kind="logits"),
+    )
     return path
 
 
@@ -108,8 +110,10 @@ def cache(tmp_path, monkeypatch):
 
 # ---- the choice ----------------------------------------------------------------------------
 def test_fastest_agreeing_engine_is_chosen(tmp_path, cache, monkeypatch):
-    fakes = Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:f32": (6, False),
-                                "openvino:bf16": (4, False)})
+    fakes = Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:f32": (6, False), "openvino:bf16": (4, False)},
+    )
     m = load_model(fake_model_file(tmp_path), threads=1)
     ch = m.engine_choice
     assert ch.reason == "measured" and ch.spec == "openvino:bf16" and ch.file == "m.onnx"
@@ -124,8 +128,10 @@ def test_fastest_agreeing_engine_is_chosen(tmp_path, cache, monkeypatch):
 
 
 def test_fast_but_wrong_engine_is_never_chosen(tmp_path, cache, monkeypatch):
-    Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:bf16": (1, True),
-                        "openvino:f32": (7, False)})
+    Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:bf16": (1, True), "openvino:f32": (7, False)},
+    )
     ch = load_model(fake_model_file(tmp_path)).engine_choice
     assert ch.spec == "openvino:f32"
     bad = next(x for x in ch.measurements if x.spec == "openvino:bf16")
@@ -142,8 +148,10 @@ def test_only_wrong_engines_leave_the_reference(tmp_path, cache, monkeypatch):
 
 
 def test_a_candidate_that_fails_to_open_is_skipped(tmp_path, cache, monkeypatch):
-    Fakes(monkeypatch, {"onnxruntime": (10, False), "onnxruntime:cuda": (None, False),
-                        "openvino:f32": (5, False)})
+    Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "onnxruntime:cuda": (None, False), "openvino:f32": (5, False)},
+    )
     ch = load_model(fake_model_file(tmp_path)).engine_choice
     assert ch.spec == "openvino:f32"
     failed = next(x for x in ch.measurements if x.spec == "onnxruntime:cuda")
@@ -201,16 +209,19 @@ def test_key_changes_measure_again(tmp_path, cache, monkeypatch, change):
         from liveseg import sysinfo
 
         real = sysinfo.library_versions
-        monkeypatch.setattr(sysinfo, "library_versions",
-                            lambda: {**real(), "openvino": "9999.0"})
+        monkeypatch.setattr(sysinfo, "library_versions", lambda: {**real(), "openvino": "9999.0"})
     elif change == "cpu":
         from liveseg import sysinfo
 
         real_sig = sysinfo.cpu_signature
         monkeypatch.setattr(sysinfo, "cpu_signature", lambda: {**real_sig(), "flags": "other"})
     elif change == "card":
-        write_card(path, fixture_card("fake2", classes=["r", "g", "b"], input_size=[16, 16],
-                                      output_kind="logits"))
+        write_card(
+            path,
+            fixture_card(
+                "fake2", classes=["r", "g", "b"], input_size=[16, 16], output_kind="logits"
+            ),
+        )
     fakes = Fakes(monkeypatch, specs)
     ch = load_model(path, threads=2 if change == "threads" else 1).engine_choice
     assert ch.reason == "measured"
@@ -315,18 +326,24 @@ def test_gpu_candidates_skipped_cleanly_without_a_gpu(tmp_path, monkeypatch):
     import onnxruntime as ort
 
     path = tmp_path / "m.onnx"
-    monkeypatch.setattr(ort, "get_available_providers", lambda: [
-        "TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(
+        ort,
+        "get_available_providers",
+        lambda: ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"],
+    )
     monkeypatch.setattr(autoselect, "nvidia_gpu_present", lambda: False)
     monkeypatch.setattr(autoselect, "openvino_info", lambda: {"devices": ["CPU"], "cpu_caps": []})
     cands, skipped = autoselect.gpu_candidates(path)
     assert cands == []
-    assert dict(skipped) == {"onnxruntime:cuda": "no NVIDIA GPU",
-                             "onnxruntime:tensorrt": "no NVIDIA GPU"}
+    assert dict(skipped) == {
+        "onnxruntime:cuda": "no NVIDIA GPU",
+        "onnxruntime:tensorrt": "no NVIDIA GPU",
+    }
     # With a GPU (faked) they become candidates, OpenVINO's GPU device too.
     monkeypatch.setattr(autoselect, "nvidia_gpu_present", lambda: True)
-    monkeypatch.setattr(autoselect, "openvino_info",
-                        lambda: {"devices": ["CPU", "GPU.0"], "cpu_caps": []})
+    monkeypatch.setattr(
+        autoselect, "openvino_info", lambda: {"devices": ["CPU", "GPU.0"], "cpu_caps": []}
+    )
     cands, skipped = autoselect.gpu_candidates(path)
     specs = [c.spec for c in cands]
     assert skipped == [] and "onnxruntime:cuda" in specs and "onnxruntime:tensorrt" in specs
@@ -341,8 +358,15 @@ def test_cpu_only_onnxruntime_lists_no_gpu_candidate():
 
 
 def test_gpu_candidate_that_fails_is_skipped_in_the_probe(tmp_path, cache, monkeypatch):
-    Fakes(monkeypatch, {"onnxruntime": (10, False), "onnxruntime:cuda": (None, False),
-                        "openvino:gpu": (None, False), "openvino:f32": (8, False)})
+    Fakes(
+        monkeypatch,
+        {
+            "onnxruntime": (10, False),
+            "onnxruntime:cuda": (None, False),
+            "openvino:gpu": (None, False),
+            "openvino:f32": (8, False),
+        },
+    )
     ch = load_model(fake_model_file(tmp_path)).engine_choice
     assert ch.spec == "openvino:f32"
     assert {x.spec: x.status for x in ch.measurements}["openvino:gpu"] == "failed"
@@ -353,8 +377,11 @@ def test_openvino_precisions_follow_the_cpu(monkeypatch):
     from liveseg import sysinfo
 
     base = {"cpu": "x", "arch": "x86", "cores": 2, "isa": {}, "int8_dot": True, "amx": True}
-    monkeypatch.setattr(autoselect, "openvino_info",
-                        lambda: {"devices": ["CPU"], "cpu_caps": ["FP32", "BF16", "FP16", "INT8"]})
+    monkeypatch.setattr(
+        autoselect,
+        "openvino_info",
+        lambda: {"devices": ["CPU"], "cpu_caps": ["FP32", "BF16", "FP16", "INT8"]},
+    )
     monkeypatch.setattr(sysinfo, "cpu_features", lambda: {**base, "bf16": True, "fp16": False})
     assert autoselect.cpu_precisions(quantized=False) == ["f32", "bf16"]
     assert autoselect.cpu_precisions(quantized=True) == ["f32", "bf16"]
@@ -388,9 +415,11 @@ def test_shipped_siblings(tmp_path, monkeypatch):
 
 def test_faster_agreeing_sibling_file_is_chosen(tmp_path, cache, monkeypatch):
     int8, fp16 = _fake_zoo(tmp_path, monkeypatch)
-    fakes = Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
-                  siblings={"street-fp16.onnx": {"onnxruntime": (12, False),
-                                                 "openvino:bf16": (3, False)}})
+    fakes = Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
+        siblings={"street-fp16.onnx": {"onnxruntime": (12, False), "openvino:bf16": (3, False)}},
+    )
     m = load_model("street-int8")
     ch = m.engine_choice
     assert ch.spec == "openvino:bf16" and ch.file == "street-fp16.onnx" and m.path == fp16
@@ -399,17 +428,22 @@ def test_faster_agreeing_sibling_file_is_chosen(tmp_path, cache, monkeypatch):
     labels = [x.label for x in ch.measurements]
     assert "openvino:bf16 on street-fp16.onnx" in labels
     # siblings=False (eval, label): the named file only.
-    Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
-          siblings={"street-fp16.onnx": {"onnxruntime": (12, False), "openvino:bf16": (3, False)}})
+    Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
+        siblings={"street-fp16.onnx": {"onnxruntime": (12, False), "openvino:bf16": (3, False)}},
+    )
     m2 = load_model("street-int8", siblings=False)
     assert m2.path == int8 and m2.engine_choice.spec == "openvino:bf16"
 
 
 def test_disagreeing_sibling_file_is_never_chosen(tmp_path, cache, monkeypatch):
     int8, _ = _fake_zoo(tmp_path, monkeypatch)
-    fakes = Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
-                  siblings={"street-fp16.onnx": {"onnxruntime": (2, True),
-                                                 "openvino:bf16": (1, True)}})
+    fakes = Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:bf16": (6, False)},
+        siblings={"street-fp16.onnx": {"onnxruntime": (2, True), "openvino:bf16": (1, True)}},
+    )
     m = load_model("street-int8")
     ch = m.engine_choice
     assert m.path == int8 and ch.spec == "openvino:bf16" and ch.file == "street-int8.onnx"
@@ -452,13 +486,22 @@ def test_agreement_tolerates_one_pixel_edge_shifts():
 
 # ---- reports -------------------------------------------------------------------------------
 def test_info_says_which_engine_and_why(tmp_path, cache, monkeypatch, capsys):
-    Fakes(monkeypatch, {"onnxruntime": (10, False), "openvino:f32": (6, False),
-                        "openvino:bf16": (1, True)})
+    Fakes(
+        monkeypatch,
+        {"onnxruntime": (10, False), "openvino:f32": (6, False), "openvino:bf16": (1, True)},
+    )
     path = fake_model_file(tmp_path)
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
-    for text in ("engine choice", "openvino:f32", "measured", "6.00 ms", "10.00 ms", "rejected",
-                 "probe input"):
+    for text in (
+        "engine choice",
+        "openvino:f32",
+        "measured",
+        "6.00 ms",
+        "10.00 ms",
+        "rejected",
+        "probe input",
+    ):
         assert text in out, text
     assert main(["info", str(path), "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
@@ -468,16 +511,33 @@ def test_info_says_which_engine_and_why(tmp_path, cache, monkeypatch, capsys):
 def test_run_summary_says_which_engine_and_why():
     from liveseg.video.pipeline import RunStats
 
-    ch = autoselect.EngineChoice("openvino:bf16", "m.onnx", "cached", 1, [
-        autoselect.Measurement("onnxruntime", "onnxruntime", "m.onnx", "ok", ms=9.0),
-        autoselect.Measurement("openvino:bf16", "openvino:bf16", "m.onnx", "chosen", ms=6.0)],
-        measured_at="2026-01-02T03:04:05+00:00")
-    stats = RunStats(frames=1, fps=1.0, wall_s=1.0, inferred_frames=1, propagated_frames=0,
-                     drops=0, decode_errors=0, stages={},
-                     engine_choice={"summary": ch.summary(), **ch.to_dict()})
+    ch = autoselect.EngineChoice(
+        "openvino:bf16",
+        "m.onnx",
+        "cached",
+        1,
+        [
+            autoselect.Measurement("onnxruntime", "onnxruntime", "m.onnx", "ok", ms=9.0),
+            autoselect.Measurement("openvino:bf16", "openvino:bf16", "m.onnx", "chosen", ms=6.0),
+        ],
+        measured_at="2026-01-02T03:04:05+00:00",
+    )
+    stats = RunStats(
+        frames=1,
+        fps=1.0,
+        wall_s=1.0,
+        inferred_frames=1,
+        propagated_frames=0,
+        drops=0,
+        decode_errors=0,
+        stages={},
+        engine_choice={"summary": ch.summary(), **ch.to_dict()},
+    )
     text = stats.format()
-    assert "engine: openvino:bf16 on m.onnx (auto, cached choice measured on 2026-01-02: " \
-           "onnxruntime 9.00 ms, openvino:bf16 6.00 ms)" in text
+    assert (
+        "engine: openvino:bf16 on m.onnx (auto, cached choice measured on 2026-01-02: "
+        "onnxruntime 9.00 ms, openvino:bf16 6.00 ms)" in text
+    )
 
 
 def test_info_system(capsys):
@@ -510,16 +570,19 @@ def _conv_model(path, size=128, channels=48, classes=4):
         w = (rng.standard_normal((cout, cin, 3, 3)) / np.sqrt(cin * 9)).astype(np.float32)
         inits.append(numpy_helper.from_array(w, f"w{i}"))
         out = "logits" if i == 3 else f"h{i}"
-        nodes.append(helper.make_node("Conv", [x, f"w{i}"], [f"c{i}" if i < 3 else out],
-                                      pads=[1, 1, 1, 1]))
+        nodes.append(
+            helper.make_node("Conv", [x, f"w{i}"], [f"c{i}" if i < 3 else out], pads=[1, 1, 1, 1])
+        )
         if i < 3:
             nodes.append(helper.make_node("Relu", [f"c{i}"], [out]))
         x, cin = out, cout
     graph = helper.make_graph(
-        nodes, "probe", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
-                                                       [1, 3, size, size])],
+        nodes,
+        "probe",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, classes, size, size])],
-        inits)
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.save(model, str(path))
     write_card(path, fixture_card("conv", input_size=[size, size], output_kind="logits"))
@@ -545,11 +608,18 @@ def test_real_engines_probe_and_cache(tmp_path, cache):
 
 
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed (extra: openvino)")
-@pytest.mark.parametrize("kw", [
-    {"output": "softmax"}, {"output": "argmax", "size": None}, {"output": "argmax_int32_flat"},
-    {"input_dtype": "uint8", "norm": "-1_1"}, {"graph_norm": True}, {"layout": "nhwc"},
-    {"task": "fg", "output": "sigmoid"},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"output": "softmax"},
+        {"output": "argmax", "size": None},
+        {"output": "argmax_int32_flat"},
+        {"input_dtype": "uint8", "norm": "-1_1"},
+        {"graph_norm": True},
+        {"layout": "nhwc"},
+        {"task": "fg", "output": "sigmoid"},
+    ],
+)
 def test_openvino_on_onnx_detects_what_onnxruntime_detects(tmp_path, kw):
     """I/O detection reads the ONNX graph whichever engine runs the file, so a choice of
     OpenVINO by auto never changes how a model's input or output is understood."""

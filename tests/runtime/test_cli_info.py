@@ -31,15 +31,34 @@ def test_info_table(tmp_path, capsys):
     path = make_seg_model(tmp_path / "m.onnx", output="argmax_int32_flat", size=None, out_stride=2)
     code, out, err = _info(capsys, path, "--input-size", "64x48")
     assert code == 0, err
-    for text in ("auto-detected", "nchw", "64x48 (dynamic)", "labels", "imagenet", "[from default]",
-                 "class0", "onnxruntime"):
+    for text in (
+        "auto-detected",
+        "nchw",
+        "64x48 (dynamic)",
+        "labels",
+        "imagenet",
+        "[from default]",
+        "class0",
+        "onnxruntime",
+    ):
         assert text in out, text
 
 
 def test_info_json(tmp_path, capsys):
     path = make_seg_model(tmp_path / "m.onnx", layout="nhwc", output="softmax", norm="-1_1")
-    code, out, _ = _info(capsys, path, "--json", "--mean", "0.5,0.5,0.5", "--std", "0.5,0.5,0.5",
-                         "--classes", ",".join(COLOR_CLASSES), "--threads", "1")
+    code, out, _ = _info(
+        capsys,
+        path,
+        "--json",
+        "--mean",
+        "0.5,0.5,0.5",
+        "--std",
+        "0.5,0.5,0.5",
+        "--classes",
+        ",".join(COLOR_CLASSES),
+        "--threads",
+        "1",
+    )
     assert code == 0
     d = json.loads(out)
     assert d["card_source"] == "auto-detected"
@@ -51,15 +70,17 @@ def test_info_json(tmp_path, capsys):
 
 def test_card_beside_and_in_metadata(tmp_path, capsys):
     path = make_seg_model(tmp_path / "m.onnx", norm="-1_1")
-    card = fixture_card("colors", mean=[0.5] * 3, std=[0.5] * 3, license="MIT",
-                        training_data="synthetic colours")
+    card = fixture_card(
+        "colors", mean=[0.5] * 3, std=[0.5] * 3, license="MIT", training_data="synthetic colours"
+    )
     embed_card(path, card)
     m = load_model(path)
     assert m.card_source == "onnx metadata" and m.card.name == "colors"
     assert m.io.norm_source == "card" and m.io.norm == "[-1,1]"
     # JSON beside the file wins over the metadata.
-    write_card(path, fixture_card("json-card", mean=[0.5] * 3, std=[0.5] * 3,
-                                  classes=["k", "r", "g", "b"]))
+    write_card(
+        path, fixture_card("json-card", mean=[0.5] * 3, std=[0.5] * 3, classes=["k", "r", "g", "b"])
+    )
     m = load_model(path)
     assert m.card_source.startswith("json") and m.card.classes == ["k", "r", "g", "b"]
     code, out, _ = _info(capsys, path, "--json")
@@ -96,9 +117,21 @@ def _bad_files(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["missing", "random_bytes", "text_as_onnx", "truncated", "empty",
-                                  "two_inputs", "vector_output", "no_channel_dim", "directory",
-                                  "unknown_extension"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "random_bytes",
+        "text_as_onnx",
+        "truncated",
+        "empty",
+        "two_inputs",
+        "vector_output",
+        "no_channel_dim",
+        "directory",
+        "unknown_extension",
+    ],
+)
 def test_bad_models_are_one_clear_line(tmp_path, capsys, case):
     path = _bad_files(tmp_path)[case]
     code, out, err = _info(capsys, path)
@@ -118,18 +151,21 @@ def test_unsupported_io_messages_say_what_was_found(tmp_path, capsys):
     assert "2 inputs" in err
 
 
-@pytest.mark.parametrize("flags, needle", [
-    (["--input-size", "big"], "--input-size"),
-    (["--mean", "1,2"], "--mean"),
-    (["--mean", "123.7,116.3,103.5"], "pixel/255"),
-    (["--std", "0,0.2,0.2"], "--std"),
-    (["--layout", "chw"], "--layout"),
-    (["--classes", "a,,b"], "--classes"),
-    (["--threads", "-2"], "--threads"),
-    (["--engine", "tensorrt"], "--engine"),
-    (["--classes", "a,b"], "--classes names 2"),
-    (["--input-size", "64x64"], "fixed"),
-])
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--input-size", "big"], "--input-size"),
+        (["--mean", "1,2"], "--mean"),
+        (["--mean", "123.7,116.3,103.5"], "pixel/255"),
+        (["--std", "0,0.2,0.2"], "--std"),
+        (["--layout", "chw"], "--layout"),
+        (["--classes", "a,,b"], "--classes"),
+        (["--threads", "-2"], "--threads"),
+        (["--engine", "tensorrt"], "--engine"),
+        (["--classes", "a,b"], "--classes names 2"),
+        (["--input-size", "64x64"], "fixed"),
+    ],
+)
 def test_bad_flag_values_are_config_errors(tmp_path, capsys, flags, needle):
     path = make_seg_model(tmp_path / "m.onnx")
     code, _, err = _info(capsys, path, *flags)
@@ -139,10 +175,18 @@ def test_bad_flag_values_are_config_errors(tmp_path, capsys, flags, needle):
 
 def test_cli_subprocess_exit_code_and_no_traceback(tmp_path):
     bad = text_as_onnx(tmp_path / "m.onnx")
-    r = subprocess.run([sys.executable, "-m", "liveseg", "info", str(bad)],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "liveseg", "info", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 3
     assert r.stderr.strip().count("\n") == 0 and "not a usable ONNX model" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "liveseg", "info", str(bad), "--debug"],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "liveseg", "info", str(bad), "--debug"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode != 0 and "Traceback" in r.stderr

@@ -102,8 +102,10 @@ def onnx_confidence_model(path, dtype: str = "uint8", W: int = 64, H: int = 48) 
     y = "p"
     if dtype in ("uint8", "int8"):
         inits.append(_c("k255", np.float32(255)))
-        nodes += [helper.make_node("Mul", ["p", "k255"], ["p255"]),
-                  helper.make_node("Round", ["p255"], ["r"])]
+        nodes += [
+            helper.make_node("Mul", ["p", "k255"], ["p255"]),
+            helper.make_node("Round", ["p255"], ["r"]),
+        ]
         y = "r"
         if dtype == "int8":
             inits.append(_c("k128", np.float32(128)))
@@ -113,12 +115,17 @@ def onnx_confidence_model(path, dtype: str = "uint8", W: int = 64, H: int = 48) 
         nodes.append(helper.make_node("Cast", [y], ["c"], to=to))
         y = "c"
     nodes.append(helper.make_node("Transpose", [y], ["conf"], perm=[0, 2, 3, 1]))
-    ttype = {"uint8": TensorProto.UINT8, "int8": TensorProto.INT8,
-             "float32": TensorProto.FLOAT}[dtype]
-    return _save(nodes, inits,
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, H, W, 3]),
-                 helper.make_tensor_value_info("conf", ttype, [1, H, W, 1]), path,
-                 metadata={"normalization": "0_1"})
+    ttype = {"uint8": TensorProto.UINT8, "int8": TensorProto.INT8, "float32": TensorProto.FLOAT}[
+        dtype
+    ]
+    return _save(
+        nodes,
+        inits,
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, H, W, 3]),
+        helper.make_tensor_value_info("conf", ttype, [1, H, W, 1]),
+        path,
+        metadata={"normalization": "0_1"},
+    )
 
 
 def onnx_flat_int64_labels(path, W: int = 64, H: int = 48) -> Path:
@@ -131,13 +138,19 @@ def onnx_flat_int64_labels(path, W: int = 64, H: int = 48) -> Path:
     for c in range(3):
         w[c, c] = std[c]
         b[c] = mean[c] - 0.4 + 0.01 * c
-    nodes = [helper.make_node("Conv", ["image", "w", "b"], ["s"]),
-             helper.make_node("ArgMax", ["s"], ["am"], axis=1, keepdims=0),
-             helper.make_node("Reshape", ["am", "shape"], ["labels"])]
+    nodes = [
+        helper.make_node("Conv", ["image", "w", "b"], ["s"]),
+        helper.make_node("ArgMax", ["s"], ["am"], axis=1, keepdims=0),
+        helper.make_node("Reshape", ["am", "shape"], ["labels"]),
+    ]
     inits = [_c("w", w), _c("b", b), _c("shape", np.array([1, -1], np.int64))]
-    return _save(nodes, inits,
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, H, W]),
-                 helper.make_tensor_value_info("labels", TensorProto.INT64, [1, H * W]), path)
+    return _save(
+        nodes,
+        inits,
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, H, W]),
+        helper.make_tensor_value_info("labels", TensorProto.INT64, [1, H * W]),
+        path,
+    )
 
 
 def onnx_two_channel_softmax(path, W: int = 64, H: int = 48) -> Path:
@@ -147,11 +160,17 @@ def onnx_two_channel_softmax(path, W: int = 64, H: int = 48) -> Path:
     w = np.zeros((2, 3, 1, 1), np.float32)
     w[1, :, 0, 0] = FG_W * std
     b = np.array([0.0, FG_B + float(FG_W @ mean)], np.float32)
-    nodes = [helper.make_node("Conv", ["image", "w", "b"], ["s"]),
-             helper.make_node("Softmax", ["s"], ["probs"], axis=1)]
-    return _save(nodes, [_c("w", w), _c("b", b)],
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, H, W]),
-                 helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 2, H, W]), path)
+    nodes = [
+        helper.make_node("Conv", ["image", "w", "b"], ["s"]),
+        helper.make_node("Softmax", ["s"], ["probs"], axis=1),
+    ]
+    return _save(
+        nodes,
+        [_c("w", w), _c("b", b)],
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, H, W]),
+        helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 2, H, W]),
+        path,
+    )
 
 
 INT8_IN_SCALE, INT8_IN_ZP = 1 / 255, -128
@@ -159,15 +178,25 @@ INT8_IN_SCALE, INT8_IN_ZP = 1 / 255, -128
 
 def onnx_nhwc_int8_input(path, W: int = 64, H: int = 48) -> Path:
     """NHWC int8 input (DequantizeLinear: p = (q + 128) / 255) -> [1, 1, H, W] float sigmoid."""
-    nodes = [helper.make_node("DequantizeLinear", ["image", "s", "z"], ["deq"]),
-             helper.make_node("Transpose", ["deq"], ["x"], perm=[0, 3, 1, 2]),
-             helper.make_node("Conv", ["x", "w", "b"], ["logit"]),
-             helper.make_node("Sigmoid", ["logit"], ["p"])]
-    inits = [_c("s", np.float32(INT8_IN_SCALE)), _c("z", np.int8(INT8_IN_ZP)),
-             _c("w", FG_W.reshape(1, 3, 1, 1)), _c("b", np.array([FG_B], np.float32))]
-    return _save(nodes, inits,
-                 helper.make_tensor_value_info("image", TensorProto.INT8, [1, H, W, 3]),
-                 helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, H, W]), path)
+    nodes = [
+        helper.make_node("DequantizeLinear", ["image", "s", "z"], ["deq"]),
+        helper.make_node("Transpose", ["deq"], ["x"], perm=[0, 3, 1, 2]),
+        helper.make_node("Conv", ["x", "w", "b"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["p"]),
+    ]
+    inits = [
+        _c("s", np.float32(INT8_IN_SCALE)),
+        _c("z", np.int8(INT8_IN_ZP)),
+        _c("w", FG_W.reshape(1, 3, 1, 1)),
+        _c("b", np.array([FG_B], np.float32)),
+    ]
+    return _save(
+        nodes,
+        inits,
+        helper.make_tensor_value_info("image", TensorProto.INT8, [1, H, W, 3]),
+        helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, H, W]),
+        path,
+    )
 
 
 def run_onnx(path, x) -> np.ndarray:
@@ -309,16 +338,21 @@ def run_tflite(path, x) -> np.ndarray:
 
 
 # ---- MediaPipe -------------------------------------------------------------------------------
-MP_FILES = {"selfie_segmentation.tflite": (256, 256),
-            "selfie_segmentation_landscape.tflite": (256, 144)}
+MP_FILES = {
+    "selfie_segmentation.tflite": (256, 256),
+    "selfie_segmentation_landscape.tflite": (256, 144),
+}
 
 
 def mediapipe_dir() -> Path | None:
     env = os.environ.get("LIVESEG_MEDIAPIPE_DIR")
     candidates = []
     if env:
-        candidates += [Path(env), Path(env) / "modules" / "selfie_segmentation",
-                       Path(env) / "mediapipe" / "modules" / "selfie_segmentation"]
+        candidates += [
+            Path(env),
+            Path(env) / "modules" / "selfie_segmentation",
+            Path(env) / "mediapipe" / "modules" / "selfie_segmentation",
+        ]
     spec = importlib.util.find_spec("mediapipe")
     if spec is not None and spec.submodule_search_locations:
         for loc in spec.submodule_search_locations:
@@ -393,14 +427,19 @@ def test_uint8_confidence_detected_from_values_when_graph_says_nothing(tmp_path,
 
 def test_uint8_argmax_output_stays_a_label_map(tmp_path):
     """A uint8 output cast from an ArgMax is a label map, not a confidence map."""
-    nodes = [helper.make_node("Conv", ["image", "w", "b"], ["s"]),
-             helper.make_node("ArgMax", ["s"], ["am"], axis=1, keepdims=1),
-             helper.make_node("Cast", ["am"], ["labels"], to=TensorProto.UINT8)]
+    nodes = [
+        helper.make_node("Conv", ["image", "w", "b"], ["s"]),
+        helper.make_node("ArgMax", ["s"], ["am"], axis=1, keepdims=1),
+        helper.make_node("Cast", ["am"], ["labels"], to=TensorProto.UINT8),
+    ]
     w = np.eye(3, dtype=np.float32).reshape(3, 3, 1, 1)
-    path = _save(nodes, [_c("w", w), _c("b", np.zeros(3, np.float32))],
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32]),
-                 helper.make_tensor_value_info("labels", TensorProto.UINT8, [1, 1, 32, 32]),
-                 tmp_path / "am.onnx")
+    path = _save(
+        nodes,
+        [_c("w", w), _c("b", np.zeros(3, np.float32))],
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32]),
+        helper.make_tensor_value_info("labels", TensorProto.UINT8, [1, 1, 32, 32]),
+        tmp_path / "am.onnx",
+    )
     m = load_model(path)
     assert m.io.output_kind == "labels" and m.num_classes == 3
     assert any("ARGMAX" in n for n in m.io.notes)
@@ -451,13 +490,18 @@ def test_tflite_uint8_confidence_agrees(tmp_path):
 
 
 def test_constant_output_is_noted(tmp_path):
-    nodes = [helper.make_node("Mul", ["image", "zero"], ["z"]),
-             helper.make_node("ReduceSum", ["z", "axes"], ["s"], keepdims=1),
-             helper.make_node("Sigmoid", ["s"], ["p"])]
-    path = _save(nodes, [_c("zero", np.float32(0)), _c("axes", np.array([1], np.int64))],
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32]),
-                 helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, 32, 32]),
-                 tmp_path / "const.onnx")
+    nodes = [
+        helper.make_node("Mul", ["image", "zero"], ["z"]),
+        helper.make_node("ReduceSum", ["z", "axes"], ["s"], keepdims=1),
+        helper.make_node("Sigmoid", ["s"], ["p"]),
+    ]
+    path = _save(
+        nodes,
+        [_c("zero", np.float32(0)), _c("axes", np.array([1], np.int64))],
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 32, 32]),
+        helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 1, 32, 32]),
+        tmp_path / "const.onnx",
+    )
     m = load_model(path)
     assert any("constant" in n for n in m.io.notes), m.io.notes
 
@@ -499,12 +543,12 @@ def test_mediapipe_info_is_quiet(tmp_path):
     path = mediapipe_file("selfie_segmentation.tflite")
     cmd = [sys.executable, "-m", "liveseg", "info", str(path)]
     env = {k: v for k, v in os.environ.items() if k != "LIVESEG_VERBOSE"}
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120,
-                       check=False)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert r.returncode == 0, r.stderr
     assert "XNNPACK" not in r.stderr and "fg_prob" in r.stdout
-    r = subprocess.run(cmd + ["--verbose"], capture_output=True, text=True, env=env, timeout=120,
-                       check=False)
+    r = subprocess.run(
+        cmd + ["--verbose"], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
     assert r.returncode == 0 and "XNNPACK" in r.stderr
 
 
@@ -516,8 +560,14 @@ def test_litert_quiet_without_mediapipe(tmp_path):
 
     path = tflite_confidence_model(tmp_path / "conf.tflite")
     env = {k: v for k, v in os.environ.items() if k != "LIVESEG_VERBOSE"}
-    r = subprocess.run([sys.executable, "-m", "liveseg", "info", str(path)], capture_output=True,
-                       text=True, env=env, timeout=120, check=False)
+    r = subprocess.run(
+        [sys.executable, "-m", "liveseg", "info", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert "INFO:" not in r.stderr
 
@@ -533,13 +583,25 @@ def test_person_card_keeps_working_with_soft_alpha(tmp_path, maker):
 
     if maker == "uint8":
         path = onnx_confidence_model(tmp_path / "person.onnx", "uint8")
-        card = ModelCard(name="person", task="foreground", classes=["background", "person"],
-                         input_size=[64, 48], mean=[0, 0, 0], std=[1, 1, 1], layout="nhwc",
-                         output_kind="fg_prob")
+        card = ModelCard(
+            name="person",
+            task="foreground",
+            classes=["background", "person"],
+            input_size=[64, 48],
+            mean=[0, 0, 0],
+            std=[1, 1, 1],
+            layout="nhwc",
+            output_kind="fg_prob",
+        )
     else:
         path = onnx_two_channel_softmax(tmp_path / "person.onnx")
-        card = ModelCard(name="person", task="foreground", classes=["background", "person"],
-                         input_size=[64, 48], output_kind="probs")
+        card = ModelCard(
+            name="person",
+            task="foreground",
+            classes=["background", "person"],
+            input_size=[64, 48],
+            output_kind="probs",
+        )
     write_card(path, card)
     m = load_model(path)
     assert m.classes == ["background", "person"] and m.card.foreground == ["person"]
@@ -560,16 +622,25 @@ def test_person_card_keeps_working_with_soft_alpha(tmp_path, maker):
 @pytest.mark.parametrize("graph_visible", [True, False])
 def test_uint8_binary_mask_is_a_two_class_label_map(tmp_path, monkeypatch, graph_visible):
     """Cast(Greater(p, 0.5)) to uint8: a 0/1 mask (from the graph, else from its values)."""
-    nodes = [helper.make_node("Conv", ["image", "w", "b"], ["logit"]),
-             helper.make_node("Sigmoid", ["logit"], ["p"]),
-             helper.make_node("Greater", ["p", "half"], ["g"]),
-             helper.make_node("Cast", ["g"], ["mask"], to=TensorProto.UINT8)]
-    inits = [_c("w", FG_W.reshape(1, 3, 1, 1) * 20), _c("b", np.array([FG_B * 20], np.float32)),
-             _c("half", np.float32(0.5))]
-    path = _save(nodes, inits,
-                 helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64]),
-                 helper.make_tensor_value_info("mask", TensorProto.UINT8, [1, 1, 64, 64]),
-                 tmp_path / "bin.onnx", metadata={"normalization": "0_1"})
+    nodes = [
+        helper.make_node("Conv", ["image", "w", "b"], ["logit"]),
+        helper.make_node("Sigmoid", ["logit"], ["p"]),
+        helper.make_node("Greater", ["p", "half"], ["g"]),
+        helper.make_node("Cast", ["g"], ["mask"], to=TensorProto.UINT8),
+    ]
+    inits = [
+        _c("w", FG_W.reshape(1, 3, 1, 1) * 20),
+        _c("b", np.array([FG_B * 20], np.float32)),
+        _c("half", np.float32(0.5)),
+    ]
+    path = _save(
+        nodes,
+        inits,
+        helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 64, 64]),
+        helper.make_tensor_value_info("mask", TensorProto.UINT8, [1, 1, 64, 64]),
+        tmp_path / "bin.onnx",
+        metadata={"normalization": "0_1"},
+    )
     if not graph_visible:
         monkeypatch.setattr(OnnxRuntimeEngine, "output_source", lambda self, name: [])
     m = load_model(path)
@@ -578,8 +649,9 @@ def test_uint8_binary_mask_is_a_two_class_label_map(tmp_path, monkeypatch, graph
     why = "GREATER" if graph_visible else "0 and 1"
     assert any(why in n for n in m.io.notes), m.io.notes
     img = IMAGES[1]
-    x = np.ascontiguousarray((reference_resize(img, 64, 64).astype(np.float32) / 255)
-                             .transpose(2, 0, 1)[None])
+    x = np.ascontiguousarray(
+        (reference_resize(img, 64, 64).astype(np.float32) / 255).transpose(2, 0, 1)[None]
+    )
     ref = run_onnx(path, x)[0, 0]
     assert set(np.unique(ref)) == {0, 1}
     assert disagreement(path, img, ref) <= MAX_DISAGREE

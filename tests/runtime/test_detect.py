@@ -44,10 +44,13 @@ def test_convention_detected_and_labels_right(tmp_path, name):
     assert model.card.task == ("foreground" if task == "fg" else "semantic")
 
 
-@pytest.mark.parametrize("wrong", [
-    dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),      # [-1,1] into an ImageNet model
-    dict(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)),      # [0,1] into an ImageNet model
-])
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        dict(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),  # [-1,1] into an ImageNet model
+        dict(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)),  # [0,1] into an ImageNet model
+    ],
+)
 def test_wrong_normalisation_gives_wrong_labels(tmp_path, wrong):
     """The colour patches really discriminate normalisations (so the tests above mean something)."""
     path = make_seg_model(tmp_path / "m.onnx", norm="imagenet")
@@ -80,8 +83,9 @@ def test_prev_mask_channel_is_used(tmp_path):
     first = model.predict(img)
     assert patch_labels(first.labels()) == expected_patch_labels("fg", prev=0.0)
     # A previous prediction that is foreground everywhere makes every patch foreground.
-    prev = Prediction(np.stack([np.zeros((5, 7), np.float32), np.ones((5, 7), np.float32)]),
-                      img.shape[:2])
+    prev = Prediction(
+        np.stack([np.zeros((5, 7), np.float32), np.ones((5, 7), np.float32)]), img.shape[:2]
+    )
     second = model.predict(img, prev)
     assert patch_labels(second.labels()) == expected_patch_labels("fg", prev=1.0)
     # preprocess puts prev's foreground probability (resized) in channel 4, raw.
@@ -118,7 +122,8 @@ def test_fixed_size_rejects_other_input_size(tmp_path):
 
 
 def test_label_map_without_known_class_count(tmp_path, monkeypatch):
-    """A label map whose graph does not reveal C: a default count (with a note); --classes sets it."""
+    """A label map whose graph does not reveal C: a default count (with a note); --classes sets
+    it."""
     from liveseg.runtime import OnnxRuntimeEngine
     from liveseg.runtime.iodetect import DEFAULT_LABEL_CLASSES
 
@@ -177,8 +182,11 @@ def test_preprocess_returns_fresh_arrays(tmp_path):
 def test_preprocess_matches_reference_formula(tmp_path):
     import cv2
 
-    model = load_model(make_seg_model(tmp_path / "m.onnx", layout="nhwc", norm="-1_1",
-                                      metadata={"normalization": "-1_1"}))
+    model = load_model(
+        make_seg_model(
+            tmp_path / "m.onnx", layout="nhwc", norm="-1_1", metadata={"normalization": "-1_1"}
+        )
+    )
     img = np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)
     half = cv2.resize(img, (48, 32), interpolation=cv2.INTER_AREA)  # one exact halving
     ref = cv2.resize(half, (32, 32), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
@@ -191,7 +199,9 @@ def test_preprocess_matches_reference_formula(tmp_path):
 def test_preprocess_layouts_agree(tmp_path, layout, prev_mask):
     """NCHW and NHWC fast paths compute the same numbers (incl. 4-channel inputs)."""
     kw = dict(task="fg", output="sigmoid") if prev_mask else {}
-    model = load_model(make_seg_model(tmp_path / "m.onnx", layout=layout, prev_mask=prev_mask, **kw))
+    model = load_model(
+        make_seg_model(tmp_path / "m.onnx", layout=layout, prev_mask=prev_mask, **kw)
+    )
     img = np.random.default_rng(1).integers(0, 256, (70, 90, 3), dtype=np.uint8)
     x = model.preprocess(img)
     if layout == "nhwc":

@@ -18,8 +18,12 @@ from liveseg.runtime.engine import engine_for_path
 
 HAS_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
-needs_litert = pytest.mark.skipif(not HAS_LITERT, reason="ai-edge-litert not installed (extra: litert)")
-needs_openvino = pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed (extra: openvino)")
+needs_litert = pytest.mark.skipif(
+    not HAS_LITERT, reason="ai-edge-litert not installed (extra: litert)"
+)
+needs_openvino = pytest.mark.skipif(
+    not HAS_OPENVINO, reason="openvino not installed (extra: openvino)"
+)
 
 
 def _labels_ok(model, task="color"):
@@ -81,15 +85,23 @@ def test_missing_optional_engine_is_dependency_error(tmp_path, monkeypatch):
 
 # ---- LiteRT --------------------------------------------------------------------------------------
 @needs_litert
-@pytest.mark.parametrize("kw, expect", [
-    (dict(output="softmax"), dict(output_kind="probs", layout="nhwc", norm="[0,1]")),
-    (dict(), dict(output_kind="logits")),
-    (dict(output="argmax", out_stride=2), dict(output_kind="labels", output_size=(16, 16),
-                                               num_classes=4)),
-    (dict(task="fg", output="sigmoid"), dict(output_kind="fg_prob", num_classes=2)),
-    (dict(input_dtype="uint8", norm="-1_1"), dict(input_dtype="uint8", norm_source="quantization")),
-    (dict(dynamic=True, output="argmax"), dict(dynamic_size=True, input_size=(256, 256))),
-])
+@pytest.mark.parametrize(
+    "kw, expect",
+    [
+        (dict(output="softmax"), dict(output_kind="probs", layout="nhwc", norm="[0,1]")),
+        (dict(), dict(output_kind="logits")),
+        (
+            dict(output="argmax", out_stride=2),
+            dict(output_kind="labels", output_size=(16, 16), num_classes=4),
+        ),
+        (dict(task="fg", output="sigmoid"), dict(output_kind="fg_prob", num_classes=2)),
+        (
+            dict(input_dtype="uint8", norm="-1_1"),
+            dict(input_dtype="uint8", norm_source="quantization"),
+        ),
+        (dict(dynamic=True, output="argmax"), dict(dynamic_size=True, input_size=(256, 256))),
+    ],
+)
 def test_litert_conventions(tmp_path, kw, expect):
     path = make_tflite_model(tmp_path / "m.tflite", **kw)
     model = load_model(path, threads=1)
@@ -97,7 +109,9 @@ def test_litert_conventions(tmp_path, kw, expect):
     assert model.engine.details["delegate"] == "xnnpack"  # DELEGATE node in the plan
     for k, v in expect.items():
         got = getattr(model.io, k)
-        assert (list(got) if isinstance(got, tuple) else got) == (list(v) if isinstance(v, tuple) else v)
+        assert (list(got) if isinstance(got, tuple) else got) == (
+            list(v) if isinstance(v, tuple) else v
+        )
     assert _labels_ok(model, kw.get("task", "color"))
 
 
@@ -171,8 +185,13 @@ def test_litert_rejects_non_tflite(tmp_path):
 def test_openvino_on_onnx_and_ir(tmp_path):
     import openvino as ov
 
-    path = make_seg_model(tmp_path / "m.onnx", output="softmax", layout="nhwc", norm="0_1",
-                          metadata={"normalization": "0_1"})
+    path = make_seg_model(
+        tmp_path / "m.onnx",
+        output="softmax",
+        layout="nhwc",
+        norm="0_1",
+        metadata={"normalization": "0_1"},
+    )
     model = load_model(path, engine="openvino", threads=1)
     assert model.engine.name == "openvino" and model.io.output_kind == "probs"
     assert model.io.norm_source == "metadata"  # ONNX metadata read for OpenVINO too

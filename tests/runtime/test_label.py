@@ -93,8 +93,12 @@ def test_multiclass_model_writes_float16_probabilities(tmp_path, images):
     out = tmp_path / "labels"
     assert label(model, folder / "*.png", "-o", out) == 0
     info = read_info(out)
-    assert info["encoding"] == "probs_npz" and info["classes"] == ["class0", "class1", "class2",
-                                                                   "class3"]
+    assert info["encoding"] == "probs_npz" and info["classes"] == [
+        "class0",
+        "class1",
+        "class2",
+        "class3",
+    ]
     for stem, img in imgs.items():
         with np.load(out / f"{stem}.npz") as z:
             probs, classes, size = z["probs"], list(z["classes"]), tuple(z["image_size"])
@@ -187,8 +191,17 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, images, capsys):
     assert code == 5 and "another teacher" in err and err.count("\n") == 1
 
 
-@pytest.mark.parametrize("case", ["missing_input", "missing_parent", "output_is_file",
-                                  "video_input", "missing_model", "stem_collision"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_input",
+        "missing_parent",
+        "output_is_file",
+        "video_input",
+        "missing_model",
+        "stem_collision",
+    ],
+)
 def test_errors_are_one_line(tmp_path, images, capsys, case):
     folder, _ = images
     model = make_seg_model(tmp_path / "fg.onnx", task="fg", output="sigmoid")

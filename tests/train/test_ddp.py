@@ -14,14 +14,30 @@ def _free_port():
 
 
 def _worker(rank, world, port, cfg_path, root, out):
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
-                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), OMP_NUM_THREADS="1")
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        OMP_NUM_THREADS="1",
+    )
     import train.tinymodel
     from liveseg.train.config import load_config
     from liveseg.train.trainer import train
 
-    cfg = load_config(cfg_path, [f"output_dir={out}", "epochs=1", "batch_size=2", "threads=1",
-                                 "input_size=[32,24]", "augment.crop=[24,24]", "device=cpu"])
+    cfg = load_config(
+        cfg_path,
+        [
+            f"output_dir={out}",
+            "epochs=1",
+            "batch_size=2",
+            "threads=1",
+            "input_size=[32,24]",
+            "augment.crop=[24,24]",
+            "device=cpu",
+        ],
+    )
     train(cfg, export=False)
 
 

@@ -32,7 +32,9 @@ def test_lovasz_and_jaccard_zero_for_perfect_and_positive_for_wrong():
         assert loss(wrong, target).item() > 0.9
     # hand case: one class, two pixels, p = [0.5, 0.5] for fg=[1, 0] gives errors [0.5, 0.5]
     # lovasz grad of sorted fg [1,0] (errors tie, stable order) -> jaccard [0, 0.5] deltas
-    assert SoftJaccard(smooth=0.0)(torch.zeros(1, 2, 1, 2), torch.tensor([[[1, 1]]])).item() == pytest.approx(0.5)
+    assert SoftJaccard(smooth=0.0)(
+        torch.zeros(1, 2, 1, 2), torch.tensor([[[1, 1]]])
+    ).item() == pytest.approx(0.5)
 
 
 def test_lovasz_gradient_flows_and_ignore():
@@ -92,7 +94,9 @@ def test_config_overrides_and_errors(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("name: x\nmodel: {name: m}\ndata: {dataset: camvid, root: /tmp}\n")
     cfg = load_config(p, ["epochs=3", "optimizer.lr=0.5", "data.options.val_clips=[a, b]"])
-    assert cfg["epochs"] == 3 and cfg["optimizer"]["lr"] == 0.5 and cfg["optimizer"]["name"] == "adamw"
+    assert (
+        cfg["epochs"] == 3 and cfg["optimizer"]["lr"] == 0.5 and cfg["optimizer"]["name"] == "adamw"
+    )
     assert cfg["data"]["options"]["val_clips"] == ["a", "b"] and cfg["output_dir"] == "runs/x"
     with pytest.raises(ConfigError, match="unknown key"):
         apply_overrides(cfg, ["epochz=3"])

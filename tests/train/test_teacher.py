@@ -45,8 +45,13 @@ def teacher_labels(tmp_path):
 
 def test_teacher_channel_moves_with_the_image(teacher_labels):
     root, soft_dir = teacher_labels
-    ds = build_dataset("folder", root, "train", teacher_dir=soft_dir,
-                       transform=TrainTransform((40, 40), scale=(1.0, 1.0), flip=False))
+    ds = build_dataset(
+        "folder",
+        root,
+        "train",
+        teacher_dir=soft_dir,
+        transform=TrainTransform((40, 40), scale=(1.0, 1.0), flip=False),
+    )
     item = ds[0]
     assert set(item) >= {"image", "mask", "soft", "soft_valid"}
     soft, valid = item["soft"].numpy(), item["soft_valid"].numpy()
@@ -56,13 +61,22 @@ def test_teacher_channel_moves_with_the_image(teacher_labels):
     ref = np.round(read_soft_label(soft_dir, "im00") * 255) / 255
     np.testing.assert_allclose(soft[:24, :32], ref, atol=1e-6)
     # with flips, scaling and crops the teacher's P still lies on the red square
-    ds = build_dataset("folder", root, "train", teacher_dir=soft_dir,
-                       transform=TrainTransform((20, 20), scale=(0.8, 1.5), flip=True))
+    ds = build_dataset(
+        "folder",
+        root,
+        "train",
+        teacher_dir=soft_dir,
+        transform=TrainTransform((20, 20), scale=(0.8, 1.5), flip=True),
+    )
     for epoch in range(3):
         ds.set_epoch(epoch)
         for i in range(len(ds)):
             item = ds[i]
-            img, soft, valid = item["image"].numpy(), item["soft"].numpy(), item["soft_valid"].numpy()
+            img, soft, valid = (
+                item["image"].numpy(),
+                item["soft"].numpy(),
+                item["soft_valid"].numpy(),
+            )
             red = (img[0] > 150) & (img[1] < 100) & valid
             if red.any():
                 assert soft[red].mean() > 0.7
@@ -85,11 +99,21 @@ def test_teacher_loss_is_lowest_when_the_student_agrees():
 
 def _cfg(tmp_path, root, soft_dir, **extra):
     p = tmp_path / "cfg.yaml"
-    p.write_text(f"name: distil\nmodel: {{name: {NAME}}}\n"
-                 f"data: {{dataset: folder, root: {root}, val_split: null, "
-                 f"teacher: {{dir: {soft_dir}, weight: 1.0}}}}\n")
-    over = [f"output_dir={tmp_path / 'run'}", "epochs=3", "batch_size=2", "threads=1",
-            "input_size=[32,24]", "augment.crop=[24,24]", "optimizer.lr=0.02", "log_every=100"]
+    p.write_text(
+        f"name: distil\nmodel: {{name: {NAME}}}\n"
+        f"data: {{dataset: folder, root: {root}, val_split: null, "
+        f"teacher: {{dir: {soft_dir}, weight: 1.0}}}}\n"
+    )
+    over = [
+        f"output_dir={tmp_path / 'run'}",
+        "epochs=3",
+        "batch_size=2",
+        "threads=1",
+        "input_size=[32,24]",
+        "augment.crop=[24,24]",
+        "optimizer.lr=0.02",
+        "log_every=100",
+    ]
     return load_config(p, over + [f"{k}={v}" for k, v in extra.items()])
 
 
@@ -108,9 +132,11 @@ def test_teacher_alone_trains_unlabelled_images(tmp_path, teacher_labels):
 def test_unlabelled_images_without_a_teacher_are_a_config_error(tmp_path):
     root = make_fg_folder(tmp_path / "u", labelled=False)
     p = tmp_path / "cfg.yaml"
-    p.write_text(f"name: x\nmodel: {{name: {NAME}}}\n"
-                 f"data: {{dataset: folder, root: {root}, val_split: null, "
-                 "options: {masks: null}}\n")
+    p.write_text(
+        f"name: x\nmodel: {{name: {NAME}}}\n"
+        f"data: {{dataset: folder, root: {root}, val_split: null, "
+        "options: {masks: null}}\n"
+    )
     cfg = load_config(p, [f"output_dir={tmp_path / 'run'}", "threads=1", "input_size=[32,24]"])
     with pytest.raises(ConfigError, match="teacher"):
         train(cfg, export=False)

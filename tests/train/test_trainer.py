@@ -14,14 +14,25 @@ from train.tinymodel import NAME
 
 
 def _cfg(tmp_path, root, out, **extra):
-    over = [f"output_dir={out}", "epochs=2", "batch_size=2", "threads=1", "input_size=[32,24]",
-            "augment.crop=[24,24]", "augment.scale=[0.75,1.25]", "optimizer.lr=0.01",
-            "schedule.warmup_iters=2", "log_every=100"]
+    over = [
+        f"output_dir={out}",
+        "epochs=2",
+        "batch_size=2",
+        "threads=1",
+        "input_size=[32,24]",
+        "augment.crop=[24,24]",
+        "augment.scale=[0.75,1.25]",
+        "optimizer.lr=0.01",
+        "schedule.warmup_iters=2",
+        "log_every=100",
+    ]
     over += [f"{k}={v}" for k, v in extra.items()]
     p = tmp_path / "cfg.yaml"
-    p.write_text(f"name: tiny\nmodel: {{name: {NAME}}}\n"
-                 f"data: {{dataset: folder, root: {root}}}\n"
-                 "loss: [{name: ce}, {name: lovasz, weight: 0.5}]\n")
+    p.write_text(
+        f"name: tiny\nmodel: {{name: {NAME}}}\n"
+        f"data: {{dataset: folder, root: {root}}}\n"
+        "loss: [{name: ce}, {name: lovasz, weight: 0.5}]\n"
+    )
     return load_config(p, over)
 
 
@@ -43,7 +54,10 @@ def test_resume_continues_exactly(tmp_path):
     a, b = _state(tmp_path / "a" / "last.pt"), _state(tmp_path / "b" / "last.pt")
     for k in a:
         assert torch.equal(a[k], b[k]), k
-    ca, cb = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
+    ca, cb = (
+        load_checkpoint(tmp_path / "a" / "last.pt"),
+        load_checkpoint(tmp_path / "b" / "last.pt"),
+    )
     assert ca["optimizer"]["state"].keys() == cb["optimizer"]["state"].keys()
     assert ca["scheduler"]["last_epoch"] == cb["scheduler"]["last_epoch"]
     # logs
@@ -57,8 +71,13 @@ def test_resume_continues_exactly(tmp_path):
 def test_learns_and_exports_onnx_with_card(tmp_path):
     pytest.importorskip("onnx")
     root = make_folder(tmp_path / "data", n=9)
-    cfg = _cfg(tmp_path, root, tmp_path / "run", epochs=6, **{"optimizer.lr": 0.05,
-                                                              "augment.scale": "[1.0,1.0]"})
+    cfg = _cfg(
+        tmp_path,
+        root,
+        tmp_path / "run",
+        epochs=6,
+        **{"optimizer.lr": 0.05, "augment.scale": "[1.0,1.0]"},
+    )
     res = train(cfg)
     first, last = res["history"][0], res["history"][-1]
     assert last["train_loss"] < first["train_loss"]
@@ -70,16 +89,36 @@ def test_learns_and_exports_onnx_with_card(tmp_path):
     assert card.metrics["val_miou"] == pytest.approx(res["best"], abs=1e-4)
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(tmp_path / "run" / "tiny.onnx"), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        str(tmp_path / "run" / "tiny.onnx"), providers=["CPUExecutionProvider"]
+    )
     out = sess.run(None, {sess.get_inputs()[0].name: np.zeros((1, 3, 24, 32), np.float32)})[0]
     assert out.shape == (1, 3, 24, 32)
     assert "liveseg.card" in sess.get_modelmeta().custom_metadata_map
 
     # eval of the checkpoint and of the ONNX file through the runtime agree closely
     js1, js2 = tmp_path / "ck.json", tmp_path / "onnx.json"
-    assert main(["eval", str(tmp_path / "run" / "best.pt"), "--json", str(js1), "--threads", "1"]) == 0
-    assert main(["eval", str(tmp_path / "run" / "tiny.onnx"), "--dataset", "folder", "--root",
-                 str(root), "--split", "val", "--json", str(js2), "--flip"]) == 0
+    assert (
+        main(["eval", str(tmp_path / "run" / "best.pt"), "--json", str(js1), "--threads", "1"]) == 0
+    )
+    assert (
+        main(
+            [
+                "eval",
+                str(tmp_path / "run" / "tiny.onnx"),
+                "--dataset",
+                "folder",
+                "--root",
+                str(root),
+                "--split",
+                "val",
+                "--json",
+                str(js2),
+                "--flip",
+            ]
+        )
+        == 0
+    )
     r1, r2 = json.loads(js1.read_text()), json.loads(js2.read_text())
     assert r1["miou"] == pytest.approx(res["best"], abs=1e-4)
     assert set(r2) >= {"miou", "per_class_iou", "pixel_acc"} and r2["flip"] is True
@@ -89,19 +128,43 @@ def test_learns_and_exports_onnx_with_card(tmp_path):
 def test_cli_train_flags_after_config_and_davis_j(tmp_path, capsys):
     root = make_davis2016(tmp_path / "davis", clips=("a", "b", "c"), frames=4)
     p = tmp_path / "d.yaml"
-    p.write_text(f"name: dv\nmodel: {{name: {NAME}}}\n"
-                 f"data: {{dataset: davis2016, root: {root}, options: {{val_clips: [c]}}}}\n"
-                 "best_metric: j_mean\n")
-    rc = main(["train", str(p), "--no-export", "epochs=1", "batch_size=2", "threads=1",
-               "input_size=[32,24]", "augment.crop=[32,24]", f"output_dir={tmp_path / 'o'}"])
+    p.write_text(
+        f"name: dv\nmodel: {{name: {NAME}}}\n"
+        f"data: {{dataset: davis2016, root: {root}, options: {{val_clips: [c]}}}}\n"
+        "best_metric: j_mean\n"
+    )
+    rc = main(
+        [
+            "train",
+            str(p),
+            "--no-export",
+            "epochs=1",
+            "batch_size=2",
+            "threads=1",
+            "input_size=[32,24]",
+            "augment.crop=[32,24]",
+            f"output_dir={tmp_path / 'o'}",
+        ]
+    )
     assert rc == 0
     hist = json.loads((tmp_path / "o" / "log.json").read_text())
     assert "val_j_mean" in hist[0] and "val_fg_iou" in hist[0]
     assert "best val j_mean" in capsys.readouterr().out
     # eval with J&F on the held-out clip from the checkpoint's own config
     js = tmp_path / "e.json"
-    assert main(["eval", str(tmp_path / "o" / "last.pt"), "--json", str(js),
-                 "--save-pred", str(tmp_path / "pred")]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                str(tmp_path / "o" / "last.pt"),
+                "--json",
+                str(js),
+                "--save-pred",
+                str(tmp_path / "pred"),
+            ]
+        )
+        == 0
+    )
     r = json.loads(js.read_text())
     assert r["video"]["clips"] == 1 and set(r["video"]["per_clip"]["c"]) >= {"j", "f", "j_decay"}
     # saved predictions scored by --pred/--gt give the same J&F
@@ -109,8 +172,24 @@ def test_cli_train_flags_after_config_and_davis_j(tmp_path, capsys):
 
     shutil.copytree(root / "Annotations" / "c", tmp_path / "gt" / "c")
     js2 = tmp_path / "jf.json"
-    assert main(["eval", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"),
-                 "--metric", "jf", "--json", str(js2)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--pred",
+                str(tmp_path / "pred"),
+                "--gt",
+                str(tmp_path / "gt"),
+                "--metric",
+                "jf",
+                "--json",
+                str(js2),
+            ]
+        )
+        == 0
+    )
     r2 = json.loads(js2.read_text())
-    assert r2["j_mean"] == pytest.approx(r["video"]["j_mean"]) and r2["jf"] == pytest.approx(r["video"]["jf"])
+    assert r2["j_mean"] == pytest.approx(r["video"]["j_mean"]) and r2["jf"] == pytest.approx(
+        r["video"]["jf"]
+    )
     assert main(["train", str(p), "bogus"]) == 4  # ConfigError exit code

@@ -23,7 +23,9 @@ def test_three_line_api(tmp_path):
 
 
 def test_import_liveseg_stays_light():
-    code = ("import sys, liveseg; liveseg.load; "
-            "print(any(k in sys.modules for k in ('cv2', 'av', 'onnxruntime', 'torch')))")
+    code = (
+        "import sys, liveseg; liveseg.load; "
+        "print(any(k in sys.modules for k in ('cv2', 'av', 'onnxruntime', 'torch')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

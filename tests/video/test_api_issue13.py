@@ -50,8 +50,12 @@ def test_propagated_predictions_keep_class_names(tiny, tmp_path):
 
     m, _ = tiny
     policy = make_temporal("fixed:3")
-    preds = [policy.step(frame_pattern(i, 64, 48), lambda prev=None, i=i: m.predict(
-        frame_pattern(i, 64, 48))) for i in range(3)]
+    preds = [
+        policy.step(
+            frame_pattern(i, 64, 48), lambda prev=None, i=i: m.predict(frame_pattern(i, 64, 48))
+        )
+        for i in range(3)
+    ]
     assert not preds[1].inferred
     assert preds[1].foreground(["person"]).shape == (48, 64)
 
@@ -62,8 +66,22 @@ def test_process_video_default_effect_is_the_cli_default(tiny, tmp_path):
     m, d = tiny
     video = make_video(tmp_path / "in.mp4", n=4, audio=False)
     s_api = liveseg.process_video(str(video), str(tmp_path / "api.mkv"), model=m)
-    assert main(["run", str(video), "-o", str(tmp_path / "cli.mkv"), "--model",
-                 str(d / "tiny.onnx"), "--quiet", "--stats", str(tmp_path / "s.json")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(video),
+                "-o",
+                str(tmp_path / "cli.mkv"),
+                "--model",
+                str(d / "tiny.onnx"),
+                "--quiet",
+                "--stats",
+                str(tmp_path / "s.json"),
+            ]
+        )
+        == 0
+    )
     import json
 
     s_cli = json.loads((tmp_path / "s.json").read_text())
@@ -81,14 +99,21 @@ def test_dir_lists_the_api():
 
 def test_readme_python_snippet_runs_as_written(tmp_path):
     text = README.read_text()
-    section = text[text.index("## Python API"):]
+    section = text[text.index("## Python API") :]
     code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     assert "liveseg.load(" in code and "process_video(" in code
     make_video(tmp_path / "in.mp4", n=8, w=128, h=96)
-    cv2.imwrite(str(tmp_path / "photo.jpg"), cv2.cvtColor(frame_pattern(3, 160, 120),
-                                                          cv2.COLOR_RGB2BGR))
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300, check=False)
+    cv2.imwrite(
+        str(tmp_path / "photo.jpg"), cv2.cvtColor(frame_pattern(3, 160, 120), cv2.COLOR_RGB2BGR)
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert "8 frames at" in out.stdout
     assert probe(tmp_path / "out.mp4")["frames"] == 8

@@ -22,10 +22,13 @@ def make_davis(root):
         for t in range(N):
             img, mask = bg.copy(), np.zeros((H, W), np.uint8)
             x, y = 6 + 3 * t + c, 10 + t
-            img[y:y + 16, x:x + 16] = 230
-            mask[y:y + 16, x:x + 16] = 255
-            cv2.imwrite(str(root / "JPEGImages" / clip / f"{t:05d}.jpg"), img,
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            img[y : y + 16, x : x + 16] = 230
+            mask[y : y + 16, x : x + 16] = 255
+            cv2.imwrite(
+                str(root / "JPEGImages" / clip / f"{t:05d}.jpg"),
+                img,
+                [cv2.IMWRITE_JPEG_QUALITY, 95],
+            )
             cv2.imwrite(str(root / "Annotations" / clip / f"{t:05d}.png"), mask)
     return root
 
@@ -35,9 +38,26 @@ def test_bench_temporal_writes_table_json_and_plot(tmp_path, capsys, pipeline):
     pytest.importorskip("matplotlib")
     data = make_davis(tmp_path / "davis")
     model = tiny_onnx(tmp_path / "tiny.onnx", size=(64, 48))
-    args = ["bench", "temporal", "--model", str(model), "--data", str(data),
-            "--clips", "alpha,beta", "--specs", "off;fixed:2;fixed:2,check=fb+smooth",
-            "--repeats", "1", "--threads", "1", "--out", str(tmp_path / "out"), "--tag", "t"]
+    args = [
+        "bench",
+        "temporal",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--clips",
+        "alpha,beta",
+        "--specs",
+        "off;fixed:2;fixed:2,check=fb+smooth",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--tag",
+        "t",
+    ]
     if not pipeline:
         args.append("--no-pipeline")
     assert main(args) == 0
@@ -70,17 +90,36 @@ def camvid_onnx(path, size=(64, 48)):
     weight[8], bias[8] = 4.0, -6.0
     weight[3], bias[3] = -4.0, 6.0
     g = helper.make_graph(
-        [helper.make_node("Conv", ["input", "w", "b"], ["logits"])], "camvid_tiny",
+        [helper.make_node("Conv", ["input", "w", "b"], ["logits"])],
+        "camvid_tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, h_, w_])],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 11, h_, w_])],
-        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.save(m, str(path))
-    names = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence",
-             "Car", "Pedestrian", "Bicyclist"]
-    ModelCard(name="camvid-tiny", classes=names, input_size=[w_, h_], mean=[0, 0, 0],
-              std=[1, 1, 1], output_kind="logits").save(path.with_suffix(".json"))
+    names = [
+        "Sky",
+        "Building",
+        "Pole",
+        "Road",
+        "Pavement",
+        "Tree",
+        "SignSymbol",
+        "Fence",
+        "Car",
+        "Pedestrian",
+        "Bicyclist",
+    ]
+    ModelCard(
+        name="camvid-tiny",
+        classes=names,
+        input_size=[w_, h_],
+        mean=[0, 0, 0],
+        std=[1, 1, 1],
+        output_kind="logits",
+    ).save(path.with_suffix(".json"))
     return path
 
 
@@ -92,8 +131,8 @@ def make_camvid(root, seqs=("0016E5",)):
     for t in range(N):
         img, lab = bg.copy(), np.full((H, W), 3, np.uint8)
         x, y = 6 + 3 * t, 10 + t
-        img[y:y + 16, x:x + 16] = 230
-        lab[y:y + 16, x:x + 16] = 8
+        img[y : y + 16, x : x + 16] = 230
+        lab[y : y + 16, x : x + 16] = 8
         lab[:2] = 11  # void rows: ignored by the metric
         seq = seqs[t % len(seqs)]
         cv2.imwrite(str(root / "val" / f"{seq}_{t:05d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
@@ -105,9 +144,26 @@ def test_bench_temporal_on_a_camvid_sequence(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     data = make_camvid(tmp_path / "camvid")
     model = camvid_onnx(tmp_path / "c.onnx")
-    args = ["bench", "temporal", "--dataset", "camvid", "--model", str(model), "--data",
-            str(data), "--specs", "off;fixed:2+smooth", "--repeats", "1", "--threads", "1",
-            "--out", str(tmp_path / "out"), "--tag", "c"]
+    args = [
+        "bench",
+        "temporal",
+        "--dataset",
+        "camvid",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--specs",
+        "off;fixed:2+smooth",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--tag",
+        "c",
+    ]
     assert main(args) == 0
     payload = json.loads((tmp_path / "out" / "c.json").read_text())
     rows = {r["spec"]: r for r in payload["results"]}
@@ -120,8 +176,20 @@ def test_bench_temporal_on_a_camvid_sequence(tmp_path, capsys):
 def test_bench_temporal_camvid_needs_one_sequence_and_its_classes(tmp_path, capsys):
     data = make_camvid(tmp_path / "camvid", seqs=("0016E5", "0006R0"))
     model = camvid_onnx(tmp_path / "c.onnx")
-    base = ["bench", "temporal", "--dataset", "camvid", "--data", str(data), "--repeats", "1",
-            "--out", str(tmp_path / "out"), "--specs", "off"]
+    base = [
+        "bench",
+        "temporal",
+        "--dataset",
+        "camvid",
+        "--data",
+        str(data),
+        "--repeats",
+        "1",
+        "--out",
+        str(tmp_path / "out"),
+        "--specs",
+        "off",
+    ]
     assert main(base + ["--model", str(model)]) != 0
     assert "sequences" in capsys.readouterr().err
     assert main(base + ["--model", str(tiny_onnx(tmp_path / "t.onnx"))]) != 0
@@ -135,9 +203,29 @@ def test_bench_temporal_frame_scale_runs_on_upscaled_frames(tmp_path, capsys):
     data = make_davis(tmp_path / "davis")
     before = sorted(p.stat().st_mtime_ns for p in data.rglob("*.*"))
     model = tiny_onnx(tmp_path / "tiny.onnx", size=(64, 48))
-    args = ["bench", "temporal", "--model", str(model), "--data", str(data), "--clips", "alpha",
-            "--specs", "off;fixed:2", "--repeats", "1", "--threads", "1", "--no-pipeline",
-            "--frame-scale", "2", "--out", str(tmp_path / "out"), "--tag", "s"]
+    args = [
+        "bench",
+        "temporal",
+        "--model",
+        str(model),
+        "--data",
+        str(data),
+        "--clips",
+        "alpha",
+        "--specs",
+        "off;fixed:2",
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--no-pipeline",
+        "--frame-scale",
+        "2",
+        "--out",
+        str(tmp_path / "out"),
+        "--tag",
+        "s",
+    ]
     assert main(args) == 0
     payload = json.loads((tmp_path / "out" / "s.json").read_text())
     assert payload["frame_scale"] == 2 and payload["frame_size"] == [2 * W, 2 * H]

@@ -131,9 +131,16 @@ def test_foreground_classes_and_errors(card):
 def test_odd_and_tiny_frames(card, shape):
     h, w = shape
     frame = np.full((h, w, 3), 90, np.uint8)
-    pred = Prediction(np.stack([np.ones((4, 4), np.float32) * 0.3,
-                                np.ones((4, 4), np.float32) * 0.7,
-                                np.zeros((4, 4), np.float32)]), (h, w))
+    pred = Prediction(
+        np.stack(
+            [
+                np.ones((4, 4), np.float32) * 0.3,
+                np.ones((4, 4), np.float32) * 0.7,
+                np.zeros((4, 4), np.float32),
+            ]
+        ),
+        (h, w),
+    )
     for name in ("overlay", "blur", "matte", "mask", "side-by-side"):
         out = make_effect(name, card)(frame, pred)
         assert out.shape[:2] == make_effect(name, card).out_size(h, w)

@@ -36,8 +36,23 @@ def served(tmp_path_factory):
 
 def _run(served, tmp_path, capsys, *extra):
     out, stats = tmp_path / "out.mkv", tmp_path / "s.json"
-    code = main(["run", served["url"], "-o", str(out), "--model", str(served["dir"] / "tiny.onnx"),
-                 "--temporal", "off", "--quiet", "--stats", str(stats), "--overwrite", *extra])
+    code = main(
+        [
+            "run",
+            served["url"],
+            "-o",
+            str(out),
+            "--model",
+            str(served["dir"] / "tiny.onnx"),
+            "--temporal",
+            "off",
+            "--quiet",
+            "--stats",
+            str(stats),
+            "--overwrite",
+            *extra,
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 0, err
     return json.loads(stats.read_text()), out

@@ -18,14 +18,22 @@ from liveseg.images import read_image
 
 
 def _chunk(kind, data):
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def png_declaring(w, h) -> bytes:
     """A PNG whose header declares w x h but whose data is a few bytes."""
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + _chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + _chunk(b"IDAT", zlib.compress(b"\x00" * 100))
+        + _chunk(b"IEND", b"")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +78,7 @@ def test_huge_jpeg_header_is_refused_before_decoding(tmp_path):
     _, buf = cv2.imencode(".jpg", np.full((16, 16, 3), 100, np.uint8))
     data = bytearray(buf.tobytes())
     i = data.index(b"\xff\xc0")  # baseline frame header: length(2) precision(1) height width
-    data[i + 5:i + 9] = struct.pack(">HH", 60000, 60000)
+    data[i + 5 : i + 9] = struct.pack(">HH", 60000, 60000)
     p = tmp_path / "huge.jpg"
     p.write_bytes(bytes(data))
     with pytest.raises(InputError, match="60000x60000"):
@@ -81,8 +89,18 @@ def test_background_shares_the_reader(env, tmp_path, capfd):
     video = make_video(tmp_path / "in.mp4", n=3, audio=False)
     big = tmp_path / "beach.png"
     big.write_bytes(png_declaring(40000, 40000))
-    code, _, err = _run(capfd, video, "-o", tmp_path / "o.mp4", "--model", env["model"],
-                        "--effect", "replace", "--background", big)
+    code, _, err = _run(
+        capfd,
+        video,
+        "-o",
+        tmp_path / "o.mp4",
+        "--model",
+        env["model"],
+        "--effect",
+        "replace",
+        "--background",
+        big,
+    )
     line = _one_line(err)
     assert code == 2 and "--background" in line and "40000x40000" in line, line
 
@@ -103,8 +121,9 @@ def _dynamic_onnx(path):
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])
     y = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2, "H", "W"])
     w = numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")
-    graph = helper.make_graph([helper.make_node("Conv", ["input", "w"], ["logits"])], "dyn",
-                              [x], [y], [w])
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["input", "w"], ["logits"])], "dyn", [x], [y], [w]
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -130,8 +149,9 @@ def test_a_bad_image_in_a_folder_is_skipped_and_reported(env, tmp_path, capfd):
         cv2.imwrite(str(src / f"{name}.png"), np.full((30, 40, 3), 220, np.uint8))
     (src / "c.png").write_bytes(b"this is not a png")
     out, masks, stats = tmp_path / "seg", tmp_path / "masks", tmp_path / "s.json"
-    code, so, err = _run(capfd, src, "-o", out, "--save-masks", masks, "--stats", stats,
-                         "--model", env["model"])
+    code, so, err = _run(
+        capfd, src, "-o", out, "--save-masks", masks, "--stats", stats, "--model", env["model"]
+    )
     line = _one_line(err)
     assert code == 2 and "skipped" in line and "c.png" in line, line
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "d.png"]
@@ -142,8 +162,20 @@ def test_a_bad_image_in_a_folder_is_skipped_and_reported(env, tmp_path, capfd):
     assert "skipped 1 unreadable image(s): c.png" in so
     # fixed image, re-run into the same folders
     cv2.imwrite(str(src / "c.png"), np.full((30, 40, 3), 220, np.uint8))
-    code, _, err = _run(capfd, src, "-o", out, "--save-masks", masks, "--stats", stats,
-                        "--model", env["model"], "--overwrite", "--quiet")
+    code, _, err = _run(
+        capfd,
+        src,
+        "-o",
+        out,
+        "--save-masks",
+        masks,
+        "--stats",
+        stats,
+        "--model",
+        env["model"],
+        "--overwrite",
+        "--quiet",
+    )
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png", "c.png", "d.png"]
 

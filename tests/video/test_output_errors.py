@@ -25,8 +25,11 @@ from liveseg.cli import main
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     d = tmp_path_factory.mktemp("outerr")
-    return {"dir": d, "model": tiny_onnx(d / "tiny.onnx"),
-            "video": make_video(d / "in.mp4", n=6, audio=False)}
+    return {
+        "dir": d,
+        "model": tiny_onnx(d / "tiny.onnx"),
+        "video": make_video(d / "in.mp4", n=6, audio=False),
+    }
 
 
 @pytest.fixture
@@ -63,9 +66,15 @@ def _sys_is_read_only():
 
 
 @pytest.mark.skipif(not _sys_is_read_only(), reason="needs a read-only folder (/sys)")
-@pytest.mark.parametrize("where", [["-o", "/sys/liveseg_out.mp4"], ["-o", "/sys/liveseg_frames"],
-                                   ["--save-masks", "/sys/liveseg_masks"],
-                                   ["--stats", "/sys/liveseg_stats.json"]])
+@pytest.mark.parametrize(
+    "where",
+    [
+        ["-o", "/sys/liveseg_out.mp4"],
+        ["-o", "/sys/liveseg_frames"],
+        ["--save-masks", "/sys/liveseg_masks"],
+        ["--stats", "/sys/liveseg_stats.json"],
+    ],
+)
 def test_read_only_folder_is_refused_before_the_run(env, capsys, no_run, where):
     code, _, err = _main(capsys, env["video"], "--model", env["model"], *where)
     line = _one_line(err)
@@ -77,8 +86,12 @@ def test_read_only_folder_is_refused_before_the_run(env, capsys, no_run, where):
 def test_path_under_a_regular_file_is_refused_before_the_run(env, tmp_path, capsys, no_run, kind):
     f = tmp_path / "notes.txt"
     f.write_text("x")
-    args = {"video": ["-o", f / "out.mp4"], "frames": ["-o", f / "frames"],
-            "masks": ["--save-masks", f / "masks"], "stats": ["--stats", f / "s.json"]}[kind]
+    args = {
+        "video": ["-o", f / "out.mp4"],
+        "frames": ["-o", f / "frames"],
+        "masks": ["--save-masks", f / "masks"],
+        "stats": ["--stats", f / "s.json"],
+    }[kind]
     code, _, err = _main(capsys, env["video"], "--model", env["model"], *args)
     line = _one_line(err)
     assert code == 5 and "notes.txt" in line and "not a folder" in line, line
@@ -94,8 +107,11 @@ def test_permission_denied_is_refused_before_the_run(env, tmp_path, capsys, no_r
         return real(*a, dir=dir, **kw)
 
     monkeypatch.setattr(tempfile, "mkstemp", denied)
-    for args in (["-o", tmp_path / "out.mp4"], ["-o", tmp_path / "frames"],
-                 ["--stats", tmp_path / "s.json"]):
+    for args in (
+        ["-o", tmp_path / "out.mp4"],
+        ["-o", tmp_path / "frames"],
+        ["--stats", tmp_path / "s.json"],
+    ):
         code, _, err = _main(capsys, env["video"], "--model", env["model"], *args)
         line = _one_line(err)
         assert code == 5 and "Permission denied" in line, line
@@ -104,23 +120,40 @@ def test_permission_denied_is_refused_before_the_run(env, tmp_path, capsys, no_r
 
 def test_stats_in_a_missing_folder_fails_before_the_run(env, tmp_path, capsys, no_run):
     out = tmp_path / "out.mp4"
-    code, _, err = _main(capsys, env["video"], "-o", out, "--model", env["model"],
-                         "--stats", tmp_path / "nope" / "s.json")
+    code, _, err = _main(
+        capsys,
+        env["video"],
+        "-o",
+        out,
+        "--model",
+        env["model"],
+        "--stats",
+        tmp_path / "nope" / "s.json",
+    )
     line = _one_line(err)
     assert code == 5 and "does not exist" in line
     assert not out.exists()
 
 
-def test_save_masks_failure_removes_the_output_folder_it_created(env, tmp_path, capsys,
-                                                                 monkeypatch):
+def test_save_masks_failure_removes_the_output_folder_it_created(
+    env, tmp_path, capsys, monkeypatch
+):
     from liveseg.video import sinks
 
     def boom(self, folder, inputs=()):
         raise sinks.OutputError("cannot create the folder masks: Disk quota exceeded")
 
     monkeypatch.setattr(sinks.MaskSink, "__init__", boom)
-    code, _, err = _main(capsys, env["video"], "-o", tmp_path / "frames", "--model",
-                         env["model"], "--save-masks", tmp_path / "masks")
+    code, _, err = _main(
+        capsys,
+        env["video"],
+        "-o",
+        tmp_path / "frames",
+        "--model",
+        env["model"],
+        "--save-masks",
+        tmp_path / "masks",
+    )
     assert code == 5 and "Disk quota" in _one_line(err)
     assert not (tmp_path / "frames").exists()
 
@@ -136,8 +169,13 @@ sys.exit(main(sys.argv[1:]))
 
 
 def _limited(limit, *argv):
-    return subprocess.run([sys.executable, "-c", LIMITED.format(limit=limit), *map(str, argv)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", LIMITED.format(limit=limit), *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _noise_video(path, n=30, w=96, h=64):
@@ -146,8 +184,9 @@ def _noise_video(path, n=30, w=96, h=64):
         s = c.add_stream("libx264", rate=Fraction(30))
         s.width, s.height, s.pix_fmt = w, h, "yuv420p"
         for i in range(n):
-            fr = av.VideoFrame.from_ndarray(rng.integers(0, 255, (h, w, 3), np.uint8),
-                                            format="rgb24")
+            fr = av.VideoFrame.from_ndarray(
+                rng.integers(0, 255, (h, w, 3), np.uint8), format="rgb24"
+            )
             fr.pts = i
             for p in s.encode(fr):
                 c.mux(p)
@@ -160,15 +199,30 @@ def test_disk_full_mid_video_is_one_line_and_leaves_nothing(env, tmp_path):
     video = _noise_video(tmp_path / "noise.mp4")
     out = tmp_path / "out" / "seg.mp4"
     out.parent.mkdir()
-    r = _limited(20000, "run", video, "-o", out, "--model", env["model"], "--quiet",
-                 "--temporal", "off")
+    r = _limited(
+        20000, "run", video, "-o", out, "--model", env["model"], "--quiet", "--temporal", "off"
+    )
     assert r.returncode == 5, r.stderr
     line = _one_line(r.stderr)
     assert "failed" in line and "File too large" in line, line
     assert list(out.parent.iterdir()) == []  # no seg.mp4, no seg.partial.mp4
     # the same run with room to write works
-    assert main(["run", str(video), "-o", str(out), "--model", str(env["model"]), "--quiet",
-                 "--temporal", "off"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(video),
+                "-o",
+                str(out),
+                "--model",
+                str(env["model"]),
+                "--quiet",
+                "--temporal",
+                "off",
+            ]
+        )
+        == 0
+    )
     assert probe(out)["frames"] == 30
 
 
@@ -181,15 +235,30 @@ def test_disk_full_mid_png_folder_leaves_nothing_and_rerun_works(env, tmp_path):
     for i in range(3):
         cv2.imwrite(str(src / f"b{i}.png"), rng.integers(0, 255, (160, 160, 3), np.uint8))
     out, masks = tmp_path / "seg", tmp_path / "masks"
-    r = _limited(30000, "run", src, "-o", out, "--save-masks", masks, "--model", env["model"],
-                 "--quiet")
+    r = _limited(
+        30000, "run", src, "-o", out, "--save-masks", masks, "--model", env["model"], "--quiet"
+    )
     assert r.returncode == 5, r.stderr
     line = _one_line(r.stderr)
     assert "b0.png" in line and "File too large" in line, line
     assert not out.exists() and not masks.exists()
     assert not list(tmp_path.glob("**/.*tmp*"))  # no temporary files either
-    assert main(["run", str(src), "-o", str(out), "--save-masks", str(masks), "--model",
-                 str(env["model"]), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(src),
+                "-o",
+                str(out),
+                "--save-masks",
+                str(masks),
+                "--model",
+                str(env["model"]),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == [f"{c}{i}.png" for c in "ab" for i in range(3)]
 
 
@@ -207,8 +276,18 @@ def test_bench_quant_json_in_a_missing_folder_fails_up_front(tmp_path, capsys, m
     import liveseg.bench.quant as bq
 
     monkeypatch.setattr(bq, "build_variants", lambda *a, **kw: pytest.fail("benchmark ran"))
-    code = main(["bench", "quant", "--onnx", str(tmp_path / "m.onnx"), "--data",
-                 "camvid:" + str(tmp_path), "--json", str(tmp_path / "nope" / "r.json")])
+    code = main(
+        [
+            "bench",
+            "quant",
+            "--onnx",
+            str(tmp_path / "m.onnx"),
+            "--data",
+            "camvid:" + str(tmp_path),
+            "--json",
+            str(tmp_path / "nope" / "r.json"),
+        ]
+    )
     _, err = capsys.readouterr()
     assert code == 5 and "does not exist" in _one_line(err)
 
@@ -219,8 +298,7 @@ def test_bench_pipeline_removes_its_temporary_folder(tmp_path, monkeypatch):
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    result = run_benchmark(sizes=[(64, 48)], frames=3, repeats=1, rss_frames=0,
-                           log=lambda *a: None)
+    result = run_benchmark(sizes=[(64, 48)], frames=3, repeats=1, rss_frames=0, log=lambda *a: None)
     assert "64x48" in result["sizes"]
     assert list(scratch.iterdir()) == []
     json.dumps(result, default=str)

@@ -17,8 +17,9 @@ from liveseg.video.sources import ImageSource, Source, SourceFrame, make_source
 
 def _run(inp, out, effect="overlay", model=None, **kw):
     kw.setdefault("temporal", "off")  # these tests count inferred frames; auto is tested below
-    return process_video(str(inp), str(out) if out else None, model=model or FakeModel(),
-                         effect=effect, **kw)
+    return process_video(
+        str(inp), str(out) if out else None, model=model or FakeModel(), effect=effect, **kw
+    )
 
 
 def test_file_keeps_frames_timestamps_rate_and_audio(tmp_path):
@@ -52,8 +53,7 @@ def test_webm_audio_is_transcoded_when_the_codec_does_not_fit(tmp_path):
 
 @pytest.mark.parametrize("w,h", [(63, 47), (1, 1)])
 def test_odd_and_tiny_sizes(tmp_path, w, h):
-    src = make_video(tmp_path / "odd.mov", n=5, w=w, h=h, codec="png", pix_fmt="rgb24",
-                     audio=False)
+    src = make_video(tmp_path / "odd.mov", n=5, w=w, h=h, codec="png", pix_fmt="rgb24", audio=False)
     stats = _run(src, tmp_path / "out.mp4", save_masks=tmp_path / "m")
     out = probe(tmp_path / "out.mp4")
     assert out["frames"] == 5 and out["sizes"] == {(h + h % 2, w + w % 2)}
@@ -64,8 +64,14 @@ def test_odd_and_tiny_sizes(tmp_path, w, h):
 
 @pytest.mark.parametrize("pix_fmt", ["gray", "rgba"])
 def test_gray_and_alpha_video_frames(tmp_path, pix_fmt):
-    src = make_video(tmp_path / f"{pix_fmt}.mov", n=4, codec="png", pix_fmt=pix_fmt,
-                     audio=False, gray=pix_fmt == "gray")
+    src = make_video(
+        tmp_path / f"{pix_fmt}.mov",
+        n=4,
+        codec="png",
+        pix_fmt=pix_fmt,
+        audio=False,
+        gray=pix_fmt == "gray",
+    )
     assert _run(src, tmp_path / "out.mp4")["frames"] == 4
 
 
@@ -123,8 +129,7 @@ def test_4k_single_image(tmp_path):
     img = np.zeros((2160, 3840, 3), np.uint8)
     img[500:1500, 1000:2500] = 240
     cv2.imwrite(str(tmp_path / "big.png"), img)
-    _run(tmp_path / "big.png", tmp_path / "big_out.jpg", effect="blur",
-         save_masks=tmp_path / "m")
+    _run(tmp_path / "big.png", tmp_path / "big_out.jpg", effect="blur", save_masks=tmp_path / "m")
     mask = cv2.imread(str(tmp_path / "m" / "big.png"), cv2.IMREAD_UNCHANGED)
     assert mask.shape == (2160, 3840) and mask[1000, 1700] == 1 and mask[100, 100] == 0
 
@@ -166,8 +171,13 @@ def test_ctrl_c_keeps_a_playable_partial_file(tmp_path):
     source = make_source(str(src_path))
     model = FakeModel()
     out = tmp_path / "out.mp4"
-    sink = VideoSink(out, fps=source.fps, time_base=source.time_base, rate=source.rate,
-                     audio_from=source.audio_path)
+    sink = VideoSink(
+        out,
+        fps=source.fps,
+        time_base=source.time_base,
+        rate=source.rate,
+        audio_from=source.audio_path,
+    )
 
     class SlowEffect:
         name = "slow"
@@ -210,8 +220,9 @@ class FastLive(Source):
     def __iter__(self):
         for i in range(self.n):
             time.sleep(0.001)
-            yield SourceFrame(i, frame_pattern(i, 32, 24), i, self.time_base, None,
-                              time.perf_counter())
+            yield SourceFrame(
+                i, frame_pattern(i, 32, 24), i, self.time_base, None, time.perf_counter()
+            )
 
 
 def test_live_source_newest_frame_wins_and_drops_are_counted():
@@ -265,7 +276,7 @@ def test_truncated_and_corrupted_video_are_decoded_as_far_as_possible(tmp_path):
     assert 5 <= stats["frames"] < 40
     rng = np.random.default_rng(1)
     for pos in rng.integers(len(data) // 3, len(data) - 100, 40):
-        data[pos:pos + 8] = b"\xff" * 8
+        data[pos : pos + 8] = b"\xff" * 8
     (tmp_path / "corrupt.mkv").write_bytes(bytes(data))
     stats = _run(tmp_path / "corrupt.mkv", tmp_path / "c.mp4")
     assert stats["frames"] >= 5  # kept going; decode errors (if any) counted, not fatal
@@ -279,7 +290,9 @@ def test_temporal_previous_prediction_reaches_prev_mask_models(tmp_path):
     assert model.prev_seen == [False, True, True, True, True]
 
 
-@pytest.mark.parametrize("spec", ["fixed:3+smooth", "adaptive:thresh=5,max=4,cut=0+smooth", "fixed:2"])
+@pytest.mark.parametrize(
+    "spec", ["fixed:3+smooth", "adaptive:thresh=5,max=4,cut=0+smooth", "fixed:2"]
+)
 @pytest.mark.parametrize("threaded", [True, False])
 def test_flow_computed_ahead_gives_the_same_predictions_as_inline(tmp_path, spec, threaded):
     """The pipeline computes optical flow in the stage before inference; the predictions must
@@ -297,16 +310,19 @@ def test_flow_computed_ahead_gives_the_same_predictions_as_inline(tmp_path, spec
             self.probs.append((item.pred.inferred, item.pred.probs.copy()))
 
     keep, model = Keep(), FakeModel(size=(48, 32))
-    pipe = Pipeline(make_source(str(src)), model, None, [keep], make_temporal(spec),
-                    threaded=threaded)
+    pipe = Pipeline(
+        make_source(str(src)), model, None, [keep], make_temporal(spec), threaded=threaded
+    )
     stats = pipe.run()
     assert pipe.motion_ahead and stats["stages"]["flow"]["median_ms"] > 0
     ref_policy = make_temporal(spec)
-    ref = [ref_policy.step(f.image, lambda prev, im=f.image: model.predict(im, prev))
-           for f in make_source(str(src))]
+    ref = [
+        ref_policy.step(f.image, lambda prev, im=f.image: model.predict(im, prev))
+        for f in make_source(str(src))
+    ]
     assert [k for k, _ in keep.probs] == [r.inferred for r in ref]
     assert sum(not k for k, _ in keep.probs) > 0  # some frames were propagated
-    for (_, a), r in zip(keep.probs, ref):
+    for (_, a), r in zip(keep.probs, ref, strict=True):
         np.testing.assert_allclose(a, r.probs, atol=1e-6)
 
 

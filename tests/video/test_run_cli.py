@@ -24,10 +24,24 @@ def _main(capsys, *argv):
 
 def test_run_video_with_stats_and_masks(env, tmp_path, capsys):
     out, stats = tmp_path / "out.mp4", tmp_path / "s.json"
-    code, so, err = _main(capsys, env["video"], "-o", out, "--model", env["model"],
-                          "--effect", "replace", "--background", env["video"],
-                          "--foreground", "person", "--save-masks", tmp_path / "m",
-                          "--stats", stats)
+    code, so, err = _main(
+        capsys,
+        env["video"],
+        "-o",
+        out,
+        "--model",
+        env["model"],
+        "--effect",
+        "replace",
+        "--background",
+        env["video"],
+        "--foreground",
+        "person",
+        "--save-masks",
+        tmp_path / "m",
+        "--stats",
+        stats,
+    )
     assert code == 0, err
     assert "fps" in so and "infer" in so
     s = json.loads(stats.read_text())
@@ -44,22 +58,41 @@ def test_run_video_with_stats_and_masks(env, tmp_path, capsys):
 def test_run_each_effect_through_the_cli(env, tmp_path, capsys):
     for effect in ("overlay", "blur", "mask", "side-by-side"):
         out = tmp_path / f"{effect}.mkv"
-        code, _, err = _main(capsys, env["video"], "-o", out, "--model", env["model"],
-                             "--effect", effect, "--quiet")
+        code, _, err = _main(
+            capsys, env["video"], "-o", out, "--model", env["model"], "--effect", effect, "--quiet"
+        )
         assert code == 0, err
         info = probe(out)
         assert info["frames"] == 10
         assert info["sizes"] == {(48, 128 if effect == "side-by-side" else 64)}
-    code, _, err = _main(capsys, env["video"], "-o", tmp_path / "m.webm", "--model",
-                         env["model"], "--effect", "matte", "--quiet")
+    code, _, err = _main(
+        capsys,
+        env["video"],
+        "-o",
+        tmp_path / "m.webm",
+        "--model",
+        env["model"],
+        "--effect",
+        "matte",
+        "--quiet",
+    )
     assert code == 0, err
 
 
 def test_image_input_to_image_output(env, tmp_path, capsys):
     img = tmp_path / "photo.jpg"
     cv2.imwrite(str(img), np.full((30, 20, 3), 240, np.uint8))
-    code, _, err = _main(capsys, img, "-o", tmp_path / "photo_out.png", "--model", env["model"],
-                         "--save-masks", tmp_path / "masks", "--quiet")
+    code, _, err = _main(
+        capsys,
+        img,
+        "-o",
+        tmp_path / "photo_out.png",
+        "--model",
+        env["model"],
+        "--save-masks",
+        tmp_path / "masks",
+        "--quiet",
+    )
     assert code == 0, err
     assert (tmp_path / "photo_out.png").is_file()
     assert cv2.imread(str(tmp_path / "masks" / "photo.png"), cv2.IMREAD_UNCHANGED).shape == (30, 20)
@@ -71,13 +104,15 @@ def test_overwrite_safety(env, tmp_path, capsys):
     code, _, err = _main(capsys, env["video"], "-o", out, "--model", env["model"])
     assert code != 0 and "already exists" in err and "Traceback" not in err
     assert out.read_bytes() == b"precious"
-    code, _, err = _main(capsys, env["video"], "-o", out, "--model", env["model"], "--overwrite",
-                         "--quiet")
+    code, _, err = _main(
+        capsys, env["video"], "-o", out, "--model", env["model"], "--overwrite", "--quiet"
+    )
     assert code == 0, err
     assert probe(out)["frames"] == 10
     # the output can never be the input, even with --overwrite
-    code, _, err = _main(capsys, env["video"], "-o", env["video"], "--model", env["model"],
-                         "--overwrite")
+    code, _, err = _main(
+        capsys, env["video"], "-o", env["video"], "--model", env["model"], "--overwrite"
+    )
     assert code != 0 and "is the input" in err
     assert probe(env["video"])["frames"] == 10
 
@@ -94,8 +129,9 @@ def _bad_inputs(env, tmp_path):
 
     with av.open(str(audio_only), "w") as c:
         s = c.add_stream("aac", rate=48000)
-        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
-                                           layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
         frame.sample_rate = 48000
         for p in s.encode(frame):
             c.mux(p)
@@ -153,8 +189,16 @@ def test_truncated_mkv_reports_and_keeps_going(env, tmp_path, capsys):
     src = make_video(tmp_path / "in.mkv", n=30, audio=False)
     data = src.read_bytes()
     (tmp_path / "cut.mkv").write_bytes(data[: len(data) // 2])
-    code, _, err = _main(capsys, tmp_path / "cut.mkv", "-o", tmp_path / "o.mp4", "--model",
-                          env["model"], "--stats", tmp_path / "s.json")
+    code, _, err = _main(
+        capsys,
+        tmp_path / "cut.mkv",
+        "-o",
+        tmp_path / "o.mp4",
+        "--model",
+        env["model"],
+        "--stats",
+        tmp_path / "s.json",
+    )
     assert code == 0, err
     s = json.loads((tmp_path / "s.json").read_text())
     assert 1 <= s["frames"] < 30 and probe(tmp_path / "o.mp4")["frames"] == s["frames"]
@@ -181,13 +225,29 @@ def test_ctrl_c_in_a_real_process_leaves_a_playable_partial(env, tmp_path):
     out = tmp_path / "out.mp4"
     part = tmp_path / "out.partial.mp4"
     # Background jobs start with SIGINT ignored; install Python's handler as a terminal has it.
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from liveseg.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from liveseg.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, "run", str(video), "-o", str(out), "--model",
-         str(env["model"]), "--effect", "blur"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        [
+            sys.executable,
+            "-c",
+            code,
+            "run",
+            str(video),
+            "-o",
+            str(out),
+            "--model",
+            str(env["model"]),
+            "--effect",
+            "blur",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     while not part.exists() and proc.poll() is None:
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before it could be interrupted"
@@ -202,8 +262,17 @@ def test_ctrl_c_in_a_real_process_leaves_a_playable_partial(env, tmp_path):
 
 def test_temporal_policy_counts_inferred_and_propagated(env, tmp_path, capsys):
     stats = tmp_path / "s.json"
-    code, _, err = _main(capsys, env["video"], "--model", env["model"], "--temporal", "fixed:2",
-                         "--stats", stats, "--quiet")
+    code, _, err = _main(
+        capsys,
+        env["video"],
+        "--model",
+        env["model"],
+        "--temporal",
+        "fixed:2",
+        "--stats",
+        stats,
+        "--quiet",
+    )
     assert code == 0, err
     s = json.loads(stats.read_text())
     assert s["frames"] == 10 and s["inferred_frames"] + s["propagated_frames"] == 10

@@ -18,8 +18,14 @@ from liveseg.video.temporal_spec import parse
 
 def test_defaults_are_those_of_liveseg_run():
     o = RunOptions()
-    assert (o.effect, o.alpha, o.crf, o.preset, o.mode, o.audio) == \
-        ("auto", 0.5, 23, "veryfast", RunMode.AUTO, True)
+    assert (o.effect, o.alpha, o.crf, o.preset, o.mode, o.audio) == (
+        "auto",
+        0.5,
+        23,
+        "veryfast",
+        RunMode.AUTO,
+        True,
+    )
     assert o.temporal == parse("auto") and o.live is None
 
 
@@ -37,9 +43,15 @@ def test_keywords_map_onto_fields():
         RunOptions.from_kwargs(live=True, mode="file")
 
 
-@pytest.mark.parametrize("kw, msg", [({"crf": 64}, "--crf"), ({"max_frames": 0}, "--max-frames"),
-                                     ({"temporal": "fixed:0"}, "--temporal"),
-                                     ({"mode": "sometimes"}, "mode")])
+@pytest.mark.parametrize(
+    "kw, msg",
+    [
+        ({"crf": 64}, "--crf"),
+        ({"max_frames": 0}, "--max-frames"),
+        ({"temporal": "fixed:0"}, "--temporal"),
+        ({"mode": "sometimes"}, "mode"),
+    ],
+)
 def test_bad_values_fail_when_made(kw, msg):
     with pytest.raises(ConfigError, match=msg):
         RunOptions(**kw)
@@ -52,10 +64,15 @@ def test_run_mode_parse():
 
 def test_options_and_keywords_give_the_same_run(tmp_path):
     src = make_video(tmp_path / "in.mp4", n=6, fps=10, audio=False)
-    a = process_video(str(src), None, model=FakeModel(),
-                      options=RunOptions(effect="overlay", temporal="fixed:2", max_frames=5))
-    b = process_video(str(src), None, model=FakeModel(), effect="overlay", temporal="fixed:2",
-                      max_frames=5)
+    a = process_video(
+        str(src),
+        None,
+        model=FakeModel(),
+        options=RunOptions(effect="overlay", temporal="fixed:2", max_frames=5),
+    )
+    b = process_video(
+        str(src), None, model=FakeModel(), effect="overlay", temporal="fixed:2", max_frames=5
+    )
     for s in (a, b):
         assert s["frames"] == 5 and s["inferred_frames"] == 3 and s["effect"] == "overlay"
         assert s["temporal"]["policy"] == "fixed:2"
@@ -74,14 +91,20 @@ def test_stages_declare_what_the_runner_reads(tmp_path):
         assert video.paths == () and isinstance(video.rate, Fraction)
     finally:
         video.close()
-    sinks = [NullSink(), VideoSink(tmp_path / "o.mp4"), ImageDirSink(tmp_path / "png"),
-             MaskSink(tmp_path / "m")]
+    sinks = [
+        NullSink(),
+        VideoSink(tmp_path / "o.mp4"),
+        ImageDirSink(tmp_path / "png"),
+        MaskSink(tmp_path / "m"),
+    ]
     for s in sinks:
         assert isinstance(s, FrameSink) and s.repaired == 0 and not s.stop_requested
         s.finish("error")
     # needs a display to open: its class carries every member
-    assert all(hasattr(PreviewSink, m) for m in ("name", "path", "created", "repaired",
-                                                  "stop_requested", "write", "finish"))
+    assert all(
+        hasattr(PreviewSink, m)
+        for m in ("name", "path", "created", "repaired", "stop_requested", "write", "finish")
+    )
     for spec in ("off", "fixed:3+smooth", "adaptive"):
         assert isinstance(make_temporal(spec), TemporalPolicy)
 

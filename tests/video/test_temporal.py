@@ -38,14 +38,14 @@ def make_frame(t, scene=BACKGROUND):
     f = scene.copy()
     if scene is BACKGROUND:
         x, y = square_pos(t)
-        f[y:y + SIDE, x:x + SIDE] = SQUARE
+        f[y : y + SIDE, x : x + SIDE] = SQUARE
     return f
 
 
 def gt_mask(t):
     m = np.zeros((H, W), np.uint8)
     x, y = square_pos(t)
-    m[y:y + SIDE, x:x + SIDE] = 1
+    m[y : y + SIDE, x : x + SIDE] = 1
     return m
 
 
@@ -88,7 +88,9 @@ def test_warped_masks_land_where_the_shape_moved():
         # The propagated mask follows the square, far better than the stale keyframe mask.
         truth, stale = gt_mask(t), gt_mask(t - t % 4)
         assert iou(mask, truth) > iou(stale, truth) + 0.1, t
-        assert (mask & truth).sum() / truth.sum() > 0.85  # covers where the square went (keyframe: 0.95)
+        assert (
+            mask & truth
+        ).sum() / truth.sum() > 0.85  # covers where the square went (keyframe: 0.95)
         # Its leading edges land where the square's edges moved to (within 2 px of 4 px/frame;
         # the trailing edge lags: disoccluded background has no source to warp from).
         ys, xs = np.nonzero(mask)
@@ -112,15 +114,15 @@ def test_flow_checks_flag_the_disoccluded_strip_and_trust_the_rest(check):
     # edges) has no source in the previous frame; pixels well away from the square do.
     x, y = square_pos(4)
     strip = np.zeros((H, W), bool)
-    strip[y - DY:y + SIDE, x - DX:x] = True  # left trailing edge (current frame coords)
+    strip[y - DY : y + SIDE, x - DX : x] = True  # left trailing edge (current frame coords)
     far = np.ones((H, W), bool)
-    far[max(0, y - 15):y + SIDE + 15, max(0, x - 15):x + SIDE + 15] = False
+    far[max(0, y - 15) : y + SIDE + 15, max(0, x - 15) : x + SIDE + 15] = False
     far[:4], far[-4:], far[:, :4], far[:, -4:] = False, False, False, False
     assert r.consistent[far].mean() > 0.95
     assert r.consistent[strip].mean() < r.consistent[far].mean() - 0.2
     # Motion is recovered where the flow is trusted: backward flow ~ (-DX, -DY) on the square.
     inside = np.zeros((H, W), bool)
-    inside[y + 8:y + SIDE - 8, x + 8:x + SIDE - 8] = True
+    inside[y + 8 : y + SIDE - 8, x + 8 : x + SIDE - 8] = True
     bx = np.median(r.backward[..., 0][inside & r.consistent])
     by = np.median(r.backward[..., 1][inside & r.consistent])
     assert abs(bx + DX) < 0.75 and abs(by + DY) < 0.75
@@ -137,7 +139,10 @@ def test_fb_check_is_selectable_and_named():
 
 def test_scene_cut_forces_a_keyframe():
     policy = make_temporal("adaptive:thresh=1e9,max=1000")
-    frames = lambda t: make_frame(t) if t < 5 else make_frame(t, OTHER_SCENE)
+
+    def frames(t):
+        return make_frame(t) if t < 5 else make_frame(t, OTHER_SCENE)
+
     preds = run_clip(policy, 8, frame_fn=frames)
     assert [p.inferred for p in preds] == [True, False, False, False, False, True, False, False]
     assert policy.stats()["keyframe_reasons"] == {"first": 1, "cut": 1}
@@ -168,12 +173,14 @@ def test_adaptive_runs_more_on_motion_than_on_a_still_scene():
 
 
 def test_smoothing_is_a_no_op_on_a_static_scene():
-    soft = lambda fg: np.clip(0.2 + 0.6 * fg, 0, 1)  # uncertain everywhere
-    plain = run_clip(make_temporal("off"), 6, lambda t: make_frame(0),
-                     lambda t: oracle(0, soft))
-    smooth = run_clip(make_temporal("off+smooth=0.2"), 6, lambda t: make_frame(0),
-                      lambda t: oracle(0, soft))
-    for a, b in zip(plain, smooth):
+    def soft(fg):  # uncertain everywhere
+        return np.clip(0.2 + 0.6 * fg, 0, 1)
+
+    plain = run_clip(make_temporal("off"), 6, lambda t: make_frame(0), lambda t: oracle(0, soft))
+    smooth = run_clip(
+        make_temporal("off+smooth=0.2"), 6, lambda t: make_frame(0), lambda t: oracle(0, soft)
+    )
+    for a, b in zip(plain, smooth, strict=True):
         np.testing.assert_allclose(a.probs, b.probs, atol=1e-5)
         assert b.inferred
 
@@ -185,11 +192,17 @@ def test_smoothing_damps_flicker_of_uncertain_pixels():
     def infer_fn(t):
         return lambda prev: Prediction(np.stack([1 - noisy[t], noisy[t]]), frame_size=(H, W))
 
-    still = lambda t: make_frame(0)
+    def still(t):
+        return make_frame(0)
+
     plain = run_clip(make_temporal("off"), 8, still, infer_fn)
     smooth = run_clip(make_temporal("off+smooth"), 8, still, infer_fn)
-    diff = lambda ps: np.mean([np.abs(ps[i].probs[1] - ps[i - 1].probs[1]).mean()
-                               for i in range(1, len(ps))])
+
+    def diff(ps):
+        return np.mean(
+            [np.abs(ps[i].probs[1] - ps[i - 1].probs[1]).mean() for i in range(1, len(ps))]
+        )
+
     assert diff(smooth) < 0.7 * diff(plain)
     for p in smooth:
         np.testing.assert_allclose(p.probs.sum(0), 1.0, atol=1e-5)
@@ -215,7 +228,9 @@ def test_previous_prediction_is_handed_to_infer():
 
 def test_time_budget_defers_optional_keyframes():
     now = [0.0]
-    clock = lambda: now[0]
+
+    def clock():
+        return now[0]
 
     def costly(t):
         inner = oracle(t)
@@ -223,6 +238,7 @@ def test_time_budget_defers_optional_keyframes():
         def infer(prev):
             now[0] += 0.100  # the network takes 100 ms
             return inner(prev)
+
         return infer
 
     def frame_fn(t):
@@ -250,10 +266,16 @@ def test_frame_size_change_restarts():
 @pytest.mark.parametrize(
     "spec, cls",
     [
-        (None, EveryFrame), ("off", EveryFrame), ("", EveryFrame), ("smooth", EveryFrame),
-        ("off+smooth=0.3", EveryFrame), ("fixed:3", FixedKeyframes),
-        ("fixed:2+smooth", FixedKeyframes), ("fixed:5,cut=0", FixedKeyframes),
-        ("adaptive", AdaptiveKeyframes), ("adaptive:thresh=0.2,max=8", AdaptiveKeyframes),
+        (None, EveryFrame),
+        ("off", EveryFrame),
+        ("", EveryFrame),
+        ("smooth", EveryFrame),
+        ("off+smooth=0.3", EveryFrame),
+        ("fixed:3", FixedKeyframes),
+        ("fixed:2+smooth", FixedKeyframes),
+        ("fixed:5,cut=0", FixedKeyframes),
+        ("adaptive", AdaptiveKeyframes),
+        ("adaptive:thresh=0.2,max=8", AdaptiveKeyframes),
         ("Adaptive:max=4,budget=30+smooth=0.4", AdaptiveKeyframes),
     ],
 )
@@ -273,12 +295,33 @@ def test_spec_parameters_are_applied():
 @pytest.mark.parametrize(
     "spec",
     [
-        "fixed", "fixed:", "fixed:0", "fixed:-2", "fixed:2.5", "fixed:x", "fixed:3,speed=2",
-        "adaptive:", "adaptive:thresh", "adaptive:thresh=0", "adaptive:thresh=-1",
-        "adaptive:max=0", "adaptive:max=2.5", "adaptive:foo=1", "adaptive:max=3,max=4",
-        "adaptive:thresh=nan", "adaptive:budget=0", "fixed:3+blur", "fixed:3+smooth=2",
-        "fixed:3+smooth=x", "fixed:3+smooth+smooth", "keyframes", "every:2", 3,
-        "fixed:3,check=lk", "adaptive:check=", "fixed:3,check=fb,check=fb",
+        "fixed",
+        "fixed:",
+        "fixed:0",
+        "fixed:-2",
+        "fixed:2.5",
+        "fixed:x",
+        "fixed:3,speed=2",
+        "adaptive:",
+        "adaptive:thresh",
+        "adaptive:thresh=0",
+        "adaptive:thresh=-1",
+        "adaptive:max=0",
+        "adaptive:max=2.5",
+        "adaptive:foo=1",
+        "adaptive:max=3,max=4",
+        "adaptive:thresh=nan",
+        "adaptive:budget=0",
+        "fixed:3+blur",
+        "fixed:3+smooth=2",
+        "fixed:3+smooth=x",
+        "fixed:3+smooth+smooth",
+        "keyframes",
+        "every:2",
+        3,
+        "fixed:3,check=lk",
+        "adaptive:check=",
+        "fixed:3,check=fb,check=fb",
     ],
 )
 def test_invalid_specs_raise_one_line_config_error(spec):

@@ -6,9 +6,20 @@ from liveseg.errors import ConfigError
 from liveseg.video.temporal import make_temporal
 from liveseg.video.temporal_spec import AUTO_VIDEO_SPEC, TemporalSpec, parse, resolve_auto
 
-SPECS = ["off", "off+smooth=0.3", "smooth", "fixed:3", "fixed:2+smooth", "fixed:5,cut=0",
-         "fixed:4,check=fb+smooth=0.2", "adaptive", "adaptive:thresh=0.2,max=8",
-         "Adaptive:max=4,budget=30+smooth=0.4", "adaptive:cut=0.7,check=fb", AUTO_VIDEO_SPEC]
+SPECS = [
+    "off",
+    "off+smooth=0.3",
+    "smooth",
+    "fixed:3",
+    "fixed:2+smooth",
+    "fixed:5,cut=0",
+    "fixed:4,check=fb+smooth=0.2",
+    "adaptive",
+    "adaptive:thresh=0.2,max=8",
+    "Adaptive:max=4,budget=30+smooth=0.4",
+    "adaptive:cut=0.7,check=fb",
+    AUTO_VIDEO_SPEC,
+]
 
 
 @pytest.mark.parametrize("text", SPECS)
@@ -24,15 +35,17 @@ def test_canonical_text_spells_out_defaults():
     assert str(parse("fixed:4+smooth")) == "fixed:4+smooth=0.5"
     assert str(parse("smooth")) == "off+smooth=0.5"
     assert str(parse(" ADAPTIVE ")) == "adaptive:thresh=1.5,max=5"
-    assert str(parse("adaptive:budget=30,check=fb")) == \
-        "adaptive:thresh=1.5,max=5,budget=30,check=fb"
+    assert (
+        str(parse("adaptive:budget=30,check=fb")) == "adaptive:thresh=1.5,max=5,budget=30,check=fb"
+    )
     assert str(parse(None)) == str(parse("")) == "off"
 
 
 def test_fields():
     s = parse("adaptive:thresh=0.2,max=8,cut=0.7,budget=30+smooth=0.4")
-    assert s == TemporalSpec("adaptive", thresh=0.2, max_interval=8, cut=0.7, budget_ms=30,
-                             smooth=0.4)
+    assert s == TemporalSpec(
+        "adaptive", thresh=0.2, max_interval=8, cut=0.7, budget_ms=30, smooth=0.4
+    )
     assert parse("fixed:3,check=fb") == TemporalSpec("fixed", interval=3, check="fb")
 
 

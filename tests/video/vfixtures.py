@@ -20,20 +20,32 @@ def frame_pattern(i: int, w: int, h: int) -> np.ndarray:
     s = max(1, min(h, w) // 3)
     x = (i * 3) % max(1, w - s + 1)
     y = max(0, (h - s) // 2)
-    img[y:y + s, x:x + s] = (230, 200, 180)
+    img[y : y + s, x : x + s] = (230, 200, 180)
     return img
 
 
-def make_video(path, n=12, w=64, h=48, fps=12, audio=True, codec=None, pix_fmt="yuv420p",
-               pts=None, time_base=None, gray=False) -> Path:
+def make_video(
+    path,
+    n=12,
+    w=64,
+    h=48,
+    fps=12,
+    audio=True,
+    codec=None,
+    pix_fmt="yuv420p",
+    pts=None,
+    time_base=None,
+    gray=False,
+) -> Path:
     """Write a small video (+ a sine audio track) with PyAV; returns the path.
 
     ``pts``: explicit per-frame pts (variable frame rate) in ``time_base``.
     """
     path = Path(path)
     ext = path.suffix.lower()
-    codec = codec or ("libvpx-vp9" if ext == ".webm" else "libx264" if w % 2 == 0 and h % 2 == 0
-                      else "mpeg4")
+    codec = codec or (
+        "libvpx-vp9" if ext == ".webm" else "libx264" if w % 2 == 0 and h % 2 == 0 else "mpeg4"
+    )
     with av.open(str(path), "w") as out:
         vs = out.add_stream(codec, rate=Fraction(fps))
         vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
@@ -49,7 +61,9 @@ def make_video(path, n=12, w=64, h=48, fps=12, audio=True, codec=None, pix_fmt="
         for i in range(n):
             img = frame_pattern(i, w, h)
             if gray:
-                fr = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), format="gray")
+                fr = av.VideoFrame.from_ndarray(
+                    cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), format="gray"
+                )
             else:
                 fr = av.VideoFrame.from_ndarray(img, format="rgb24")
             if pts is not None:
@@ -69,7 +83,7 @@ def make_video(path, n=12, w=64, h=48, fps=12, audio=True, codec=None, pix_fmt="
             wave = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             chunk = 960
             for k in range(0, samples, chunk):
-                part = wave[k:k + chunk]
+                part = wave[k : k + chunk]
                 af = av.AudioFrame.from_ndarray(part[None, :], format="fltp", layout="mono")
                 af.sample_rate = 48000
                 af.pts = k
@@ -99,8 +113,16 @@ def probe(path) -> dict:
             for p in c.demux(c.streams.audio[0]):
                 if p.pts is not None:
                     adur = max(adur, float((p.pts + (p.duration or 0)) * p.time_base))
-    return {"meta": meta, "frames": len(times), "times": times, "rate": rate,
-            "sizes": sizes, "audio": audio, "audio_s": adur, "codec": codec}
+    return {
+        "meta": meta,
+        "frames": len(times),
+        "times": times,
+        "rate": rate,
+        "sizes": sizes,
+        "audio": audio,
+        "audio_s": adur,
+        "codec": codec,
+    }
 
 
 class FakeModel:
@@ -111,9 +133,13 @@ class FakeModel:
     """
 
     def __init__(self, size=(16, 12), fail_at=None, prev_mask_input=False):
-        self.card = ModelCard(name="fake", classes=["background", "person", "car"],
-                              foreground=["person"], input_size=list(size),
-                              prev_mask_input=prev_mask_input)
+        self.card = ModelCard(
+            name="fake",
+            classes=["background", "person", "car"],
+            foreground=["person"],
+            input_size=list(size),
+            prev_mask_input=prev_mask_input,
+        )
         self.fail_at = fail_at
         self.calls = 0
         self.prev_seen = []
@@ -159,13 +185,24 @@ def tiny_onnx(path, size=(32, 24), with_card=True) -> Path:
         helper.make_node("AveragePool", ["input"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
         helper.make_node("Conv", ["p", "w", "b"], ["logits"]),
     ]
-    graph = helper.make_graph(nodes, "tiny", [x], [y], [numpy_helper.from_array(weight, "w"),
-                                                         numpy_helper.from_array(bias, "b")])
+    graph = helper.make_graph(
+        nodes,
+        "tiny",
+        [x],
+        [y],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
     if with_card:
-        ModelCard(name="tiny", classes=["background", "person", "car"], foreground=["person"],
-                  input_size=[w_, h_], mean=[0, 0, 0], std=[1, 1, 1],
-                  output_kind="logits").save(path.with_suffix(".json"))
+        ModelCard(
+            name="tiny",
+            classes=["background", "person", "car"],
+            foreground=["person"],
+            input_size=[w_, h_],
+            mean=[0, 0, 0],
+            std=[1, 1, 1],
+            output_kind="logits",
+        ).save(path.with_suffix(".json"))
     return path

@@ -43,13 +43,21 @@ def _ort_missing() -> str | None:
     return None
 
 
-_missing = [m for m in (
-    None if CHROMIUM else "NO BROWSER: Chromium not found (apt-get install chromium, or set "
-                          "LIVESEG_CHROMIUM); the web page was NOT tested",
-    None if HAS_PLAYWRIGHT else "NO BROWSER DRIVER: pip install 'liveseg[webtest]' (Playwright); "
-                                "the web page was NOT tested",
-    _ort_missing(),
-) if m]
+_missing = [
+    m
+    for m in (
+        None
+        if CHROMIUM
+        else "NO BROWSER: Chromium not found (apt-get install chromium, or set "
+        "LIVESEG_CHROMIUM); the web page was NOT tested",
+        None
+        if HAS_PLAYWRIGHT
+        else "NO BROWSER DRIVER: pip install 'liveseg[webtest]' (Playwright); "
+        "the web page was NOT tested",
+        _ort_missing(),
+    )
+    if m
+]
 pytestmark = pytest.mark.skipif(bool(_missing), reason=" | ".join(_missing))
 
 
@@ -173,8 +181,14 @@ def patches_webm(tmp_path_factory):
 def test_video_url_with_another_model(browser, tmp_path, patches_webm):
     """A uint8-input NHWC model of another size (96x64) that outputs probabilities (softmax),
     playing a WebM through ?video= (served by --video); the threads menu restarts inference."""
-    model_path = make_seg_model(tmp_path / "colors.onnx", layout="nhwc", norm="0_1",
-                                input_dtype="uint8", output="softmax", size=(96, 64))
+    model_path = make_seg_model(
+        tmp_path / "colors.onnx",
+        layout="nhwc",
+        norm="0_1",
+        input_dtype="uint8",
+        output="softmax",
+        size=(96, 64),
+    )
     server = WebServer("--model", model_path, "--video", patches_webm, "--effect", "overlay")
     try:
         assert "?video=/video/patches.webm" in server.url
@@ -195,7 +209,11 @@ def test_video_url_with_another_model(browser, tmp_path, patches_webm):
     assert (later["backend"], later["threads"]) == ("wasm", 2)
 
     model = load_model(model_path, engine="onnxruntime")
-    assert (model.io.output_kind, model.io.layout, model.io.input_dtype) == ("probs", "nhwc", "uint8")
+    assert (model.io.output_kind, model.io.layout, model.io.input_dtype) == (
+        "probs",
+        "nhwc",
+        "uint8",
+    )
     ref = model.predict(got["rgb"]).labels_small()
     assert got["labels"].shape == ref.shape == (64, 96)
     assert iou(got["labels"], ref, range(4)) >= 0.98
@@ -229,8 +247,10 @@ def test_webgpu_backend_no_camera_and_auto(playwright, tmp_path, patches_webm):
             page.close()
             page, errors2 = open_page(b, server.url + "&backend=webgpu")
             try:
-                page.wait_for_function("window.livesegStats.backend === 'webgpu' "
-                                       "|| window.livesegStats.error", timeout=WEBGPU_START_S * 1000)
+                page.wait_for_function(
+                    "window.livesegStats.backend === 'webgpu' || window.livesegStats.error",
+                    timeout=WEBGPU_START_S * 1000,
+                )
             except PlaywrightTimeout:
                 started = False
             if started:
@@ -245,8 +265,10 @@ def test_webgpu_backend_no_camera_and_auto(playwright, tmp_path, patches_webm):
     assert no_camera.startswith("no webcam") and "video file" in no_camera
     assert auto["backend"] == "wasm"
     if not started:
-        pytest.skip(f"SOFTWARE WEBGPU NOT TESTED: SwiftShader's WebGPU did not start within "
-                    f"{WEBGPU_START_S} s (CPU busy); WASM was tested")
+        pytest.skip(
+            f"SOFTWARE WEBGPU NOT TESTED: SwiftShader's WebGPU did not start within "
+            f"{WEBGPU_START_S} s (CPU busy); WASM was tested"
+        )
     assert first["backend"] == "webgpu"
     model = load_model(model_path, engine="onnxruntime")
     assert model.io.output_kind == "fg_prob"

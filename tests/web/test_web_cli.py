@@ -73,8 +73,13 @@ def test_serves_page_model_config_with_isolation_headers(fake_ort):
         assert status == 200 and headers["Content-Type"] == "application/wasm"
         status, headers, _ = get(base + "static/worker.js")
         assert status == 200 and headers["Content-Type"] == "text/javascript"
-        for bad in ("static/../server.py", "static/%2e%2e/server.py", "ort/../ort/x",
-                    "model/other.onnx", "nothing"):
+        for bad in (
+            "static/../server.py",
+            "static/%2e%2e/server.py",
+            "ort/../ort/x",
+            "model/other.onnx",
+            "nothing",
+        ):
             assert get(base + bad)[0] == 404, bad
     finally:
         code, err = server.stop()
@@ -136,8 +141,11 @@ def test_foreign_model_overrides_reach_the_page_config(fake_ort, tmp_path):
     from liveseg.web.config import web_config
 
     path = make_seg_model(tmp_path / "dyn.onnx", size=None, output="softmax")
-    model = load_model(path, engine="onnxruntime", overrides=IOOverrides(
-        input_size=(48, 32), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)))
+    model = load_model(
+        path,
+        engine="onnxruntime",
+        overrides=IOOverrides(input_size=(48, 32), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    )
     cfg = web_config(model, "/model/dyn.onnx")
     assert cfg["input"]["dims"] == [1, 3, 32, 48]
     assert cfg["input"]["scale"] == pytest.approx([1 / 127.5] * 3)

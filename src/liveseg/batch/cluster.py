@@ -3,7 +3,8 @@
 Without an address a local Ray starts inside this process with ``workers x threads`` CPUs
 and stops at the end; ``auto`` or ``host:port`` joins a running cluster (``ray start``); a
 Ray already initialised in this process (a notebook) is used as it is. (Ray Client,
-``ray://``, cannot run Ray Data's executor; the driver refuses it.) Ray Data runs one ``BatchWorker`` actor per worker
+``ray://``, cannot run Ray Data's executor; the driver refuses it.) Ray Data runs one
+``BatchWorker`` actor per worker
 (``ActorPoolStrategy``: the model is loaded once per actor) and hands each one task at a time.
 A worker process that dies is restarted by Ray and its task retried (Ray Data's defaults for
 actor pools); the ``Tally`` actor counts the attempts and a worker given a task for the
@@ -35,8 +36,9 @@ def require_ray():
         import ray
         import ray.data
     except ImportError as exc:
-        raise DependencyError(f"liveseg batch runs on Ray, which is not installed ({exc}): "
-                              "pip install 'liveseg[ray]'") from None
+        raise DependencyError(
+            f"liveseg batch runs on Ray, which is not installed ({exc}): pip install 'liveseg[ray]'"
+        ) from None
     return ray
 
 
@@ -62,8 +64,9 @@ class Tally:
 class RaySession:
     """``with RaySession(address, workers, threads) as s:`` -> ``s.workers`` actors fit."""
 
-    def __init__(self, address: str | None, workers: int | None, threads: int,
-                 verbose: bool = False):
+    def __init__(
+        self, address: str | None, workers: int | None, threads: int, verbose: bool = False
+    ):
         self.address, self.threads, self.verbose = address, threads, verbose
         self.workers = workers
         self.started = False
@@ -85,23 +88,29 @@ class RaySession:
             # "local": a fresh instance even when `ray start` or RAY_ADDRESS offer one
             # (joining is what --address is for).
             try:
-                ray.init(address="local", num_cpus=self.workers * self.threads,
-                         include_dashboard=False, log_to_driver=self.verbose,
-                         logging_level=level)
+                ray.init(
+                    address="local",
+                    num_cpus=self.workers * self.threads,
+                    include_dashboard=False,
+                    log_to_driver=self.verbose,
+                    logging_level=level,
+                )
             except Exception as exc:  # e.g. Ray's 30 s start-up limit
                 with contextlib.suppress(Exception):
                     ray.shutdown()
-                raise LivesegError(f"could not start a local Ray: {_first_line(exc)} (Ray "
-                                   "waits 30 s for its processes; on a busy machine try "
-                                   "again)") from exc
+                raise LivesegError(
+                    f"could not start a local Ray: {_first_line(exc)} (Ray "
+                    "waits 30 s for its processes; on a busy machine try "
+                    "again)"
+                ) from exc
             self.started = True
         else:
             try:
-                ray.init(address=self.address, log_to_driver=self.verbose,
-                         logging_level=level)
+                ray.init(address=self.address, log_to_driver=self.verbose, logging_level=level)
             except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, gRPC...
-                raise ConfigError(f"cannot join the Ray cluster at {self.address}: "
-                                  f"{_first_line(exc)}") from None
+                raise ConfigError(
+                    f"cannot join the Ray cluster at {self.address}: {_first_line(exc)}"
+                ) from None
             self.started = True
         self.startup_s = time.perf_counter() - t0
         if not self.verbose:
@@ -113,7 +122,8 @@ class RaySession:
             if self.workers * self.threads > cpus:
                 raise ConfigError(
                     f"--workers {self.workers} x --threads-per-worker {self.threads} needs "
-                    f"{self.workers * self.threads} CPUs but the Ray cluster has {cpus}")
+                    f"{self.workers * self.threads} CPUs but the Ray cluster has {cpus}"
+                )
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -144,8 +154,16 @@ def _quiet_worker_messages(ray) -> None:
             w._worker_logs_enabled = False
 
 
-def execute(tasks: list[dict], config: dict, *, workers: int, threads: int, retries: int,
-            on_rows, on_frames=None) -> None:
+def execute(
+    tasks: list[dict],
+    config: dict,
+    *,
+    workers: int,
+    threads: int,
+    retries: int,
+    on_rows,
+    on_frames=None,
+) -> None:
     """Run ``tasks`` on ``workers`` BatchWorker actors; ``on_rows(rows)`` for each result in
     the driver thread, ``on_frames(total)`` about twice a second from a helper thread."""
     import ray
@@ -153,19 +171,24 @@ def execute(tasks: list[dict], config: dict, *, workers: int, threads: int, retr
     from liveseg.batch.worker import BatchWorker
 
     tally = ray.remote(num_cpus=0)(Tally).remote()
-    ds = ray.data.from_items([{"task": json.dumps(t)} for t in tasks],
-                             override_num_blocks=len(tasks))
+    ds = ray.data.from_items(
+        [{"task": json.dumps(t)} for t in tasks], override_num_blocks=len(tasks)
+    )
     ctx = ds.context
     ctx.enable_progress_bars = False  # ours is over inputs and frames
     ctx.max_errored_blocks = -1  # a task whose retries ran out fails its inputs, not the batch
     ds = ds.map_batches(
-        BatchWorker, batch_size=1, batch_format="numpy",
+        BatchWorker,
+        batch_size=1,
+        batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
         fn_constructor_kwargs={"config": config, "tally": tally, "retries": retries},
-        num_cpus=threads)
+        num_cpus=threads,
+    )
     stop = threading.Event()
     poller = None
     if on_frames is not None:
+
         def poll():
             while not stop.wait(0.5):
                 with contextlib.suppress(Exception):
@@ -184,8 +207,9 @@ def execute(tasks: list[dict], config: dict, *, workers: int, threads: int, retr
     except (KeyboardInterrupt, LivesegError):
         raise
     except Exception as exc:  # Ray's errors: one line (--debug: traceback)
-        raise LivesegError(f"the Ray job stopped: {type(exc).__name__}: "
-                           f"{_first_line(exc)}") from exc
+        raise LivesegError(
+            f"the Ray job stopped: {type(exc).__name__}: {_first_line(exc)}"
+        ) from exc
     finally:
         stop.set()
         if poller is not None:

@@ -24,8 +24,12 @@ IMAGES_PER_TASK = 16  # images travel in groups: one task per image would cost m
 
 
 def _check_options(workers, threads, retries, crf, images_per_task) -> None:
-    for name, value, low in (("--workers", workers, 1), ("--threads-per-worker", threads, 1),
-                             ("--retries", retries, 0), ("images_per_task", images_per_task, 1)):
+    for name, value, low in (
+        ("--workers", workers, 1),
+        ("--threads-per-worker", threads, 1),
+        ("--retries", retries, 0),
+        ("images_per_task", images_per_task, 1),
+    ):
         if value is not None and (not isinstance(value, int) or value < low):
             raise ConfigError(f"{name} must be an integer of at least {low}, got {value!r}")
     if not 0 <= int(crf) <= 63:
@@ -39,8 +43,10 @@ def _model_spec(model) -> str:
 
         return zoo.DEFAULT_MODEL
     if not isinstance(model, (str, os.PathLike)):
-        raise ConfigError("model must be a shipped model name or a model file path "
-                          "(each worker opens its own session)")
+        raise ConfigError(
+            "model must be a shipped model name or a model file path "
+            "(each worker opens its own session)"
+        )
     p = Path(model)
     return str(p.resolve()) if p.exists() else str(model)
 
@@ -56,8 +62,9 @@ def _prepare_outdir(outdir: Path) -> bool:
         try:
             outdir.mkdir()
         except OSError as exc:
-            raise OutputError(f"cannot create the output folder {outdir}: "
-                              f"{os_reason(exc)}") from None
+            raise OutputError(
+                f"cannot create the output folder {outdir}: {os_reason(exc)}"
+            ) from None
         return True
     check_writable_folder(outdir, "output")
     return False
@@ -85,25 +92,46 @@ def _tasks(items: list[Item], per_task: int) -> list[dict]:
         else:
             groups.setdefault(str(Path(it.output).parent), []).append(it)
     for group in groups.values():
-        tasks += [group[i:i + per_task] for i in range(0, len(group), per_task)]
+        tasks += [group[i : i + per_task] for i in range(0, len(group), per_task)]
 
     def size(task):
-        return sum(Path(it.input).stat().st_size for it in task
-                   if os.path.exists(it.input))
+        return sum(Path(it.input).stat().st_size for it in task if os.path.exists(it.input))
 
     tasks.sort(key=size, reverse=True)
-    return [{"id": i, "kind": t[0].kind, "items": [dataclasses.asdict(it) for it in t]}
-            for i, t in enumerate(tasks)]
+    return [
+        {"id": i, "kind": t[0].kind, "items": [dataclasses.asdict(it) for it in t]}
+        for i, t in enumerate(tasks)
+    ]
 
 
-def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides=None,
-                  effect: str = "auto", foreground=None, alpha: float = 0.5, background=None,
-                  temporal: str = "auto", save_masks: bool = False, workers: int | None = None,
-                  threads_per_worker: int | None = None, address: str | None = None,
-                  resume: bool = False, overwrite: bool = False, retries: int = 3,
-                  crf: int = 23, preset: str = "veryfast", audio: bool = True,
-                  progress: bool = False, verbose: bool = False, on_row=None,
-                  images_per_task: int = IMAGES_PER_TASK, info: dict | None = None) -> list[dict]:
+def process_batch(
+    inputs,
+    outdir,
+    *,
+    model=None,
+    engine: str = "auto",
+    overrides=None,
+    effect: str = "auto",
+    foreground=None,
+    alpha: float = 0.5,
+    background=None,
+    temporal: str = "auto",
+    save_masks: bool = False,
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+    address: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    retries: int = 3,
+    crf: int = 23,
+    preset: str = "veryfast",
+    audio: bool = True,
+    progress: bool = False,
+    verbose: bool = False,
+    on_row=None,
+    images_per_task: int = IMAGES_PER_TASK,
+    info: dict | None = None,
+) -> list[dict]:
     """Segment many videos and images on Ray; returns this run's manifest rows, input order.
 
     ``inputs``: paths, folders, globs or ``@list.txt`` (a string or a list). Each video gives
@@ -135,10 +163,12 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     if address is not None and str(address).startswith("ray://"):
         # Ray Data's streaming executor needs a driver inside the cluster (ray-project/ray
         # #39860); under Ray Client it fails in Ray's internals.
-        raise ConfigError("Ray Data does not run through Ray Client (ray://); run liveseg "
-                          "batch on a cluster node with --address auto, or submit it as a Ray "
-                          "job: ray job submit --address http://HEAD:8265 -- liveseg batch ... "
-                          "--address auto")
+        raise ConfigError(
+            "Ray Data does not run through Ray Client (ray://); run liveseg "
+            "batch on a cluster node with --address auto, or submit it as a Ray "
+            "job: ray job submit --address http://HEAD:8265 -- liveseg batch ... "
+            "--address auto"
+        )
     require_ray()  # before loading anything: a missing extra is the first thing to say
     parse_temporal(temporal)  # a bad --temporal fails before any work
     spec = _model_spec(model)
@@ -153,22 +183,32 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
     model_name = getattr(seg.card, "name", "") or Path(spec).stem
     del seg, fx  # checked; the workers open their own sessions
     outdir = Path(outdir)
-    items = plan([inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs), outdir,
-                 effect=effect, save_masks=save_masks)
+    items = plan(
+        [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs),
+        outdir,
+        effect=effect,
+        save_masks=save_masks,
+    )
     outdir = outdir.resolve()
 
     # ---- what an earlier run into OUTDIR did ----------------------------------------------
     earlier = M.read(outdir) if outdir.is_dir() else {}
     has_manifest = (outdir / M.NAME).is_file()
     if has_manifest and not (resume or overwrite):
-        raise OutputError(f"{outdir} holds an earlier batch ({M.NAME}); pass --resume to "
-                          "continue it or --overwrite to redo every input")
+        raise OutputError(
+            f"{outdir} holds an earlier batch ({M.NAME}); pass --resume to "
+            "continue it or --overwrite to redo every input"
+        )
     rows: dict[str, dict] = {}
     todo: list[Item] = []
     for it in items:
         prev = earlier.get(it.input)
-        same = prev is not None and prev.get("outputs") == it.outputs() \
-            and prev.get("model") == model_name and prev.get("effect") == effect
+        same = (
+            prev is not None
+            and prev.get("outputs") == it.outputs()
+            and prev.get("model") == model_name
+            and prev.get("effect") == effect
+        )
         if resume and same and M.finished(prev, outdir):
             rows[it.input] = {**prev, "status": "skipped", "note": "done by an earlier run"}
         else:
@@ -178,13 +218,26 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
         for it in todo:
             for o in it.outputs():
                 if (outdir / o).exists():
-                    raise OutputError(f"{outdir / o} already exists; pass --overwrite to "
-                                      "replace it (or --resume to continue a batch)")
-    config = {"model": spec, "model_name": model_name, "engine": engine, "threads": threads,
-              "overrides": dataclasses.asdict(ov) if ov is not None else None,
-              "effect": effect, "foreground": foreground, "alpha": alpha,
-              "background": background, "temporal": temporal, "crf": int(crf),
-              "preset": preset, "audio": bool(audio), "outdir": str(outdir)}
+                    raise OutputError(
+                        f"{outdir / o} already exists; pass --overwrite to "
+                        "replace it (or --resume to continue a batch)"
+                    )
+    config = {
+        "model": spec,
+        "model_name": model_name,
+        "engine": engine,
+        "threads": threads,
+        "overrides": dataclasses.asdict(ov) if ov is not None else None,
+        "effect": effect,
+        "foreground": foreground,
+        "alpha": alpha,
+        "background": background,
+        "temporal": temporal,
+        "crf": int(crf),
+        "preset": preset,
+        "audio": bool(audio),
+        "outdir": str(outdir),
+    }
     runnable = [it for it in todo if not it.error]
     tasks = _tasks(runnable, images_per_task)
     prepare_s = time.perf_counter() - t_start  # options, model, inputs, OUTDIR: before Ray
@@ -213,13 +266,27 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
                 if on_row is not None:
                     on_row(rows[it.input])
             elif it.error:
-                record({"input": it.input, "kind": it.kind, "status": "failed",
-                        "error": it.error, "attempts": 0, "model": model_name,
-                        "effect": effect})
+                record(
+                    {
+                        "input": it.input,
+                        "kind": it.kind,
+                        "status": "failed",
+                        "error": it.error,
+                        "attempts": 0,
+                        "model": model_name,
+                        "effect": effect,
+                    }
+                )
         if tasks:
-            execute(tasks, config, workers=session.workers, threads=threads, retries=retries,
-                    on_rows=lambda rs: [record(r) for r in rs],
-                    on_frames=bar.set_frames if bar.bar is not None else None)
+            execute(
+                tasks,
+                config,
+                workers=session.workers,
+                threads=threads,
+                retries=retries,
+                on_rows=lambda rs: [record(r) for r in rs],
+                on_frames=bar.set_frames if bar.bar is not None else None,
+            )
         completed = True
     finally:
         session.__exit__(None, None, None)  # a local Ray stops: its workers are gone
@@ -232,10 +299,17 @@ def process_batch(inputs, outdir, *, model=None, engine: str = "auto", overrides
                     remove_temp(it, outdir)
             if completed:
                 for it in unfinished:  # Ray gave up on these (an errored task)
-                    record({"input": it.input, "kind": it.kind, "status": "failed",
+                    record(
+                        {
+                            "input": it.input,
+                            "kind": it.kind,
+                            "status": "failed",
                             "error": "Ray returned no result for it (its task failed; run "
-                                     "with --verbose to see Ray's messages)",
-                            "model": model_name, "effect": effect})
+                            "with --verbose to see Ray's messages)",
+                            "model": model_name,
+                            "effect": effect,
+                        }
+                    )
             log.close()
             ordered = [rows[it.input] for it in items if it.input in rows]
             if fresh and not ordered:  # nothing happened: leave OUTDIR as it was

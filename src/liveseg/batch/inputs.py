@@ -21,8 +21,21 @@ from liveseg.video.sinks import VIDEO_EXTS
 
 # Extensions a folder or glob search takes as videos (a file named outright is tried whatever
 # its extension: PyAV says whether it is a video).
-VIDEO_INPUT_EXTS = VIDEO_EXTS | {".mpg", ".mpeg", ".ts", ".mts", ".m2ts", ".flv", ".wmv", ".3gp",
-                                 ".ogv", ".mxf", ".y4m", ".vob", ".divx"}
+VIDEO_INPUT_EXTS = VIDEO_EXTS | {
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".flv",
+    ".wmv",
+    ".3gp",
+    ".ogv",
+    ".mxf",
+    ".y4m",
+    ".vob",
+    ".divx",
+}
 
 
 @dataclass
@@ -57,10 +70,10 @@ def _walk(folder: Path, skip: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(folder):
         rootp = Path(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
-                         and not _inside((rootp / d).resolve(), skip))
-        found += [rootp / f for f in sorted(files)
-                  if not f.startswith(".") and is_media(Path(f))]
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not _inside((rootp / d).resolve(), skip)
+        )
+        found += [rootp / f for f in sorted(files) if not f.startswith(".") and is_media(Path(f))]
     return found
 
 
@@ -110,8 +123,7 @@ def expand(specs: list[str], outdir: Path) -> list[tuple[Path, Path, str | None]
         if _is_glob(spec):
             base = _glob_base(spec).resolve()
             matches = [Path(m).resolve() for m in sorted(_glob.glob(spec, recursive=True))]
-            matches = [m for m in matches if m.is_file() and is_media(m)
-                       and not _inside(m, outdir)]
+            matches = [m for m in matches if m.is_file() and is_media(m) and not _inside(m, outdir)]
             if not matches:
                 raise InputError(f"no videos or images match {spec}")
             found += [(m, base, None) for m in matches]
@@ -122,8 +134,10 @@ def expand(specs: list[str], outdir: Path) -> list[tuple[Path, Path, str | None]
         rp = p.resolve()
         if p.is_dir():
             if _inside(rp, outdir):
-                raise ConfigError(f"the input folder {spec} is inside the output folder "
-                                  f"{outdir}; choose an output folder outside the inputs")
+                raise ConfigError(
+                    f"the input folder {spec} is inside the output folder "
+                    f"{outdir}; choose an output folder outside the inputs"
+                )
             files = _walk(rp, outdir)
             if not files:
                 raise InputError(f"no videos or images in the folder {spec}")
@@ -180,11 +194,15 @@ def plan(specs: list[str], outdir, *, effect: str | None, save_masks: bool) -> l
         for o in item.outputs():
             target = str(outdir / o)
             if target in inputs:
-                raise OutputError(f"{f} would be written over the input {target}; choose an "
-                                  "output folder that is not the input folder")
+                raise OutputError(
+                    f"{f} would be written over the input {target}; choose an "
+                    "output folder that is not the input folder"
+                )
             if target in claimed:
-                raise InputError(f"{claimed[target]} and {f} would both write {target}; "
-                                 "rename one of them or run them in separate batches")
+                raise InputError(
+                    f"{claimed[target]} and {f} would both write {target}; "
+                    "rename one of them or run them in separate batches"
+                )
             claimed[target] = str(f)
         items.append(item)
     return items

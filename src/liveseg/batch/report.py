@@ -28,10 +28,16 @@ class BatchProgress:
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(TextColumn("{task.description:<7}"), BarColumn(),
-                            MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                            TimeElapsedColumn(), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
+        self.bar = Progress(
+            TextColumn("{task.description:<7}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.inputs = self.bar.add_task("inputs", total=total, rate="")
         self.frames = self.bar.add_task("frames", total=None, rate="")
         self._t0 = time.perf_counter()
@@ -44,8 +50,9 @@ class BatchProgress:
     def set_frames(self, n: int) -> None:
         if self.bar is not None:
             dt = time.perf_counter() - self._t0
-            self.bar.update(self.frames, completed=n,
-                            rate=f"{n / dt:.0f} fps" if dt > 0 and n else "")
+            self.bar.update(
+                self.frames, completed=n, rate=f"{n / dt:.0f} fps" if dt > 0 and n else ""
+            )
 
     def print(self, line: str) -> None:
         """A line on stderr above the bars (or plainly, without them)."""
@@ -78,9 +85,11 @@ def summarize(rows: list[dict], wall_s: float, workers: int | None) -> dict:
         "workers": workers,
     }
     if videos:
-        out["video_seconds"] = {"median": round(float(np.median(videos)), 3),
-                                "p90": round(float(np.percentile(videos, 90)), 3),
-                                "count": len(videos)}
+        out["video_seconds"] = {
+            "median": round(float(np.median(videos)), 3),
+            "p90": round(float(np.percentile(videos, 90)), 3),
+            "count": len(videos),
+        }
     return out
 
 
@@ -94,8 +103,9 @@ def print_summary(summary: dict, manifest: str, file=None) -> None:
     t.add_column()
     t.add_column()
     s = summary
-    t.add_row("inputs", f"{s['inputs']}  (done {s['done']}, failed {s['failed']}, "
-                        f"skipped {s['skipped']})")
+    t.add_row(
+        "inputs", f"{s['inputs']}  (done {s['done']}, failed {s['failed']}, skipped {s['skipped']})"
+    )
     t.add_row("frames", f"{s['frames']} in {s['wall_s']:.1f} s: {s['fps']:.1f} fps")
     vs = s.get("video_seconds")
     if vs:

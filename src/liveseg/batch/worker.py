@@ -58,8 +58,10 @@ def remove_temp(item: Item, outdir: Path) -> None:
 
 
 def gave_up(attempts: int) -> str:
-    return (f"its worker process died on each of {attempts} attempt(s) (a crash in a decoder or "
-            "the engine, or out of memory; see the Ray logs)")
+    return (
+        f"its worker process died on each of {attempts} attempt(s) (a crash in a decoder or "
+        "the engine, or out of memory; see the Ray logs)"
+    )
 
 
 def _error_row(item: Item, exc: BaseException) -> dict:
@@ -116,8 +118,10 @@ class _ImageTargets(Sink):
 
     def write(self, item) -> None:
         i = item.index
-        for path, img in ((self.outs[i], item.out),
-                          (self.masks[i], item.pred.labels() if self.masks[i] else None)):
+        for path, img in (
+            (self.outs[i], item.out),
+            (self.masks[i], item.pred.labels() if self.masks[i] else None),
+        ):
             if path is None:
                 continue
             try:
@@ -138,10 +142,22 @@ class BatchWorker:
 
         self.config = config
         ov = config.get("overrides")
-        ov = IOOverrides(**{k: tuple(v) if isinstance(v, list) and k != "classes" else v
-                            for k, v in ov.items()}) if ov else None
-        self.model = load_model(config["model"], engine=config.get("engine", "auto"),
-                                threads=config.get("threads"), overrides=ov)
+        ov = (
+            IOOverrides(
+                **{
+                    k: tuple(v) if isinstance(v, list) and k != "classes" else v
+                    for k, v in ov.items()
+                }
+            )
+            if ov
+            else None
+        )
+        self.model = load_model(
+            config["model"],
+            engine=config.get("engine", "auto"),
+            threads=config.get("threads"),
+            overrides=ov,
+        )
         self.outdir = Path(config["outdir"])
         self.tally = tally
         self.retries = retries
@@ -168,11 +184,12 @@ class BatchWorker:
             rows = self._images(items)
         self._flush_frames()
         cfg = self.config
-        for item, row in zip(items, rows):
+        for item, row in zip(items, rows, strict=True):
             base = {"input": item.input, "kind": item.kind, "status": "done", "error": None}
             row.update({k: v for k, v in base.items() if k not in row})
-            row.update(attempts=attempt, worker=self.where, model=cfg["model_name"],
-                       effect=cfg["effect"])
+            row.update(
+                attempts=attempt, worker=self.where, model=cfg["model_name"], effect=cfg["effect"]
+            )
         return rows
 
     # ---- progress ---------------------------------------------------------------------------
@@ -210,12 +227,18 @@ class BatchWorker:
             made = _make_dirs(out.parent, outdir)
             # The output may be an earlier, unfinished run's: the driver decided it is ours.
             opts = RunOptions(
-                effect=cfg["effect"], background=cfg.get("background"),
-                foreground=cfg.get("foreground"), alpha=cfg.get("alpha", 0.5),
+                effect=cfg["effect"],
+                background=cfg.get("background"),
+                foreground=cfg.get("foreground"),
+                alpha=cfg.get("alpha", 0.5),
                 temporal=cfg.get("temporal", "auto"),
-                save_masks=masks_partial(masks) if masks else None, overwrite=True,
-                crf=cfg.get("crf", 23), preset=cfg.get("preset", "veryfast"),
-                audio=cfg.get("audio", True), on_frame=self._on_frame)
+                save_masks=masks_partial(masks) if masks else None,
+                overwrite=True,
+                crf=cfg.get("crf", 23),
+                preset=cfg.get("preset", "veryfast"),
+                audio=cfg.get("audio", True),
+                on_frame=self._on_frame,
+            )
             stats = process_video(item.input, out, model=self.model, options=opts)
             if masks is not None:
                 if masks.exists():
@@ -225,10 +248,14 @@ class BatchWorker:
             remove_temp(item, outdir)
             _remove_empty(made)
             return _error_row(item, exc) | {"seconds": round(time.perf_counter() - t0, 3)}
-        return {"frames": int(stats["frames"]), "fps": stats["fps"],
-                "seconds": round(time.perf_counter() - t0, 3),
-                "input_fps": stats.get("input_fps"), "decode_errors": stats["decode_errors"],
-                "outputs": item.outputs()}
+        return {
+            "frames": int(stats["frames"]),
+            "fps": stats["fps"],
+            "seconds": round(time.perf_counter() - t0, 3),
+            "input_fps": stats.get("input_fps"),
+            "decode_errors": stats["decode_errors"],
+            "outputs": item.outputs(),
+        }
 
     # ---- a group of images (one output folder) --------------------------------------------
     def _images(self, items: list[Item]) -> list[dict]:
@@ -245,13 +272,20 @@ class BatchWorker:
         made: list[Path] = []
         try:
             made = _make_dirs(outs[0].parent, outdir)
-            source = _TimedImages([Path(it.input) for it in items],
-                                  f"{len(items)} images for {outs[0].parent}")
-            fx = make_effect(cfg["effect"], self.model.card, foreground=cfg.get("foreground"),
-                             alpha=cfg.get("alpha", 0.5), background=cfg.get("background"))
+            source = _TimedImages(
+                [Path(it.input) for it in items], f"{len(items)} images for {outs[0].parent}"
+            )
+            fx = make_effect(
+                cfg["effect"],
+                self.model.card,
+                foreground=cfg.get("foreground"),
+                alpha=cfg.get("alpha", 0.5),
+                background=cfg.get("background"),
+            )
             # Each image stands alone (as `liveseg run` on images): no temporal reuse.
-            pipe = Pipeline(source, self.model, fx, [sink], make_temporal("off"),
-                            on_frame=self._on_frame)
+            pipe = Pipeline(
+                source, self.model, fx, [sink], make_temporal("off"), on_frame=self._on_frame
+            )
             try:
                 pipe.run()
             finally:
@@ -261,8 +295,14 @@ class BatchWorker:
         rows = []
         for i, it in enumerate(items):
             if i in sink.seconds:
-                rows.append({"frames": 1, "fps": None, "seconds": round(sink.seconds[i], 4),
-                             "outputs": it.outputs()})
+                rows.append(
+                    {
+                        "frames": 1,
+                        "fps": None,
+                        "seconds": round(sink.seconds[i], 4),
+                        "outputs": it.outputs(),
+                    }
+                )
             elif it.input in skipped:
                 rows.append({"status": "failed", "error": skipped[it.input]})
             else:

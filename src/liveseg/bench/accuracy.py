@@ -22,7 +22,9 @@ def parse_spec(spec):
         return data["dataset"], data["root"], dict(data.get("options") or {})
     kind, _, root = str(spec).partition(":")
     if not root:
-        raise ConfigError(f"--data must look like camvid:ROOT or be a training config, got {spec!r}")
+        raise ConfigError(
+            f"--data must look like camvid:ROOT or be a training config, got {spec!r}"
+        )
     return kind, root, {}
 
 
@@ -68,8 +70,10 @@ def runtime_accuracy(model, ds, limit=None, temporal=None) -> dict:
     from liveseg.video.temporal import make_temporal
 
     if model.num_classes != ds.info.num_classes:
-        raise ConfigError(f"the model predicts {model.num_classes} classes but the data set has "
-                          f"{ds.info.num_classes}")
+        raise ConfigError(
+            f"the model predicts {model.num_classes} classes but the data set has "
+            f"{ds.info.num_classes}"
+        )
     cm = ConfusionMatrix(ds.info.num_classes, ds.info.ignore_index)
     n = len(ds) if not limit else min(limit, len(ds))
     reuse = temporal not in (None, "", "off")
@@ -89,8 +93,12 @@ def runtime_accuracy(model, ds, limit=None, temporal=None) -> dict:
         cm.update(pred.labels(), mask)
     if policy is not None:
         inferred += policy.stats()["inferred_frames"]
-    return {"miou": cm.miou(), "pixel_acc": cm.pixel_acc(), "images": n,
-            "inferred_share": inferred / n if reuse and n else 1.0}
+    return {
+        "miou": cm.miou(),
+        "pixel_acc": cm.pixel_acc(),
+        "images": n,
+        "inferred_share": inferred / n if reuse and n else 1.0,
+    }
 
 
 def onnx_accuracy(model_path, data, split="val", limit=None, threads=1) -> dict:

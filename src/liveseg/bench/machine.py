@@ -19,9 +19,14 @@ def machine_info(*modules: str, **extra) -> dict:
     import; ``cv2`` is reported as ``opencv``, ``av`` as ``pyav``) and any ``extra`` entries
     (threads used, browser version ...)."""
     cpu, flags = cpu_model_and_flags()
-    info = {"cpu": cpu, "cpu_flags": flags, "cores": os.cpu_count(),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
+    info = {
+        "cpu": cpu,
+        "cpu_flags": flags,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+    }
     try:
         info["load_avg_1min"] = round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):  # not on every OS

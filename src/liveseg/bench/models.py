@@ -35,8 +35,12 @@ def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log
     w, h = size
     torch.manual_seed(0)
     model = create_model(name, num_classes=num_classes).eval()
-    row = {"name": name, "size": [w, h], "params": count_params(model),
-           "macs": count_macs(model, size)}
+    row = {
+        "name": name,
+        "size": [w, h],
+        "params": count_params(model),
+        "macs": count_macs(model, size),
+    }
     x = np.random.default_rng(0).standard_normal((1, model.in_channels, h, w)).astype(np.float32)
     xt = torch.from_numpy(x)
     with tempfile.TemporaryDirectory() as d:
@@ -64,8 +68,9 @@ def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log
     return row
 
 
-def run_bench(names, sizes, threads=(1, 2), runs=10, warmup=2, baseline="deeplabv3plus_mobilenetv2",
-              log=print) -> dict:
+def run_bench(
+    names, sizes, threads=(1, 2), runs=10, warmup=2, baseline="deeplabv3plus_mobilenetv2", log=print
+) -> dict:
     rows = []
     for size in sizes:
         for n in names:
@@ -73,35 +78,47 @@ def run_bench(names, sizes, threads=(1, 2), runs=10, warmup=2, baseline="deeplab
     for r in rows:
         base = next((b for b in rows if b["name"] == baseline and b["size"] == r["size"]), None)
         if base:
-            r["ort_1t_vs_baseline"] = (r["ort_1t"]["cpu_median_ms"]
-                                       / base["ort_1t"]["cpu_median_ms"])
-    return {"machine": machine_info(), "runs": runs, "warmup": warmup, "baseline": baseline,
-            "rows": rows}
+            r["ort_1t_vs_baseline"] = r["ort_1t"]["cpu_median_ms"] / base["ort_1t"]["cpu_median_ms"]
+    return {
+        "machine": machine_info(),
+        "runs": runs,
+        "warmup": warmup,
+        "baseline": baseline,
+        "rows": rows,
+    }
 
 
 def markdown(result: dict) -> str:
     m = result["machine"]
     lines = [
-        (f"Machine: {m['cpu']}, {m['cores']} logical CPUs; Python {m['python']}, torch "
-        f"{m['torch']}, onnxruntime {m['onnxruntime']}, onnx {m['onnx']}. "
-        f"{result['runs']} interleaved rounds after {result['warmup']} warm-up; ms median / p90; "
-        f"batch 1, fp32, 21 classes. Wall ms median / p90; CPU = median CPU time of the "
-        f"single-threaded run. Ratio: ORT 1-thread CPU median vs {result['baseline']} "
-        "at the same size."),
+        (
+            f"Machine: {m['cpu']}, {m['cores']} logical CPUs; Python {m['python']}, torch "
+            f"{m['torch']}, onnxruntime {m['onnxruntime']}, onnx {m['onnx']}. "
+            f"{result['runs']} interleaved rounds after {result['warmup']} warm-up; "
+            "ms median / p90; "
+            f"batch 1, fp32, 21 classes. Wall ms median / p90; CPU = median CPU time of the "
+            f"single-threaded run. Ratio: ORT 1-thread CPU median vs {result['baseline']} "
+            "at the same size."
+        ),
         "",
-        ("| model | size | params (M) | GMACs | ONNX MB | ORT 1 thread | ORT 1t CPU | "
-         "ORT 2 threads | eager 1 thread | eager CPU | ratio |"),
+        (
+            "| model | size | params (M) | GMACs | ONNX MB | ORT 1 thread | ORT 1t CPU | "
+            "ORT 2 threads | eager 1 thread | eager CPU | ratio |"
+        ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
+
         def cell(k, r=r):
             return f"{r[k]['median_ms']:.1f} / {r[k]['p90_ms']:.1f}" if k in r else "-"
+
         ratio = f"{r['ort_1t_vs_baseline']:.2f}" if "ort_1t_vs_baseline" in r else "-"
         lines.append(
             f"| {r['name']} | {r['size'][0]}x{r['size'][1]} | {r['params'] / 1e6:.2f} | "
             f"{r['macs'] / 1e9:.2f} | {r['onnx_bytes'] / 1e6:.1f} | {cell('ort_1t')} | "
             f"{r['ort_1t']['cpu_median_ms']:.1f} | {cell('ort_2t')} | {cell('torch_1t')} | "
-            f"{r['torch_1t']['cpu_median_ms']:.1f} | {ratio} |")
+            f"{r['torch_1t']['cpu_median_ms']:.1f} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
@@ -125,8 +142,12 @@ def summarize(name, num_classes=21, size=(256, 256), with_onnx=True, **options) 
     from liveseg.models.profile import count_macs, count_params
 
     model = create_model(name, num_classes=num_classes, **options).eval()
-    out = {"name": name, "params": count_params(model), "macs": count_macs(model, size),
-           "size": list(size)}
+    out = {
+        "name": name,
+        "params": count_params(model),
+        "macs": count_macs(model, size),
+        "size": list(size),
+    }
     if with_onnx:
         out["onnx_bytes"] = onnx_size(model, size)
     return out

@@ -42,25 +42,42 @@ def make_bench_model(path, size=256, width=16, classes=2) -> Path:
     strides = [2, 2, 1, 1]
     x = "input"
     for i in range(4):
-        w = (rng.normal(size=(chans[i + 1], chans[i], 3, 3)) / np.sqrt(9 * chans[i])).astype(np.float32)
+        w = (rng.normal(size=(chans[i + 1], chans[i], 3, 3)) / np.sqrt(9 * chans[i])).astype(
+            np.float32
+        )
         inits.append(numpy_helper.from_array(w, f"w{i}"))
-        nodes.append(helper.make_node("Conv", [x, f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1],
-                                      strides=[strides[i]] * 2))
+        nodes.append(
+            helper.make_node(
+                "Conv", [x, f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1], strides=[strides[i]] * 2
+            )
+        )
         nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"]))
         x = f"r{i}"
     wh = rng.normal(size=(classes, chans[-1], 1, 1)).astype(np.float32)
     inits.append(numpy_helper.from_array(wh, "wh"))
     nodes.append(helper.make_node("Conv", [x, "wh"], ["logits"]))
     graph = helper.make_graph(
-        nodes, "bench", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
-                                       [1, classes, size // 4, size // 4])], inits)
+        nodes,
+        "bench",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])],
+        [
+            helper.make_tensor_value_info(
+                "logits", TensorProto.FLOAT, [1, classes, size // 4, size // 4]
+            )
+        ],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     path = Path(path)
     onnx.save(model, str(path))
-    ModelCard(name="bench-fixed", task="foreground", classes=["background", "person"],
-              input_size=[size, size], output_kind="logits").save(path.with_suffix(".json"))
+    ModelCard(
+        name="bench-fixed",
+        task="foreground",
+        classes=["background", "person"],
+        input_size=[size, size],
+        output_kind="logits",
+    ).save(path.with_suffix(".json"))
     return path
 
 
@@ -111,8 +128,15 @@ def pipeline_fps(model, videos, temporal="off", effect=None, flow_side=None) -> 
         effect = "blur" if model.card.task == "foreground" else "overlay"
     frames, wall = 0, 0.0
     for path in videos:
-        r = process_video(path, None, model=model, effect=effect, temporal=temporal, audio=False,
-                          flow_side=flow_side)
+        r = process_video(
+            path,
+            None,
+            model=model,
+            effect=effect,
+            temporal=temporal,
+            audio=False,
+            flow_side=flow_side,
+        )
         frames += r["frames"]
         wall += r["frames"] / r["fps"]
     return frames / wall
@@ -134,8 +158,14 @@ class SyntheticStream(Source):
 
     def __iter__(self):
         for i in range(self.n):
-            yield SourceFrame(i, self.frames[i % len(self.frames)].copy(), i, self.time_base,
-                              None, time.perf_counter())
+            yield SourceFrame(
+                i,
+                self.frames[i % len(self.frames)].copy(),
+                i,
+                self.time_base,
+                None,
+                time.perf_counter(),
+            )
 
 
 def _rss_mb() -> float:
@@ -152,8 +182,16 @@ def _q(values, q):
     return round(float(np.percentile(np.asarray(values, float), q)), 3)
 
 
-def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_threads=1,
-                  effect="blur", rss_frames=18000, workdir=None, log=print) -> dict:
+def run_benchmark(
+    sizes=((640, 480), (1280, 720)),
+    frames=150,
+    repeats=5,
+    model_threads=1,
+    effect="blur",
+    rss_frames=18000,
+    workdir=None,
+    log=print,
+) -> dict:
     from liveseg.runtime import load_model
     from liveseg.video.effects import make_effect
     from liveseg.video.pipeline import Pipeline
@@ -162,20 +200,33 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
 
     if workdir is None:  # our own scratch folder (clips, model, outputs): removed at the end
         with tempfile.TemporaryDirectory(prefix="liveseg-bench-") as scratch:
-            return run_benchmark(sizes=sizes, frames=frames, repeats=repeats,
-                                 model_threads=model_threads, effect=effect,
-                                 rss_frames=rss_frames, workdir=scratch, log=log)
+            return run_benchmark(
+                sizes=sizes,
+                frames=frames,
+                repeats=repeats,
+                model_threads=model_threads,
+                effect=effect,
+                rss_frames=rss_frames,
+                workdir=scratch,
+                log=log,
+            )
     tmp = Path(workdir)
     model = load_model(str(make_bench_model(tmp / "bench.onnx")), threads=model_threads)
     # Model alone, for the "~3 ms model" figure.
     x = model.preprocess(synthetic_frame(0, 640, 480))
     mt = time_interleaved({"model": lambda: model.infer(x)}, runs=50, warmup=10)["model"]
-    result = {"machine": machine_info(model_threads), "effect": effect, "frames_per_run": frames,
-              "repeats": repeats, "model_ms": {"median": round(mt["median_ms"], 3),
-                                               "p90": round(mt["p90_ms"], 3)},
-              "sizes": {}}
-    log(f"model alone: median {result['model_ms']['median']:.2f} ms, "
-        f"p90 {result['model_ms']['p90']:.2f} ms ({model_threads} thread(s))")
+    result = {
+        "machine": machine_info(model_threads),
+        "effect": effect,
+        "frames_per_run": frames,
+        "repeats": repeats,
+        "model_ms": {"median": round(mt["median_ms"], 3), "p90": round(mt["p90_ms"], 3)},
+        "sizes": {},
+    }
+    log(
+        f"model alone: median {result['model_ms']['median']:.2f} ms, "
+        f"p90 {result['model_ms']['p90']:.2f} ms ({model_threads} thread(s))"
+    )
 
     for w, h in sizes:
         clip = make_clip(tmp / f"clip_{w}x{h}.mp4", w, h, n=frames)
@@ -194,8 +245,13 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
                 out = tmp / f"out_{w}x{h}.mp4"
                 if out.exists():
                     out.unlink()
-                sink = (VideoSink(out, fps=src.fps, time_base=src.time_base, rate=src.rate,
-                                  audio_from=None) if cfg["encode"] else NullSink())
+                sink = (
+                    VideoSink(
+                        out, fps=src.fps, time_base=src.time_base, rate=src.rate, audio_from=None
+                    )
+                    if cfg["encode"]
+                    else NullSink()
+                )
                 st = Pipeline(src, model, fx, [sink], threaded=cfg["threaded"]).run()
                 if r == 0:
                     continue
@@ -207,15 +263,27 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
                         key = "encode" if sname == "sink" else sname
                         stages.setdefault(key, []).append(s["median_ms"])
                         stages.setdefault(key + "_p90", []).append(s["p90_ms"])
-        per_stage = {k: {"median_ms": _q(v, 50), "p90_ms": _q(stages[k + "_p90"], 50)}
-                     for k, v in stages.items() if not k.endswith("_p90")}
+        per_stage = {
+            k: {"median_ms": _q(v, 50), "p90_ms": _q(stages[k + "_p90"], 50)}
+            for k, v in stages.items()
+            if not k.endswith("_p90")
+        }
         overhead = sum(per_stage[s]["median_ms"] for s in OVERHEAD_STAGES if s in per_stage)
-        fps = {k: {"median": _q(v, 50), "p90": _q(v, 90), "min": round(min(v), 2),
-                   "runs": v} for k, v in runs.items()}
-        result["sizes"][f"{w}x{h}"] = {"stages": per_stage, "overhead_ms": round(overhead, 3),
-                                       "fps": fps}
-        log(f"\n{w}x{h}: per-stage medians (inline runs; ms): " + ", ".join(
-            f"{k} {v['median_ms']:.2f} (p90 {v['p90_ms']:.2f})" for k, v in per_stage.items()))
+        fps = {
+            k: {"median": _q(v, 50), "p90": _q(v, 90), "min": round(min(v), 2), "runs": v}
+            for k, v in runs.items()
+        }
+        result["sizes"][f"{w}x{h}"] = {
+            "stages": per_stage,
+            "overhead_ms": round(overhead, 3),
+            "fps": fps,
+        }
+        log(
+            f"\n{w}x{h}: per-stage medians (inline runs; ms): "
+            + ", ".join(
+                f"{k} {v['median_ms']:.2f} (p90 {v['p90_ms']:.2f})" for k, v in per_stage.items()
+            )
+        )
         log(f"{w}x{h}: everything but the model: {overhead:.2f} ms/frame")
         for k, v in fps.items():
             log(f"{w}x{h}: {k:<20} fps median {v['median']:7.1f}  p90 {v['p90']:7.1f}")
@@ -233,12 +301,20 @@ def run_benchmark(sizes=((640, 480), (1280, 720)), frames=150, repeats=5, model_
         st = pipe.run(poll=poll)
         samples.append((st["frames"], round(_rss_mb(), 1)))
         base = next((mb for n, mb in samples if n >= 1000), samples[0][1])
-        result["rss"] = {"frames": st["frames"], "seconds_of_video_at_30fps": st["frames"] / 30,
-                         "wall_s": round(time.perf_counter() - t, 1), "fps": st["fps"],
-                         "rss_mb_after_1000": base, "rss_mb_end": samples[-1][1],
-                         "growth_mb": round(max(mb for n, mb in samples if n >= 1000) - base, 1),
-                         "max_mb": max(mb for _, mb in samples), "samples": samples}
-        log(f"\nRSS over {st['frames']} synthetic 640x480 frames ({st['frames'] / 30 / 60:.1f} "
+        result["rss"] = {
+            "frames": st["frames"],
+            "seconds_of_video_at_30fps": st["frames"] / 30,
+            "wall_s": round(time.perf_counter() - t, 1),
+            "fps": st["fps"],
+            "rss_mb_after_1000": base,
+            "rss_mb_end": samples[-1][1],
+            "growth_mb": round(max(mb for n, mb in samples if n >= 1000) - base, 1),
+            "max_mb": max(mb for _, mb in samples),
+            "samples": samples,
+        }
+        log(
+            f"\nRSS over {st['frames']} synthetic 640x480 frames ({st['frames'] / 30 / 60:.1f} "
             f"min at 30 fps) at {st['fps']:.0f} fps: {base} MB after 1000 frames -> "
-            f"{samples[-1][1]} MB at the end (largest growth {result['rss']['growth_mb']} MB)")
+            f"{samples[-1][1]} MB at the end (largest growth {result['rss']['growth_mb']} MB)"
+        )
     return result

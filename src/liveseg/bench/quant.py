@@ -19,9 +19,15 @@ from liveseg.bench.timing import time_interleaved
 from liveseg.errors import ConfigError
 
 VARIANTS = ("fp16", "dynamic", "int8", "int8-full", "int8-s8act")
-LABELS = {"fp32": "fp32 (32/32)", "fp16": "fp16 (16/16)", "dynamic": "dynamic (8/fp32)",
-          "int8": "int8 PTQ (8/8, 7-bit w)", "int8-full": "int8 PTQ (8/8, full w)",
-          "int8-s8act": "int8 PTQ, int8 act (8/8)", "int8-qat": "int8 QAT (8/8)"}
+LABELS = {
+    "fp32": "fp32 (32/32)",
+    "fp16": "fp16 (16/16)",
+    "dynamic": "dynamic (8/fp32)",
+    "int8": "int8 PTQ (8/8, 7-bit w)",
+    "int8-full": "int8 PTQ (8/8, full w)",
+    "int8-s8act": "int8 PTQ, int8 act (8/8)",
+    "int8-qat": "int8 QAT (8/8)",
+}
 
 
 def parse_bits(text) -> list[tuple[int, int]]:
@@ -60,8 +66,9 @@ def torch_runner(model, threads, x):
     return run
 
 
-def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=print,
-                   names=VARIANTS) -> dict:
+def build_variants(
+    onnx_path, workdir, data, calib_split, calib_samples, log=print, names=VARIANTS
+) -> dict:
     """fp16 / dynamic / int8 PTQ files of the model in workdir (reused when already there)."""
     from liveseg.quant.fp16 import convert_fp16
     from liveseg.quant.ptq import quantize_dynamic_model, quantize_model
@@ -74,13 +81,15 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
     jobs = {
         "fp16": lambda p: convert_fp16(onnx_path, p),
         "dynamic": lambda p: quantize_dynamic_model(onnx_path, p),
-        "int8": lambda p: quantize_model(onnx_path, p, calib,
-                                         samples=calib_samples, reduce_range=True),
-        "int8-full": lambda p: quantize_model(onnx_path, p, calib,
-                                              samples=calib_samples, reduce_range=False),
-        "int8-s8act": lambda p: quantize_model(onnx_path, p, calib,
-                                               samples=calib_samples, activation_type="int8",
-                                               reduce_range=True),
+        "int8": lambda p: quantize_model(
+            onnx_path, p, calib, samples=calib_samples, reduce_range=True
+        ),
+        "int8-full": lambda p: quantize_model(
+            onnx_path, p, calib, samples=calib_samples, reduce_range=False
+        ),
+        "int8-s8act": lambda p: quantize_model(
+            onnx_path, p, calib, samples=calib_samples, activation_type="int8", reduce_range=True
+        ),
     }
     unknown = set(names) - set(jobs)
     if unknown:
@@ -95,8 +104,9 @@ def build_variants(onnx_path, workdir, data, calib_split, calib_samples, log=pri
     return out
 
 
-def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=None,
-                   log=print) -> list[dict]:
+def simulated_rows(
+    checkpoint, data, bits, calib_split, calib_samples, limit=None, log=print
+) -> list[dict]:
     """mIoU of the checkpoint under fake quantization at each w/a width."""
     import torch
 
@@ -118,27 +128,48 @@ def simulated_rows(checkpoint, data, bits, calib_split, calib_samples, limit=Non
         val = torch.utils.data.Subset(val, range(min(limit, len(val))))
         val.info = val.dataset.info
     loader = torch.utils.data.DataLoader(val, batch_size=4, collate_fn=collate)
-    calib_ds = build_dataset(kind, root, calib_split, transform=ValTransform(size), cache=False,
-                             **opts)
+    calib_ds = build_dataset(
+        kind, root, calib_split, transform=ValTransform(size), cache=False, **opts
+    )
     idx = torch.linspace(0, len(calib_ds) - 1, min(calib_samples, len(calib_ds))).round().long()
-    calib_batches = [normalize(collate([calib_ds[int(i)] for i in idx[j:j + 8]])["image"],
-                              mean, std) for j in range(0, len(idx), 8)]
+    calib_batches = [
+        normalize(collate([calib_ds[int(i)] for i in idx[j : j + 8]])["image"], mean, std)
+        for j in range(0, len(idx), 8)
+    ]
     info = val.info if hasattr(val, "info") else val.dataset.info
     rows = []
     for w, a in bits:
         fq = fake_quantize_model(model, w, a, calib_batches[0][:1])
         calibrate(fq, calib_batches)
         res = evaluate_model(fq, loader, info, torch.device("cpu"), mean, std)
-        rows.append({"w": w, "a": a, "miou": res["miou"],
-                     "packed_bytes": packed_size_bytes(fq.float_model(), w)})
+        rows.append(
+            {
+                "w": w,
+                "a": a,
+                "miou": res["miou"],
+                "packed_bytes": packed_size_bytes(fq.float_model(), w),
+            }
+        )
         log(f"  simulated {w}/{a}: mIoU {100 * res['miou']:.2f}")
     return rows, model
 
 
-def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train",
-                calib_samples=64, limit=None, bits=((32, 32), (8, 8), (6, 6), (6, 4), (4, 4)),
-                variants=VARIANTS, qat_onnx=None, workdir="out/bench_quant", threads=1,
-                runs=20, log=print) -> dict:
+def quant_table(
+    onnx,
+    data,
+    checkpoint=None,
+    val_split="val",
+    calib_split="train",
+    calib_samples=64,
+    limit=None,
+    bits=((32, 32), (8, 8), (6, 6), (6, 4), (4, 4)),
+    variants=VARIANTS,
+    qat_onnx=None,
+    workdir="out/bench_quant",
+    threads=1,
+    runs=20,
+    log=print,
+) -> dict:
     """Every row of the table (see the module docstring) and the timings behind them:
     ``{"rows", "timing", "variants", "machine", "threads", "runs"}``."""
     import numpy as np
@@ -148,18 +179,27 @@ def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train
     from liveseg.quant.preprocess import card_preprocessor
 
     card = card_for_model(onnx)
-    files = build_variants(onnx, workdir, data, calib_split, calib_samples, log=log,
-                           names=[v for v in variants if v and v != "fp32"])
+    files = build_variants(
+        onnx,
+        workdir,
+        data,
+        calib_split,
+        calib_samples,
+        log=log,
+        names=[v for v in variants if v and v != "fp32"],
+    )
     if qat_onnx:
         files["int8-qat"] = Path(qat_onnx)
-    frame = np.random.default_rng(0).integers(0, 255, (card.input_size[1], card.input_size[0], 3),
-                                              dtype=np.uint8)
+    frame = np.random.default_rng(0).integers(
+        0, 255, (card.input_size[1], card.input_size[0], 3), dtype=np.uint8
+    )
     x = card_preprocessor(card)(frame)
     fns = {k: ort_runner(p, threads, x) for k, p in files.items()}
     rows_sim, torch_model = [], None
     if checkpoint:
-        rows_sim, torch_model = simulated_rows(checkpoint, data, bits, calib_split,
-                                               calib_samples, limit, log=log)
+        rows_sim, torch_model = simulated_rows(
+            checkpoint, data, bits, calib_split, calib_samples, limit, log=log
+        )
         fns["pytorch-eager"] = torch_runner(torch_model, threads, x)
     timing = time_interleaved(fns, runs=runs)
     stride = output_stride(card.architecture or card.name)
@@ -169,28 +209,60 @@ def quant_table(onnx, data, checkpoint=None, val_split="val", calib_split="train
         opts = torch.load(checkpoint, map_location="cpu", weights_only=False)
         stride = output_stride("", (opts.get("config") or {}).get("model", {}).get("options"))
     net = card.architecture or card.name
-    common = {"network": net, "input": f"{card.input_size[0]}x{card.input_size[1]}",
-              "stride": stride}
+    common = {
+        "network": net,
+        "input": f"{card.input_size[0]}x{card.input_size[1]}",
+        "stride": stride,
+    }
     rows = []
     for k, p in files.items():
         ev = onnx_accuracy(p, data, val_split, limit, threads=threads)
-        rows.append({**common, "quantization": LABELS.get(k, k), "engine": "onnxruntime",
-                     "miou": ev["miou"], "runtime_ms": timing[k]["median_ms"],
-                     "p90_ms": timing[k]["p90_ms"], "file_bytes": Path(p).stat().st_size,
-                     "variant": k})
+        rows.append(
+            {
+                **common,
+                "quantization": LABELS.get(k, k),
+                "engine": "onnxruntime",
+                "miou": ev["miou"],
+                "runtime_ms": timing[k]["median_ms"],
+                "p90_ms": timing[k]["p90_ms"],
+                "file_bytes": Path(p).stat().st_size,
+                "variant": k,
+            }
+        )
     if "pytorch-eager" in timing:
-        rows.append({**common, "quantization": "PyTorch eager fp32", "engine": "torch",
-                     "miou": next((r["miou"] for r in rows_sim if r["w"] == 32), float("nan")),
-                     "runtime_ms": timing["pytorch-eager"]["median_ms"],
-                     "p90_ms": timing["pytorch-eager"]["p90_ms"],
-                     "file_bytes": Path(checkpoint).stat().st_size, "variant": "pytorch"})
+        rows.append(
+            {
+                **common,
+                "quantization": "PyTorch eager fp32",
+                "engine": "torch",
+                "miou": next((r["miou"] for r in rows_sim if r["w"] == 32), float("nan")),
+                "runtime_ms": timing["pytorch-eager"]["median_ms"],
+                "p90_ms": timing["pytorch-eager"]["p90_ms"],
+                "file_bytes": Path(checkpoint).stat().st_size,
+                "variant": "pytorch",
+            }
+        )
     for r in rows_sim:
-        rows.append({**common, "quantization": f"simulated {r['w']}/{r['a']}",
-                     "engine": "torch fake-quant", "miou": r["miou"], "runtime_ms": None,
-                     "p90_ms": None, "file_bytes": r["packed_bytes"],
-                     "variant": f"sim{r['w']}/{r['a']}"})
-    return {"rows": rows, "timing": timing, "variants": files, "threads": threads, "runs": runs,
-            "machine": machine_info("onnxruntime", "onnx", "numpy", threads=threads)}
+        rows.append(
+            {
+                **common,
+                "quantization": f"simulated {r['w']}/{r['a']}",
+                "engine": "torch fake-quant",
+                "miou": r["miou"],
+                "runtime_ms": None,
+                "p90_ms": None,
+                "file_bytes": r["packed_bytes"],
+                "variant": f"sim{r['w']}/{r['a']}",
+            }
+        )
+    return {
+        "rows": rows,
+        "timing": timing,
+        "variants": files,
+        "threads": threads,
+        "runs": runs,
+        "machine": machine_info("onnxruntime", "onnx", "numpy", threads=threads),
+    }
 
 
 def summary_line(result) -> str | None:
@@ -204,22 +276,36 @@ def summary_line(result) -> str | None:
     if "pytorch-eager" in timing:
         text += f", int8/PyTorch eager {timing['pytorch-eager']['median_ms'] / int8:.2f}x"
     share = 100 * files["int8"].stat().st_size / files["fp32"].stat().st_size
-    return (text + f"; int8 file {share:.0f}% of fp32; threads={result['threads']}, "
-            f"{result['runs']} interleaved runs")
+    return (
+        text + f"; int8 file {share:.0f}% of fp32; threads={result['threads']}, "
+        f"{result['runs']} interleaved runs"
+    )
 
 
 def format_table(rows) -> str:
     head = ("Network", "Input", "Stride", "Quantization (w/a)", "mIoU", "Runtime", "File size")
     body = []
     for r in rows:
-        rt = "n/a (simulated)" if r["runtime_ms"] is None else \
-            f"{r['runtime_ms']:.1f} ms (p90 {r['p90_ms']:.1f})"
+        rt = (
+            "n/a (simulated)"
+            if r["runtime_ms"] is None
+            else f"{r['runtime_ms']:.1f} ms (p90 {r['p90_ms']:.1f})"
+        )
         packed = r["runtime_ms"] is None and not str(r.get("variant", "")).startswith("sim32")
         size = f"{r['file_bytes'] / 1e6:.2f} MB" + (" (packed)" if packed else "")
-        body.append((r["network"], r["input"], str(r["stride"]), r["quantization"],
-                     f"{100 * r['miou']:.2f}", rt, size))
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    line = " | ".join(h.ljust(w) for h, w in zip(head, widths))
+        body.append(
+            (
+                r["network"],
+                r["input"],
+                str(r["stride"]),
+                r["quantization"],
+                f"{100 * r['miou']:.2f}",
+                rt,
+                size,
+            )
+        )
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    line = " | ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
     out = [line, "-|-".join("-" * w for w in widths)]
-    out += [" | ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    out += [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
     return "\n".join(out)

@@ -85,12 +85,15 @@ def run_spec(spec, model, clips, data, measure_quality: bool, flow_side: int | N
             from liveseg.metrics.segmentation import ConfusionMatrix
 
             cm = ConfusionMatrix(semantic["num_classes"], semantic["ignore_index"])
-            for p_, g_ in zip(preds, gts):
+            for p_, g_ in zip(preds, gts, strict=True):
                 cm.update(p_, g_)
-            per_clip[clip] = {"miou": cm.miou(), "frames": len(preds),
-                              "inferred_share": s["inferred_frames"] / s["frames"],
-                              "decisions": s["decisions"],
-                              "keyframe_reasons": s["keyframe_reasons"]}
+            per_clip[clip] = {
+                "miou": cm.miou(),
+                "frames": len(preds),
+                "inferred_share": s["inferred_frames"] / s["frames"],
+                "decisions": s["decisions"],
+                "keyframe_reasons": s["keyframe_reasons"],
+            }
             flick.append(flicker_rate(preds, gts))
         elif measure_quality:
             r = evaluate_sequence(gts, preds)
@@ -100,20 +103,36 @@ def run_spec(spec, model, clips, data, measure_quality: bool, flow_side: int | N
             per_clip[clip]["keyframe_reasons"] = s["keyframe_reasons"]
             dts.append(dtssd(alphas, [g.astype(np.float32) for g in gts]))
             flick.append(flicker_rate([p.astype(np.uint8) for p in preds], gts))
-    out = {"fps": n_frames / wall, "lat_ms": lat_ms, "frames": n_frames,
-           "inferred_share": n_inferred / n_frames,
-           "temporal_ms_per_frame": float(np.sum(flow_ms)) / n_frames}
+    out = {
+        "fps": n_frames / wall,
+        "lat_ms": lat_ms,
+        "frames": n_frames,
+        "inferred_share": n_inferred / n_frames,
+        "temporal_ms_per_frame": float(np.sum(flow_ms)) / n_frames,
+    }
     if measure_quality and semantic:
-        out.update(miou=float(np.mean([v["miou"] for v in per_clip.values()])),
-                   flicker_rate=float(np.mean(flick)), per_clip=per_clip)
+        out.update(
+            miou=float(np.mean([v["miou"] for v in per_clip.values()])),
+            flicker_rate=float(np.mean(flick)),
+            per_clip=per_clip,
+        )
     elif measure_quality:
         from liveseg.metrics.video import summarize
 
-        summ = summarize({c: {**v, "j_recall": 0, "j_decay": 0, "f_recall": 0, "f_decay": 0}
-                          for c, v in per_clip.items()})
-        out.update(jf=summ["jf"], j=summ["j_mean"], f=summ["f_mean"],
-                   dtssd=float(np.mean(dts)), flicker_rate=float(np.mean(flick)),
-                   per_clip=per_clip)
+        summ = summarize(
+            {
+                c: {**v, "j_recall": 0, "j_decay": 0, "f_recall": 0, "f_decay": 0}
+                for c, v in per_clip.items()
+            }
+        )
+        out.update(
+            jf=summ["jf"],
+            j=summ["j_mean"],
+            f=summ["f_mean"],
+            dtssd=float(np.mean(dts)),
+            flicker_rate=float(np.mean(flick)),
+            per_clip=per_clip,
+        )
     return out
 
 
@@ -121,9 +140,10 @@ def encode_clips(data, clips, folder: Path) -> dict:
     """Each clip's frames as an H.264 MP4 (``write_video``: 24 fps, crf 18) under ``folder``."""
     from liveseg.video.sinks import write_video
 
-    return {c: write_video(folder / f"{c}.mp4", (read_image(f) for f in data[c][0]), fps=24,
-                           crf=18)
-            for c in clips}
+    return {
+        c: write_video(folder / f"{c}.mp4", (read_image(f) for f in data[c][0]), fps=24, crf=18)
+        for c in clips
+    }
 
 
 def _decode(path):
@@ -140,8 +160,9 @@ def strategy_of(spec: str) -> str:
     return name + ("+smooth" if mod else "")
 
 
-def plot(results, path: Path, title: str, oracle: bool, metric: str = "jf",
-         metric_name: str = "J&F"):
+def plot(
+    results, path: Path, title: str, oracle: bool, metric: str = "jf", metric_name: str = "J&F"
+):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,12 +176,19 @@ def plot(results, path: Path, title: str, oracle: bool, metric: str = "jf",
         style = "--" if "smooth" in name else "-"
         for ax, key in ((axes[0], "fps"), (axes[1], "inferred_share")):
             pts = sorted(rs, key=lambda r: r[key])
-            ax.plot([r[key] for r in pts], [100 * r[metric] for r in pts], style, marker="o",
-                    label=name)
+            ax.plot(
+                [r[key] for r in pts], [100 * r[metric] for r in pts], style, marker="o", label=name
+            )
             for r in pts:
                 lab = r["spec"].split("+")[0].replace("adaptive:", "a:").replace(",max=5", "")
-                ax.annotate(lab, (r[key], 100 * r[metric]), fontsize=6, alpha=0.7,
-                            xytext=(2, 2), textcoords="offset points")
+                ax.annotate(
+                    lab,
+                    (r[key], 100 * r[metric]),
+                    fontsize=6,
+                    alpha=0.7,
+                    xytext=(2, 2),
+                    textcoords="offset points",
+                )
     axes[0].set_xlabel("effective fps, end to end" + (" (oracle: no network)" if oracle else ""))
     axes[1].set_xlabel("share of frames the network ran on")
     for ax in axes:
@@ -172,22 +200,23 @@ def plot(results, path: Path, title: str, oracle: bool, metric: str = "jf",
     save_figure(fig, path)
 
 
-
-
 def _load(model_name, camvid, threads, oracle_size):
     """(model, description): the oracle, or a runtime model checked against the data set."""
     if model_name == "oracle":
         if camvid:
             raise ConfigError("--model oracle works on DAVIS only (binary masks)")
         w, h = parse_size(oracle_size, "--oracle-size")
-        return td.Oracle((w, h)), \
-            f"oracle: ground truth at {w}x{h} (propagation error alone; no network)"
+        return td.Oracle(
+            (w, h)
+        ), f"oracle: ground truth at {w}x{h} (propagation error alone; no network)"
     from liveseg.runtime import load_model
 
     model = load_model(model_name, threads=threads)
     if camvid and model.num_classes != td.CAMVID_VOID:
-        raise ConfigError(f"{model_name} predicts {model.num_classes} classes; CamVid needs "
-                          f"a model of its {td.CAMVID_VOID} classes")
+        raise ConfigError(
+            f"{model_name} predicts {model.num_classes} classes; CamVid needs "
+            f"a model of its {td.CAMVID_VOID} classes"
+        )
     if not camvid and model.card.task != "foreground" and len(model.foreground_indices) < 1:
         raise ConfigError(f"{model_name} has no foreground classes; use a subject model")
     return model, repr(model)
@@ -206,12 +235,13 @@ def _clip_names(camvid, root: Path, clips, config):
 def table(rows, specs, camvid, repeats) -> str:
     metric, name = ("miou", "mIoU") if camvid else ("jf", "J&F")
     extra_hdr = "" if camvid else " J | F | dtSSD |"
-    hdr = (f"| spec | {name} | d{name} vs {specs[0]} |{extra_hdr} flicker | inferred | "
-           f"fps (median of {repeats}) | x {specs[0]} | ms/frame p50 / p90 | temporal ms/frame |")
+    hdr = (
+        f"| spec | {name} | d{name} vs {specs[0]} |{extra_hdr} flicker | inferred | "
+        f"fps (median of {repeats}) | x {specs[0]} | ms/frame p50 / p90 | temporal ms/frame |"
+    )
     lines = [hdr, "|" + "---|" * (9 if camvid else 12)]
     for r in rows:
-        extra = "" if camvid else \
-            f" {100 * r['j']:.2f} | {100 * r['f']:.2f} | {r['dtssd']:.4f} |"
+        extra = "" if camvid else f" {100 * r['j']:.2f} | {100 * r['f']:.2f} | {r['dtssd']:.4f} |"
         lines.append(
             f"| `{r['spec']}` | {100 * r[metric]:.2f} | {100 * r[metric + '_delta']:+.2f} |"
             f"{extra} {r['flicker_rate']:.4f} | "
@@ -221,10 +251,25 @@ def table(rows, specs, camvid, repeats) -> str:
     return "\n".join(lines)
 
 
-def run_bench(model="oracle", dataset="davis2016", data=None, clips=None,
-              config=td.DEFAULT_CONFIG, specs=DEFAULT_SPECS, threads=2, repeats=3, max_frames=0,
-              oracle_size="320x192", flow_max_side=None, frame_scale=1.0, pipeline=True,
-              out="benchmarks/results", tag=None, overwrite=False, command=None) -> dict:
+def run_bench(
+    model="oracle",
+    dataset="davis2016",
+    data=None,
+    clips=None,
+    config=td.DEFAULT_CONFIG,
+    specs=DEFAULT_SPECS,
+    threads=2,
+    repeats=3,
+    max_frames=0,
+    oracle_size="320x192",
+    flow_max_side=None,
+    frame_scale=1.0,
+    pipeline=True,
+    out="benchmarks/results",
+    tag=None,
+    overwrite=False,
+    command=None,
+) -> dict:
     """Measure every spec of ``specs`` (a ';'-separated string or a list); print the table,
     write ``<out>/<tag>.json`` and ``.png``; return the JSON payload."""
     import tempfile
@@ -255,29 +300,47 @@ def run_bench(model="oracle", dataset="davis2016", data=None, clips=None,
     stem = tag or ("temporal_" + ("oracle" if oracle else Path(str(net.path)).stem))
     json_path, png_path = result_files(out, stem, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="liveseg-bench-temporal-") as scratch:
-        clip_data = td.load_clips(dataset, root, clips, max_frames, frame_scale,
-                                  Path(scratch) / "scaled")
+        clip_data = td.load_clips(
+            dataset, root, clips, max_frames, frame_scale, Path(scratch) / "scaled"
+        )
         info = machine_info(threads)
         print(f"model: {model_desc}")
-        print(f"clips ({len(clips)}): {', '.join(clips)}  frames: "
-              f"{sum(len(clip_data[c][0]) for c in clips)}")
+        print(
+            f"clips ({len(clips)}): {', '.join(clips)}  frames: "
+            f"{sum(len(clip_data[c][0]) for c in clips)}"
+        )
         print(one_line(info))
         videos = None
         if not oracle and pipeline:
             videos = encode_clips(clip_data, clips, Path(scratch))
         rows = _measure(net, specs, clips, clip_data, videos, repeats, camvid, side)
         frame_size = list(read_image(clip_data[clips[0]][0][0]).shape[1::-1])
-    fps_kind = "liveseg run (threaded pipeline, H.264 in, null sink)" if videos \
+    fps_kind = (
+        "liveseg run (threaded pipeline, H.264 in, null sink)"
+        if videos
         else "sequential loop (JPEG decode + model + temporal + mask)"
+    )
     text = table(rows, specs, camvid, repeats)
     print(text)
     print(f"fps: {fps_kind}")
     metric = "miou" if camvid else "jf"
-    payload = {"model": model_desc, "oracle": oracle, "dataset": dataset, "data": str(root),
-               "clips": clips, "metric": metric, "machine": info, "flow_max_side": side,
-               "frame_scale": frame_scale, "frame_size": frame_size,
-               "fps_measured_by": fps_kind, "command": command or " ".join(sys.argv),
-               "repeats": repeats, "results": rows, "table": text}
+    payload = {
+        "model": model_desc,
+        "oracle": oracle,
+        "dataset": dataset,
+        "data": str(root),
+        "clips": clips,
+        "metric": metric,
+        "machine": info,
+        "flow_max_side": side,
+        "frame_scale": frame_scale,
+        "frame_size": frame_size,
+        "fps_measured_by": fps_kind,
+        "command": command or " ".join(sys.argv),
+        "repeats": repeats,
+        "results": rows,
+        "table": text,
+    }
     write_json(json_path, payload, indent=1)
     title = f"{model_desc} | clips: {', '.join(clips)} | {info['cpu']}, {threads} thread(s)"
     plot(rows, png_path, title, oracle, metric, "mIoU" if camvid else "J&F")
@@ -293,8 +356,11 @@ def _measure(model, specs, clips, data, videos, repeats, camvid, flow_side=None)
     from liveseg.video.temporal import make_temporal
 
     metric = "miou" if camvid else "jf"
-    quality_keys = ("miou", "flicker_rate", "per_clip") if camvid else \
-        ("jf", "j", "f", "dtssd", "flicker_rate", "per_clip")
+    quality_keys = (
+        ("miou", "flicker_rate", "per_clip")
+        if camvid
+        else ("jf", "j", "f", "dtssd", "flicker_rate", "per_clip")
+    )
     # Warm-up: a few frames through the model and the flow, and one pipeline run.
     if isinstance(model, td.Oracle):
         model.gt = data["_gt"][clips[0]][0]

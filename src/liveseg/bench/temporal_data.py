@@ -25,14 +25,15 @@ DEFAULT_SPECS = (
 def held_out_clips(config_path) -> list[str]:
     import yaml
 
-
     p = Path(config_path)
     if not p.is_file():
         raise ConfigError(f"config {p} not found; name the clips with --clips a,b,c")
     cfg = yaml.safe_load(p.read_text()) or {}
     clips = ((cfg.get("data") or {}).get("options") or {}).get("val_clips")
     if not clips:
-        raise ConfigError(f"config {p} lists no data.options.val_clips; name the clips with --clips")
+        raise ConfigError(
+            f"config {p} lists no data.options.val_clips; name the clips with --clips"
+        )
     return [str(c) for c in clips]
 
 
@@ -44,8 +45,10 @@ def camvid_sequence(root: Path, split: str, max_frames: int):
         raise InputError(f"no CamVid frames under {root / split}; set --data to the camvid root")
     seqs = {f.name.split("_")[0] for f in frames}
     if len(seqs) != 1:
-        raise InputError(f"{root / split} holds {len(seqs)} sequences ({', '.join(sorted(seqs))}); "
-                         "temporal reuse needs one continuous sequence")
+        raise InputError(
+            f"{root / split} holds {len(seqs)} sequences ({', '.join(sorted(seqs))}); "
+            "temporal reuse needs one continuous sequence"
+        )
     if max_frames:
         frames = frames[:max_frames]
     masks = [root / f"{split}annot" / (f.stem + ".png") for f in frames]
@@ -94,21 +97,22 @@ def scaled_copy(frames, masks, scale: float, folder: Path):
 
     folder.mkdir(parents=True, exist_ok=True)
     out_f, out_m = [], []
-    for f, m in zip(frames, masks):
+    for f, m in zip(frames, masks, strict=True):
         img = cv2.imread(str(f), cv2.IMREAD_COLOR)
         h, w = img.shape[:2]
         size = (max(2, round(w * scale)), max(2, round(h * scale)))
         dst = folder / f"{f.stem}.jpg"
-        cv2.imwrite(str(dst), cv2.resize(img, size, interpolation=cv2.INTER_LINEAR),
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            str(dst),
+            cv2.resize(img, size, interpolation=cv2.INTER_LINEAR),
+            [cv2.IMWRITE_JPEG_QUALITY, 95],
+        )
         lab = cv2.imread(str(m), cv2.IMREAD_UNCHANGED)
         mdst = folder / f"{m.stem}.mask.png"
         cv2.imwrite(str(mdst), cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST))
         out_f.append(dst)
         out_m.append(mdst)
     return out_f, out_m
-
-
 
 
 def load_clips(dataset: str, root, clips, max_frames=0, frame_scale=1.0, scratch=None) -> dict:

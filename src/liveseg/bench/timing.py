@@ -15,12 +15,16 @@ import numpy as np
 def summarize(ms: Iterable[float]) -> dict:
     """{"median_ms", "p90_ms", "runs"} of a list of milliseconds."""
     a = np.asarray(list(ms), dtype=float)
-    return {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90)),
-            "runs": int(a.size)}
+    return {
+        "median_ms": float(np.median(a)),
+        "p90_ms": float(np.percentile(a, 90)),
+        "runs": int(a.size),
+    }
 
 
-def time_interleaved(fns: dict[str, Callable[[], object]], runs: int = 20, warmup: int = 3,
-                     cpu_time: bool = False) -> dict:
+def time_interleaved(
+    fns: dict[str, Callable[[], object]], runs: int = 20, warmup: int = 3, cpu_time: bool = False
+) -> dict:
     """Median / p90 milliseconds per call of each function, called in turn ``runs`` times after
     ``warmup`` untimed calls each. ``cpu_time`` also records the calling thread's CPU time
     (``cpu_median_ms``): for single-threaded work on a busy machine it is far less noisy."""
@@ -52,8 +56,14 @@ def timed_rounds(fns: dict[str, Callable[[], object]], rounds: int, runs: int) -
         for k, v in res.items():
             meds[k].append(v["median_ms"])
             p90s[k].append(v["p90_ms"])
-    return {k: {"median_ms": float(np.median(meds[k])), "p90_ms": float(np.median(p90s[k])),
-                "round_medians": [round(m, 2) for m in meds[k]]} for k in fns}
+    return {
+        k: {
+            "median_ms": float(np.median(meds[k])),
+            "p90_ms": float(np.median(p90s[k])),
+            "round_medians": [round(m, 2) for m in meds[k]],
+        }
+        for k in fns
+    }
 
 
 def rotated(items: Sequence, r: int) -> list:

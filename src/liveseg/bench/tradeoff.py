@@ -32,8 +32,10 @@ def check_grid(models, precisions, threads, temporal, repeats) -> None:
         raise ConfigError("give at least one --model")
     bad = [p for p in precisions if p not in var.PRECISIONS]
     if bad or not precisions:
-        raise ConfigError(f"--precisions must be among {','.join(var.PRECISIONS)}, got "
-                          f"{','.join(bad) or 'nothing'}")
+        raise ConfigError(
+            f"--precisions must be among {','.join(var.PRECISIONS)}, got "
+            f"{','.join(bad) or 'nothing'}"
+        )
     if not threads or min(threads) < 1:
         raise ConfigError("--threads must be positive integers, e.g. 1,2")
     if not temporal:
@@ -66,15 +68,28 @@ def _load(path, size, threads, engine):
 
     overrides = IOOverrides(input_size=tuple(size)) if size else None
     try:
-        return load_model(str(path), engine=engine, threads=threads, overrides=overrides,
-                          siblings=False), None
+        return load_model(
+            str(path), engine=engine, threads=threads, overrides=overrides, siblings=False
+        ), None
     except ConfigError as exc:  # a fixed input size, most often
         return None, str(exc)
 
 
-def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads=(1, 2),
-          temporal=("off", "auto"), split="val", limit=None, frames=60, repeats=3,
-          engine="auto", workdir="out/bench_tradeoff", log=print) -> dict:
+def sweep(
+    models,
+    data,
+    sizes=None,
+    precisions=("fp32", "fp16", "int8"),
+    threads=(1, 2),
+    temporal=("off", "auto"),
+    split="val",
+    limit=None,
+    frames=60,
+    repeats=3,
+    engine="auto",
+    workdir="out/bench_tradeoff",
+    log=print,
+) -> dict:
     """Measure every combination; ``{"rows", "notes", ...}`` (rows carry ``pareto``)."""
     from liveseg.bench.accuracy import runtime_accuracy
     from liveseg.video.temporal import resolve_auto
@@ -87,11 +102,11 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
         files, why = var.model_variants(spec, list(precisions), data, workdir, log=log)
         notes += why
         at_size = {}
-        for size in (sizes or [None]):
+        for size in sizes or [None]:
             at_size[size], why = var.variants_at_size(spec, files, size, data, workdir, log=log)
             notes += why
         for prec in files:
-            for size in (sizes or [None]):
+            for size in sizes or [None]:
                 path = at_size[size][prec]
                 for t in threads:
                     model, err = _load(path, size, t, engine)
@@ -100,9 +115,17 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
                         break
                     w, h = model.io.input_size
                     for spec_t in temporal:
-                        combos.append({"model": str(spec), "precision": prec, "file": str(path),
-                                       "size": f"{w}x{h}", "threads": t, "temporal": spec_t,
-                                       "_model": model})
+                        combos.append(
+                            {
+                                "model": str(spec),
+                                "precision": prec,
+                                "file": str(path),
+                                "size": f"{w}x{h}",
+                                "threads": t,
+                                "temporal": spec_t,
+                                "_model": model,
+                            }
+                        )
     notes = list(dict.fromkeys(notes))
     if not combos:
         raise ConfigError("nothing to measure: " + "; ".join(notes))
@@ -111,8 +134,9 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
         key = (c["file"], c["size"], c["temporal"])
         if key not in scores:
             log(f"accuracy: {Path(c['file']).name} {c['size']} temporal {c['temporal']} ...")
-            scores[key] = runtime_accuracy(c["_model"], ds, limit,
-                                         resolve_auto(c["temporal"], images=False))
+            scores[key] = runtime_accuracy(
+                c["_model"], ds, limit, resolve_auto(c["temporal"], images=False)
+            )
         c.update({k: scores[key][k] for k in ("miou", "pixel_acc", "images", "inferred_share")})
     with tempfile.TemporaryDirectory(prefix="liveseg-bench-tradeoff-") as scratch:
         clip = _clip(ds, frames, Path(scratch))
@@ -121,13 +145,21 @@ def sweep(models, data, sizes=None, precisions=("fp32", "fp16", "int8"), threads
         del c["_model"]
         name = f"{Path(c['model']).stem} " if len(models) > 1 else ""  # one model: the title
         c["label"] = f"{name}{c['precision']} {c['size']} {c['threads']}t {c['temporal']}"
-    for c, on in zip(combos, pareto_front([(c["fps"], c["miou"]) for c in combos])):
+    for c, on in zip(combos, pareto_front([(c["fps"], c["miou"]) for c in combos]), strict=True):
         c["pareto"] = on
-    return {"rows": combos, "notes": notes, "data": str(data), "split": split,
-            "images": combos[0]["images"], "clip_frames": min(frames, len(ds)),
-            "repeats": repeats, "engine": engine,
-            "machine": machine_info("numpy", "cv2", "av", "onnxruntime", "openvino",
-                                    threads=list(threads))}
+    return {
+        "rows": combos,
+        "notes": notes,
+        "data": str(data),
+        "split": split,
+        "images": combos[0]["images"],
+        "clip_frames": min(frames, len(ds)),
+        "repeats": repeats,
+        "engine": engine,
+        "machine": machine_info(
+            "numpy", "cv2", "av", "onnxruntime", "openvino", threads=list(threads)
+        ),
+    }
 
 
 def _measure_fps(combos, clip, repeats, log) -> None:
@@ -140,27 +172,34 @@ def _measure_fps(combos, clip, repeats, log) -> None:
         for c in order:
             fps = pipeline_fps(c["_model"], [clip], c["temporal"])
             runs[id(c)].append(fps)
-            log(f"  pass {rep + 1}/{repeats} {c['model']} {c['precision']} {c['size']} "
-                f"{c['threads']}t {c['temporal']}: {fps:.1f} fps")
+            log(
+                f"  pass {rep + 1}/{repeats} {c['model']} {c['precision']} {c['size']} "
+                f"{c['threads']}t {c['temporal']}: {fps:.1f} fps"
+            )
     for c in combos:
         c["fps_runs"] = [round(v, 2) for v in runs[id(c)]]
         c["fps"] = float(np.median(runs[id(c)]))
 
 
 def table(result) -> str:
-    head = ("| model | precision | input | threads | temporal | mIoU | pixel acc | inferred | "
-            f"E2E fps (median of {result['repeats']}) | Pareto |")
+    head = (
+        "| model | precision | input | threads | temporal | mIoU | pixel acc | inferred | "
+        f"E2E fps (median of {result['repeats']}) | Pareto |"
+    )
     lines = [head, "|---|---|---|---:|---|---:|---:|---:|---:|---|"]
     for r in sorted(result["rows"], key=lambda r: -r["fps"]):
-        lines.append(f"| {r['model']} | {r['precision']} | {r['size']} | {r['threads']} | "
-                     f"{r['temporal']} | {100 * r['miou']:.2f} | {100 * r['pixel_acc']:.2f} | "
-                     f"{100 * r['inferred_share']:.0f}% | {r['fps']:.1f} | "
-                     f"{'yes' if r['pareto'] else ''} |")
+        lines.append(
+            f"| {r['model']} | {r['precision']} | {r['size']} | {r['threads']} | "
+            f"{r['temporal']} | {100 * r['miou']:.2f} | {100 * r['pixel_acc']:.2f} | "
+            f"{100 * r['inferred_share']:.0f}% | {r['fps']:.1f} | "
+            f"{'yes' if r['pareto'] else ''} |"
+        )
     return "\n".join(lines)
 
 
-def run_bench(models, data, out="benchmarks/results", tag="tradeoff", overwrite=False,
-              command=None, **grid) -> dict:
+def run_bench(
+    models, data, out="benchmarks/results", tag="tradeoff", overwrite=False, command=None, **grid
+) -> dict:
     """:func:`sweep`, then print the table and write ``<out>/<tag>.json`` and ``.png``."""
     json_path, png_path = result_files(out, tag, overwrite=overwrite)  # before the work
     result = sweep(models, data, log=lambda *a: print(*a, file=sys.stderr), **grid)
@@ -172,9 +211,11 @@ def run_bench(models, data, out="benchmarks/results", tag="tradeoff", overwrite=
     result.update(table=text, command=command or " ".join(sys.argv))
     write_json(json_path, result)
     m = result["machine"]
-    title = (f"{', '.join(dict.fromkeys(r['model'] for r in result['rows']))} | "
-             f"{result['data']} ({result['split']}, {result['images']} images); fps: liveseg run "
-             f"on {result['clip_frames']} of its frames | {m['cpu']}")
+    title = (
+        f"{', '.join(dict.fromkeys(r['model'] for r in result['rows']))} | "
+        f"{result['data']} ({result['split']}, {result['images']} images); fps: liveseg run "
+        f"on {result['clip_frames']} of its frames | {m['cpu']}"
+    )
     plot(result["rows"], png_path, title)
     print(f"wrote {json_path} and {png_path}")
     return result

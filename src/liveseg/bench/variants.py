@@ -18,8 +18,15 @@ from __future__ import annotations
 from pathlib import Path
 
 PRECISIONS = ("fp32", "fp16", "int8")
-_INT8_OPS = {"QuantizeLinear", "DequantizeLinear", "QLinearConv", "QLinearMatMul",
-             "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear"}
+_INT8_OPS = {
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+    "DynamicQuantizeLinear",
+}
 
 
 def file_precision(path) -> str:
@@ -46,8 +53,9 @@ def _tflite_precision(path: Path) -> str:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        raise ModelError("reading a .tflite model needs ai-edge-litert "
-                         "(pip install 'liveseg[tflite]')") from None
+        raise ModelError(
+            "reading a .tflite model needs ai-edge-litert (pip install 'liveseg[tflite]')"
+        ) from None
     dtypes = {d["dtype"] for d in Interpreter(model_path=str(path)).get_tensor_details()}
     if dtypes & {np.int8, np.uint8}:
         return "int8"
@@ -185,8 +193,10 @@ def variants_at_size(spec, files, size, data, workdir, log=print) -> tuple[dict,
         return dict(files), []
     source = readable_float(spec)
     if source is None:
-        why = (f"{spec}: its input size is fixed and it has no liveseg float ONNX model "
-               "(with a card naming its architecture) to re-export at other sizes")
+        why = (
+            f"{spec}: its input size is fixed and it has no liveseg float ONNX model "
+            "(with a card naming its architecture) to re-export at other sizes"
+        )
         return dict(files), [why]
     try:
         fp32 = export_at_size(source, size, workdir, log=log)

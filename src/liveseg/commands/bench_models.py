@@ -6,15 +6,20 @@ HELP = "model zoo: params, GMACs, ORT fp32 1/2-thread and PyTorch eager latency 
 
 def add_arguments(parser):
     parser.add_argument("--models", default="", help="comma-separated names (default: all)")
-    parser.add_argument("--sizes", default="256,512",
-                        help="comma-separated sizes, N or WxH (default 256,512)")
+    parser.add_argument(
+        "--sizes", default="256,512", help="comma-separated sizes, N or WxH (default 256,512)"
+    )
     parser.add_argument("--runs", type=int, default=10, help="timed rounds per model (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up rounds (default 2)")
-    parser.add_argument("--baseline", default="deeplabv3plus_mobilenetv2",
-                        help="model the ratios are computed against")
+    parser.add_argument(
+        "--baseline",
+        default="deeplabv3plus_mobilenetv2",
+        help="model the ratios are computed against",
+    )
     parser.add_argument("--json", default=None, metavar="PATH", help="also save results as JSON")
-    parser.add_argument("--markdown", default=None, metavar="PATH",
-                        help="also save the table as Markdown")
+    parser.add_argument(
+        "--markdown", default=None, metavar="PATH", help="also save the table as Markdown"
+    )
 
 
 def run(args):

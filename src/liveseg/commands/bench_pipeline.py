@@ -9,17 +9,30 @@ HELP = "video pipeline benchmark: per-stage ms, end-to-end fps, RSS over a long 
 
 
 def add_arguments(parser):
-    parser.add_argument("--sizes", default="640x480,1280x720",
-                        help="frame sizes WxH, comma separated (default 640x480,1280x720)")
+    parser.add_argument(
+        "--sizes",
+        default="640x480,1280x720",
+        help="frame sizes WxH, comma separated (default 640x480,1280x720)",
+    )
     parser.add_argument("--frames", type=int, default=150, help="frames per run (default 150)")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="interleaved runs per configuration after a warm-up (default 5)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="ONNX Runtime threads for the model (default 1)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="interleaved runs per configuration after a warm-up (default 5)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="ONNX Runtime threads for the model (default 1)"
+    )
     parser.add_argument("--effect", default="blur", help="effect to composite (default blur)")
-    parser.add_argument("--rss-frames", type=int, default=0, metavar="N",
-                        help="also stream N synthetic 640x480 frames and report RSS growth "
-                             "(18000 = 10 minutes at 30 fps)")
+    parser.add_argument(
+        "--rss-frames",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also stream N synthetic 640x480 frames and report RSS growth "
+        "(18000 = 10 minutes at 30 fps)",
+    )
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
 
 
@@ -34,9 +47,14 @@ def run(args):
     if args.frames < 2 or args.repeats < 1 or args.threads < 1:
         raise ConfigError("--frames >= 2, --repeats >= 1 and --threads >= 1 please")
     check_outputs((args.json, "--json file"))  # now, not after minutes of benchmarking
-    result = run_benchmark(sizes=sizes, frames=args.frames, repeats=args.repeats,
-                           model_threads=args.threads, effect=args.effect,
-                           rss_frames=args.rss_frames)
+    result = run_benchmark(
+        sizes=sizes,
+        frames=args.frames,
+        repeats=args.repeats,
+        model_threads=args.threads,
+        effect=args.effect,
+        rss_frames=args.rss_frames,
+    )
     print("\n" + one_line(result["machine"]))
     if args.json:
         write_json(args.json, result)

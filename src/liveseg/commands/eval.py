@@ -1,30 +1,47 @@
 """`liveseg eval`: segmentation metrics for a model on a data set, or for saved predictions.
 
-    liveseg eval MODEL.onnx|MODEL.tflite|NAME --config configs/x.yaml [--flip] [--scales ...]
-    liveseg eval runs/x/best.pt [--flip] [--scales 0.75,1,1.25]
-    liveseg eval --pred DIR --gt DIR --metric miou --num-classes N [--ignore-index V]
-    liveseg eval --pred DIR --gt DIR --metric jf [--all-frames]
+liveseg eval MODEL.onnx|MODEL.tflite|NAME --config configs/x.yaml [--flip] [--scales ...]
+liveseg eval runs/x/best.pt [--flip] [--scales 0.75,1,1.25]
+liveseg eval --pred DIR --gt DIR --metric miou --num-classes N [--ignore-index V]
+liveseg eval --pred DIR --gt DIR --metric jf [--all-frames]
 """
 
 HELP = "evaluate a model (checkpoint, ONNX, TFLite) or saved predictions: mIoU, J&F, flicker"
 
 
 def add_arguments(parser):
-    parser.add_argument("model", nargs="?", help="PyTorch checkpoint (.pt), ONNX/TFLite file or zoo name")
+    parser.add_argument(
+        "model", nargs="?", help="PyTorch checkpoint (.pt), ONNX/TFLite file or zoo name"
+    )
     g = parser.add_argument_group("data set (for a model)")
     g.add_argument("--config", help="take the data set from this training YAML (data section)")
     g.add_argument("--dataset", help="camvid, davis2016, davis2017, voc, cityscapes, folder")
     g.add_argument("--root", help="data set folder")
-    g.add_argument("--split", default=None, help="split to evaluate (default: the config's val split)")
-    g.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="reader option, e.g. val_clips=[bear,hike] or aug=true (repeatable)")
+    g.add_argument(
+        "--split", default=None, help="split to evaluate (default: the config's val split)"
+    )
+    g.add_argument(
+        "--data-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="reader option, e.g. val_clips=[bear,hike] or aug=true (repeatable)",
+    )
     g.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     t = parser.add_argument_group("test-time augmentation")
-    t.add_argument("--flip", action="store_true", help="average with the horizontally flipped input")
-    t.add_argument("--scales", default="1.0",
-                   help="comma-separated input scales, e.g. 0.75,1.0,1.25 (multi-scale)")
-    t.add_argument("--all-frames", action="store_true",
-                   help="J&F: keep each clip's first and last frames (DAVIS drops them)")
+    t.add_argument(
+        "--flip", action="store_true", help="average with the horizontally flipped input"
+    )
+    t.add_argument(
+        "--scales",
+        default="1.0",
+        help="comma-separated input scales, e.g. 0.75,1.0,1.25 (multi-scale)",
+    )
+    t.add_argument(
+        "--all-frames",
+        action="store_true",
+        help="J&F: keep each clip's first and last frames (DAVIS drops them)",
+    )
     f = parser.add_argument_group("saved predictions")
     f.add_argument("--pred", help="folder of predicted label maps (PNG, matched by file name)")
     f.add_argument("--gt", help="folder of ground-truth label maps")
@@ -35,8 +52,11 @@ def add_arguments(parser):
     o.add_argument("--engine", default="auto", help="runtime engine for model files")
     o.add_argument("--threads", type=int, default=None, help="inference threads")
     o.add_argument("--device", default="auto", help="checkpoints: auto, cpu or cuda")
-    o.add_argument("--save-pred", metavar="DIR",
-                   help="write predicted label PNGs (Cityscapes: labelIds; DAVIS: 0/255 per clip)")
+    o.add_argument(
+        "--save-pred",
+        metavar="DIR",
+        help="write predicted label PNGs (Cityscapes: labelIds; DAVIS: 0/255 per clip)",
+    )
     o.add_argument("--json", dest="json_out", help="write the metrics to this JSON file")
     o.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
 
@@ -105,13 +125,19 @@ def _data_spec(args, ckpt_cfg=None):
     name = args.dataset or data.get("dataset")
     root = args.root or data.get("root")
     split = args.split or data.get("val_split") or "val"
-    opts = dict(data.get("options") or {}) if (not args.dataset or args.dataset == data.get("dataset")) else {}
+    opts = (
+        dict(data.get("options") or {})
+        if (not args.dataset or args.dataset == data.get("dataset"))
+        else {}
+    )
     for text in args.data_option:
         path, value = parse_override(text)
         opts[".".join(path)] = value
     if not name or not root:
-        raise ConfigError("say which data set to evaluate on: --config CONFIG.yaml, or "
-                          "--dataset NAME --root DIR [--split S]")
+        raise ConfigError(
+            "say which data set to evaluate on: --config CONFIG.yaml, or "
+            "--dataset NAME --root DIR [--split S]"
+        )
     return name, root, split, opts
 
 
@@ -131,7 +157,10 @@ def _saver(args, ds, name):
     out = Path(args.save_pred)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise OutputError(f"{out} is not empty; pass --overwrite to write into it")
-    if out.resolve() in {Path(ds.samples[0].image).resolve().parent, Path(str(args.root or "")).resolve()}:
+    if out.resolve() in {
+        Path(ds.samples[0].image).resolve().parent,
+        Path(str(args.root or "")).resolve(),
+    }:
         raise OutputError(f"--save-pred {out} would write into the input data")
     binary = ds.info.task == "foreground"
     if name == "cityscapes":
@@ -177,11 +206,20 @@ class RuntimePredictor:
                 self.models.append(self.main)
                 continue
             if not getattr(self.main.io, "dynamic_size", False):
-                raise ConfigError(f"{self.main.path.name} has a fixed {w}x{h} input: multi-scale "
-                                  "needs a model exported with a dynamic size, or a checkpoint")
+                raise ConfigError(
+                    f"{self.main.path.name} has a fixed {w}x{h} input: multi-scale "
+                    "needs a model exported with a dynamic size, or a checkpoint"
+                )
             size = (max(8, round(w * s / 8) * 8), max(8, round(h * s / 8) * 8))
-            self.models.append(load_model(spec, engine=engine, threads=threads,
-                                          overrides=IOOverrides(input_size=size), siblings=False))
+            self.models.append(
+                load_model(
+                    spec,
+                    engine=engine,
+                    threads=threads,
+                    overrides=IOOverrides(input_size=size),
+                    siblings=False,
+                )
+            )
         if self.main.io.prev_mask_input and (flip or len(self.models) > 1):
             raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
         self.prev = None
@@ -271,25 +309,32 @@ def _print(result, title):
     for name, iou in result["per_class_iou"].items():
         table.add_row(escape(name), f(iou), f(result.get("per_class_acc", {}).get(name)))
     con.print(table)
-    con.print(f"mIoU {f(result['miou'])}  pixel acc {f(result['pixel_acc'])}  "
-              f"mean class acc {f(result['mean_class_acc'])}  ({result['images']} images)")
+    con.print(
+        f"mIoU {f(result['miou'])}  pixel acc {f(result['pixel_acc'])}  "
+        f"mean class acc {f(result['mean_class_acc'])}  ({result['images']} images)"
+    )
     v = result.get("video")
     if v:
         _print_video(con, v)
     st = result.get("stills")
     if st:
-        con.print(f"per-image IoU (J) {st['j_mean']:.4f}  boundary F {st['f_mean']:.4f}  "
-                  f"(means over {st['groups']} sources)")
+        con.print(
+            f"per-image IoU (J) {st['j_mean']:.4f}  boundary F {st['f_mean']:.4f}  "
+            f"(means over {st['groups']} sources)"
+        )
         for g, c in st["per_group"].items():
-            con.print(f"  {g}: IoU {c['j']:.4f}  F {c['f']:.4f}  ({c['images']} images)",
-                      markup=False)
+            con.print(
+                f"  {g}: IoU {c['j']:.4f}  F {c['f']:.4f}  ({c['images']} images)", markup=False
+            )
 
 
 def _print_video(con, v):
-    con.print(f"J&F {v['jf']:.4f}  J mean {v['j_mean']:.4f} recall {v['j_recall']:.4f} decay "
-              f"{v['j_decay']:.4f}  F mean {v['f_mean']:.4f} recall {v['f_recall']:.4f} decay "
-              f"{v['f_decay']:.4f}  flicker {v['flicker']:.4f} dtSSD {v['dtssd']:.4f} "
-              f"({v['clips']} clips)")
+    con.print(
+        f"J&F {v['jf']:.4f}  J mean {v['j_mean']:.4f} recall {v['j_recall']:.4f} decay "
+        f"{v['j_decay']:.4f}  F mean {v['f_mean']:.4f} recall {v['f_recall']:.4f} decay "
+        f"{v['f_decay']:.4f}  flicker {v['flicker']:.4f} dtSSD {v['dtssd']:.4f} "
+        f"({v['clips']} clips)"
+    )
 
 
 # ---- run -----------------------------------------------------------------------------------------
@@ -306,7 +351,9 @@ def run(args):
             raise ConfigError("give either a MODEL or --pred/--gt, not both")
         return _run_dirs(args, out_path)
     if not args.model:
-        raise ConfigError("give a MODEL to evaluate (checkpoint, ONNX, TFLite, zoo name) or --pred/--gt")
+        raise ConfigError(
+            "give a MODEL to evaluate (checkpoint, ONNX, TFLite, zoo name) or --pred/--gt"
+        )
     scales = _scales(args.scales)
     if Path(args.model).suffix.lower() in (".pt", ".pth", ".ckpt"):
         result, title = _run_checkpoint(args, scales)
@@ -336,11 +383,35 @@ def _run_dirs(args, out_path):
         from rich.table import Table
 
         table = Table(title=escape(f"{args.pred} vs {args.gt}"))
-        for col in ("clip", "J", "F", "J&F", "J recall", "F recall", "J decay", "F decay", "flicker"):
+        for col in (
+            "clip",
+            "J",
+            "F",
+            "J&F",
+            "J recall",
+            "F recall",
+            "J decay",
+            "F decay",
+            "flicker",
+        ):
             table.add_column(col, justify="right" if col != "clip" else "left")
         for clip, c in result["per_clip"].items():
-            table.add_row(escape(clip), *(f"{c[k]:.4f}" for k in ("j", "f", "jf", "j_recall", "f_recall",
-                                                         "j_decay", "f_decay", "flicker")))
+            table.add_row(
+                escape(clip),
+                *(
+                    f"{c[k]:.4f}"
+                    for k in (
+                        "j",
+                        "f",
+                        "jf",
+                        "j_recall",
+                        "f_recall",
+                        "j_decay",
+                        "f_decay",
+                        "flicker",
+                    )
+                ),
+            )
         con.print(table)
         _print_video(con, result)
     _write_json(out_path, result)
@@ -360,12 +431,19 @@ def _run_runtime(args, scales):
     ds = SegmentationDataset(samples, info, lut, cache=False)
     pred = RuntimePredictor(args.model, args.engine, args.threads, scales, args.flip)
     if pred.main.num_classes != info.num_classes:
-        raise ConfigError(f"the model predicts {pred.main.num_classes} classes but {name} has "
-                          f"{info.num_classes}")
+        raise ConfigError(
+            f"the model predicts {pred.main.num_classes} classes but {name} has {info.num_classes}"
+        )
     result = _evaluate(pred, ds, info, args, name)
     choice = getattr(pred.main, "engine_choice", None)
-    result.update(model=str(args.model), engine=choice.spec if choice else pred.main.engine.name,
-                  dataset=name, split=split, flip=args.flip, scales=scales)
+    result.update(
+        model=str(args.model),
+        engine=choice.spec if choice else pred.main.engine.name,
+        dataset=name,
+        split=split,
+        flip=args.flip,
+        scales=scales,
+    )
     return result, f"{Path(str(args.model)).name} on {name}/{split}"
 
 
@@ -374,11 +452,22 @@ def _evaluate(pred, ds, info, args, name) -> dict:
     from liveseg.metrics.evaluate import evaluate_predictor
 
     fg = 1 if info.task == "foreground" else None
-    return _with_progress(lambda progress: evaluate_predictor(
-        pred, _items(ds, args.limit), info.num_classes, info.ignore_index, info.classes,
-        foreground_index=fg, all_frames=args.all_frames, progress=progress, reset=pred.reset,
-        on_label=_saver(args, ds, name), stills=not info.groups_are_clips),
-        min(len(ds), args.limit or len(ds)))
+    return _with_progress(
+        lambda progress: evaluate_predictor(
+            pred,
+            _items(ds, args.limit),
+            info.num_classes,
+            info.ignore_index,
+            info.classes,
+            foreground_index=fg,
+            all_frames=args.all_frames,
+            progress=progress,
+            reset=pred.reset,
+            on_label=_saver(args, ds, name),
+            stills=not info.groups_are_clips,
+        ),
+        min(len(ds), args.limit or len(ds)),
+    )
 
 
 def _run_checkpoint(args, scales):
@@ -406,8 +495,14 @@ def _run_checkpoint(args, scales):
 
     pred = TorchPredictor(model, cfg, device, scales, args.flip, foreground_ids(info))
     result = _evaluate(pred, ds, info, args, name)
-    result.update(model=str(args.model), epoch=int(ckpt["epoch"]) + 1, dataset=name, split=split,
-                  flip=args.flip, scales=scales)
+    result.update(
+        model=str(args.model),
+        epoch=int(ckpt["epoch"]) + 1,
+        dataset=name,
+        split=split,
+        flip=args.flip,
+        scales=scales,
+    )
     return result, f"{Path(str(args.model)).name} (epoch {ckpt['epoch'] + 1}) on {name}/{split}"
 
 

@@ -14,14 +14,29 @@ def add_arguments(parser):
     from liveseg.runtime.cli_args import add_model_arguments
 
     add_model_arguments(parser, positional=True)
-    parser.add_argument("inputs", nargs="+", metavar="INPUTS",
-                        help="image files, folders of images or globs ('frames/*.jpg')")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR",
-                        help="folder for the labels (created if its parent exists)")
-    parser.add_argument("--hard", action="store_true",
-                        help="write class-index PNGs (arg-max) instead of soft labels")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace existing labels (and a labels.json from another teacher)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUTS",
+        help="image files, folders of images or globs ('frames/*.jpg')",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="folder for the labels (created if its parent exists)",
+    )
+    parser.add_argument(
+        "--hard",
+        action="store_true",
+        help="write class-index PNGs (arg-max) instead of soft labels",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing labels (and a labels.json from another teacher)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no summary line")
 
 
@@ -38,14 +53,19 @@ def run(args) -> int:
     model = load_model_from_args(args, siblings=False)  # labels.json names the teacher file
     progress = None
     if sys.stderr.isatty() and not args.quiet:
+
         def progress(i, n):
             print(f"\rlabelling {i}/{n}", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
     t0 = time.perf_counter()
-    info = label_images(model, paths, args.output, hard=args.hard, overwrite=args.overwrite,
-                        progress=progress)
+    info = label_images(
+        model, paths, args.output, hard=args.hard, overwrite=args.overwrite, progress=progress
+    )
     if not args.quiet:
         n = info["labelled"]["count"]
         dt = time.perf_counter() - t0
-        print(f"labelled {n} image{'s' if n != 1 else ''} with {model.path.name} in {dt:.1f} s "
-              f"-> {args.output} ({info['encoding']}; {info['description']})")
+        print(
+            f"labelled {n} image{'s' if n != 1 else ''} with {model.path.name} in {dt:.1f} s "
+            f"-> {args.output} ({info['encoding']}; {info['description']})"
+        )
     return 0

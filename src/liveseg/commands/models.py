@@ -4,17 +4,29 @@ HELP = "list shipped models and model-zoo architectures (--details: params, GMAC
 
 
 def add_arguments(parser):
-    parser.add_argument("--details", action="store_true",
-                        help="per architecture: parameters, GMACs and ONNX size (slower)")
-    parser.add_argument("--size", default="256", metavar="N|WxH",
-                        help="input resolution for --details (default 256 = 256x256)")
-    parser.add_argument("--num-classes", type=int, default=21,
-                        help="classes for --details (default 21)")
-    parser.add_argument("--no-onnx", action="store_true",
-                        help="with --details, skip exporting each model to measure its ONNX size")
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="per architecture: parameters, GMACs and ONNX size (slower)",
+    )
+    parser.add_argument(
+        "--size",
+        default="256",
+        metavar="N|WxH",
+        help="input resolution for --details (default 256 = 256x256)",
+    )
+    parser.add_argument(
+        "--num-classes", type=int, default=21, help="classes for --details (default 21)"
+    )
+    parser.add_argument(
+        "--no-onnx",
+        action="store_true",
+        help="with --details, skip exporting each model to measure its ONNX size",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help="only these architectures (default: all)")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="only these architectures (default: all)"
+    )
 
 
 def parse_size(text, flag: str = "--size") -> tuple[int, int]:
@@ -61,12 +73,27 @@ def run(args):
         print(json.dumps(report, indent=2))
         return 0
     shipped_title = f"Shipped models ({len(shipped)}): liveseg run --model NAME"
-    shipped_cols = ("name", "task / classes", "input WxH", "val", "E2E fps 640x480", "MB",
-                    "training data / license")
-    shipped_rows = [[c.name, f"{c.task} / {c.num_classes}",
-                     f"{c.input_size[0]}x{c.input_size[1]}", _val_summary(c), _fps_summary(c),
-                     _size_mb(c.name), f"{_first_clause(c.training_data)} / {c.license or '-'}"]
-                    for c in shipped]
+    shipped_cols = (
+        "name",
+        "task / classes",
+        "input WxH",
+        "val",
+        "E2E fps 640x480",
+        "MB",
+        "training data / license",
+    )
+    shipped_rows = [
+        [
+            c.name,
+            f"{c.task} / {c.num_classes}",
+            f"{c.input_size[0]}x{c.input_size[1]}",
+            _val_summary(c),
+            _fps_summary(c),
+            _size_mb(c.name),
+            f"{_first_clause(c.training_data)} / {c.license or '-'}",
+        ]
+        for c in shipped
+    ]
     arch_title = f"Architectures ({len(rows)})"
     if args.details:
         arch_title += f" at {size[0]}x{size[1]}, {args.num_classes} classes"
@@ -84,14 +111,19 @@ def run(args):
             arch_rows.append([r["name"], *cells])
         else:
             arch_rows.append([r["name"], r["summary"]])
-    footer = ("GMACs: multiply-accumulates of convolutions and matrix products "
-              "(torch FlopCounterMode FLOPs / 2).") if args.details else None
+    footer = (
+        (
+            "GMACs: multiply-accumulates of convolutions and matrix products "
+            "(torch FlopCounterMode FLOPs / 2)."
+        )
+        if args.details
+        else None
+    )
 
     if not console.is_terminal:
         # Piped or redirected: plain tab-separated rows, one per model, never wrapped, so
         # names stay whole for grep/cut/awk.
-        _plain(shipped_title if shipped else "Shipped models: none yet", shipped_cols,
-               shipped_rows)
+        _plain(shipped_title if shipped else "Shipped models: none yet", shipped_cols, shipped_rows)
         if list_models is None:
             print(f"Architectures: unavailable ({arch_error})")
             return 0
@@ -105,8 +137,12 @@ def run(args):
     names = [r[0] for r in shipped_rows + arch_rows]
     stacked = console.width < max(map(len, names), default=0) + 40
     if shipped:
-        console.print(_stacked(shipped_title, shipped_cols, shipped_rows) if stacked
-                      else _table(shipped_title, shipped_cols, shipped_rows), soft_wrap=stacked)
+        console.print(
+            _stacked(shipped_title, shipped_cols, shipped_rows)
+            if stacked
+            else _table(shipped_title, shipped_cols, shipped_rows),
+            soft_wrap=stacked,
+        )
     else:
         console.print("Shipped models: none yet")
     if list_models is None:
@@ -114,8 +150,12 @@ def run(args):
         console.print(f"Architectures: unavailable ({arch_error})", markup=False)
         return 0
     right = {"params (M)", "GMACs", "ONNX (MB)"}
-    console.print(_stacked(arch_title, arch_cols, arch_rows) if stacked
-                  else _table(arch_title, arch_cols, arch_rows, right=right), soft_wrap=stacked)
+    console.print(
+        _stacked(arch_title, arch_cols, arch_rows)
+        if stacked
+        else _table(arch_title, arch_cols, arch_rows, right=right),
+        soft_wrap=stacked,
+    )
     if footer:
         console.print(footer, markup=False)
     return 0
@@ -136,7 +176,7 @@ def _stacked(title, cols, rows):
     out.append(title + "\n", style="italic")
     for r in rows:
         out.append(str(r[0]) + "\n", style="bold")
-        for col, cell in zip(cols[1:], r[1:]):
+        for col, cell in zip(cols[1:], r[1:], strict=True):
             out.append(f"  {col}: {cell}\n")
     out.rstrip()
     return out
@@ -165,7 +205,9 @@ def _val_summary(card) -> str:
     """The card's headline validation figure: J&F for video (DAVIS) models, else mIoU."""
     val = (card.metrics or {}).get("val") or {}
     if "jf" in val:
-        return f"J&F {100 * val['jf']:.1f} (J {100 * val['j_mean']:.1f}, F {100 * val['f_mean']:.1f})"
+        return (
+            f"J&F {100 * val['jf']:.1f} (J {100 * val['j_mean']:.1f}, F {100 * val['f_mean']:.1f})"
+        )
     if "miou" in val:
         return f"mIoU {100 * val['miou']:.1f}"
     return "-"

@@ -4,16 +4,31 @@ HELP = "train a segmentation model from a YAML config (overrides as key.sub=valu
 
 
 def _flags(parser):
-    parser.add_argument("--resume", nargs="?", const="auto", default=None, metavar="CKPT",
-                        help="continue exactly from a checkpoint (default: OUTPUT_DIR/last.pt)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start over in an output folder that already holds a run")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (overrides the config's 'threads')")
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="auto",
+        default=None,
+        metavar="CKPT",
+        help="continue exactly from a checkpoint (default: OUTPUT_DIR/last.pt)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over in an output folder that already holds a run",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (overrides the config's 'threads')"
+    )
     parser.add_argument("--device", default=None, help="auto, cpu or cuda (overrides the config)")
     parser.add_argument("--output-dir", default=None, help="where checkpoints/logs/ONNX go")
-    parser.add_argument("--stop-after", type=int, default=None, metavar="N",
-                        help="stop after N epochs of this invocation (resume later with --resume)")
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N epochs of this invocation (resume later with --resume)",
+    )
     parser.add_argument("--no-export", action="store_true", help="skip the final ONNX export")
 
 
@@ -23,8 +38,12 @@ def add_arguments(parser):
     _flags(parser)
     parser.add_argument("config", help="experiment YAML (see configs/)")
     # REMAINDER so that flags may also follow the config and the overrides.
-    parser.add_argument("overrides", nargs=argparse.REMAINDER, metavar="KEY=VALUE",
-                        help="config overrides, e.g. epochs=2 optimizer.lr=0.01 data.workers=1")
+    parser.add_argument(
+        "overrides",
+        nargs=argparse.REMAINDER,
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. epochs=2 optimizer.lr=0.01 data.workers=1",
+    )
 
 
 def _split_rest(args):
@@ -62,11 +81,19 @@ def run(args):
         overrides.append(f"output_dir={args.output_dir}")
     cfg = load_config(args.config, overrides)
     preflight(cfg, resume=args.resume)
-    result = train(cfg, resume=args.resume, overwrite=args.overwrite,
-                   export=False if args.no_export else None, stop_after=args.stop_after)
+    result = train(
+        cfg,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        export=False if args.no_export else None,
+        stop_after=args.stop_after,
+    )
     best = result["best"]
-    print(f"best val {result['best_metric']} {best:.4f} at epoch {result['best_epoch']}; "
-          f"outputs in {result['output_dir']}" + (f"; model {result['onnx']}" if result.get("onnx") else ""))
+    print(
+        f"best val {result['best_metric']} {best:.4f} at epoch {result['best_epoch']}; "
+        f"outputs in {result['output_dir']}"
+        + (f"; model {result['onnx']}" if result.get("onnx") else "")
+    )
     return 0
 
 
@@ -86,16 +113,20 @@ def preflight(cfg: dict, resume=None) -> None:
     name = cfg["data"]["dataset"]
     if name not in READERS:
         close = difflib.get_close_matches(str(name), sorted(READERS), n=1)
-        raise ConfigError(f"config: unknown data.dataset {name!r}"
-                          + (f"; did you mean {close[0]!r}?" if close else "")
-                          + f" (known: {', '.join(sorted(READERS))})")
+        raise ConfigError(
+            f"config: unknown data.dataset {name!r}"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + f" (known: {', '.join(sorted(READERS))})"
+        )
     root = Path(cfg["data"]["root"])
     if not root.is_dir():
         raise InputError(f"config: data.root folder not found: {root}")
     teacher = cfg["data"].get("teacher")
     if teacher and not Path(teacher["dir"]).is_dir():
-        raise InputError(f"config: data.teacher.dir folder not found: {teacher['dir']} "
-                         "(write it with 'liveseg label TEACHER IMAGES -o DIR')")
+        raise InputError(
+            f"config: data.teacher.dir folder not found: {teacher['dir']} "
+            "(write it with 'liveseg label TEACHER IMAGES -o DIR')"
+        )
     init = cfg.get("init_from")
     if init and not resume and not Path(init).is_file():
         raise InputError(f"config: init_from file not found: {init}")

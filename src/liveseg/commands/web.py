@@ -12,30 +12,55 @@ EFFECTS = ("blur", "replace", "overlay", "matte")
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default=None, metavar="NAME|PATH",
-                        help="shipped model name or .onnx file (default: liveseg run's default "
-                             "model)")
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1; browsers allow the "
-                             "camera and WASM threads only on localhost or https)")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="port (default 8000; 0 picks a free one)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME|PATH",
+        help="shipped model name or .onnx file (default: liveseg run's default model)",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; browsers allow the "
+        "camera and WASM threads only on localhost or https)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
+    )
     parser.add_argument("--no-open", action="store_true", help="do not open a browser")
-    parser.add_argument("--video", metavar="FILE",
-                        help="serve this video file and play it instead of the webcam")
-    parser.add_argument("--effect", default=None, metavar="|".join(EFFECTS),
-                        help="the page's first effect (default: blur for foreground models, "
-                             "overlay otherwise; the page can switch)")
+    parser.add_argument(
+        "--video", metavar="FILE", help="serve this video file and play it instead of the webcam"
+    )
+    parser.add_argument(
+        "--effect",
+        default=None,
+        metavar="|".join(EFFECTS),
+        help="the page's first effect (default: blur for foreground models, "
+        "overlay otherwise; the page can switch)",
+    )
     g = parser.add_argument_group("foreign-model overrides (as for liveseg run)")
-    g.add_argument("--input-size", default=None, metavar="WxH",
-                   help="model input size, for models with dynamic input dimensions")
-    g.add_argument("--mean", default=None, metavar="R,G,B",
-                   help="input normalisation mean in units of pixel/255")
-    g.add_argument("--std", default=None, metavar="R,G,B",
-                   help="input normalisation std in units of pixel/255")
+    g.add_argument(
+        "--input-size",
+        default=None,
+        metavar="WxH",
+        help="model input size, for models with dynamic input dimensions",
+    )
+    g.add_argument(
+        "--mean",
+        default=None,
+        metavar="R,G,B",
+        help="input normalisation mean in units of pixel/255",
+    )
+    g.add_argument(
+        "--std", default=None, metavar="R,G,B", help="input normalisation std in units of pixel/255"
+    )
     g.add_argument("--layout", default=None, metavar="nchw|nhwc", help="model input layout")
-    g.add_argument("--classes", default=None, metavar="a,b,...",
-                   help="class names, in the model's output order")
+    g.add_argument(
+        "--classes",
+        default=None,
+        metavar="a,b,...",
+        help="class names, in the model's output order",
+    )
 
 
 def _load(args):
@@ -48,10 +73,13 @@ def _load(args):
     spec = args.model or zoo.DEFAULT_MODEL
     path = resolve_model_path(spec)
     if path.suffix.lower() != ".onnx":
-        raise ModelError(f"liveseg web runs ONNX models (onnxruntime-web); {path.name} is a "
-                         f"{path.suffix or 'extension-less'} file: export or pick a .onnx model")
-    return load_model(path, engine="onnxruntime", threads=1, overrides=overrides_from_args(args),
-                      siblings=False)
+        raise ModelError(
+            f"liveseg web runs ONNX models (onnxruntime-web); {path.name} is a "
+            f"{path.suffix or 'extension-less'} file: export or pick a .onnx model"
+        )
+    return load_model(
+        path, engine="onnxruntime", threads=1, overrides=overrides_from_args(args), siblings=False
+    )
 
 
 def _open_browser(url: str) -> bool:
@@ -61,8 +89,9 @@ def _open_browser(url: str) -> bool:
     import threading
     import webbrowser
 
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
-                                                   or os.environ.get("WAYLAND_DISPLAY")):
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return False  # a console browser would take over this terminal
     threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     return True
@@ -90,22 +119,32 @@ def run(args) -> int:
     ort = ort_dir()
     model = _load(args)
     config = web_config(model, f"/model/{quote(model.path.name)}", effect=args.effect)
-    server = make_server(Site(ort, model.path, config, video), args.host, args.port,
-                         quiet=not args.verbose)
+    server = make_server(
+        Site(ort, model.path, config, video), args.host, args.port, quiet=not args.verbose
+    )
     host, port = server.server_address[:2]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     if video is not None:
         url += f"?video=/video/{quote(video.name)}"
-    print(f"liveseg web: serving {config['name']} at {url} (onnxruntime-web {pinned_version()}; "
-          "Ctrl-C stops)", flush=True)
+    print(
+        f"liveseg web: serving {config['name']} at {url} (onnxruntime-web {pinned_version()}; "
+        "Ctrl-C stops)",
+        flush=True,
+    )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("liveseg web: note: browsers give the camera and WASM threads only to localhost or "
-              "https pages; from another machine, tunnel the port (ssh -L) and open localhost",
-              file=sys.stderr, flush=True)
+        print(
+            "liveseg web: note: browsers give the camera and WASM threads only to localhost or "
+            "https pages; from another machine, tunnel the port (ssh -L) and open localhost",
+            file=sys.stderr,
+            flush=True,
+        )
     if not args.no_open and not _open_browser(url):
-        print("liveseg web: no desktop browser to open here: open the address above",
-              file=sys.stderr, flush=True)
+        print(
+            "liveseg web: no desktop browser to open here: open the address above",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         server.serve_forever(poll_interval=0.25)
     except KeyboardInterrupt:

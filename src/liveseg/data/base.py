@@ -128,7 +128,9 @@ class SegmentationDataset:
             )
         mask = self._map(raw, s.label_lut)
         check_values(mask, self.info.num_classes, self.info.ignore_index, s.mask)
-        dtype = np.uint8 if self.info.num_classes <= 255 and self.info.ignore_index <= 255 else np.int32
+        dtype = (
+            np.uint8 if self.info.num_classes <= 255 and self.info.ignore_index <= 255 else np.int32
+        )
         mask = mask.astype(dtype, copy=False)
         if self.teacher_dir is not None:
             img, mask = self._with_teacher(img, mask, s)
@@ -149,8 +151,10 @@ class SegmentationDataset:
         h, w = img.shape[:2]
         soft = read_soft_label(self.teacher_dir, s.image.stem, size=(w, h))
         if soft.ndim != 2:
-            raise InputError(f"teacher labels in {self.teacher_dir} hold {soft.shape[0]} class "
-                             "maps; training with a teacher takes foreground (2-class) teachers")
+            raise InputError(
+                f"teacher labels in {self.teacher_dir} hold {soft.shape[0]} class "
+                "maps; training with a teacher takes foreground (2-class) teachers"
+            )
         if mask.dtype != np.uint8:
             raise InputError("training with a teacher needs label maps of at most 255 classes")
         soft8 = np.round(soft * 255).astype(np.uint8)
@@ -164,7 +168,9 @@ class SegmentationDataset:
             from rich.progress import Progress
 
             with Progress(transient=True) as bar:
-                task = bar.add_task(f"decoding {self.info.name} ({len(self)} images)", total=len(self))
+                task = bar.add_task(
+                    f"decoding {self.info.name} ({len(self)} images)", total=len(self)
+                )
                 for i in range(len(self)):
                     items.append(self.read(i))
                     bar.advance(task)
@@ -211,7 +217,10 @@ def collate(batch, ignore_index: int = 255):
     different sizes with ignore."""
     import torch
 
-    out = {"image": torch.stack([b["image"] for b in batch]), "index": torch.tensor([b["index"] for b in batch])}
+    out = {
+        "image": torch.stack([b["image"] for b in batch]),
+        "index": torch.tensor([b["index"] for b in batch]),
+    }
     if "prev" in batch[0]:  # previous-mask channel (liveseg.data.prevmask), image-sized
         out["prev"] = torch.stack([b["prev"] for b in batch])
     if "soft" in batch[0]:  # teacher targets (training crops: all the same size)

@@ -33,8 +33,10 @@ def read_class_map(spec, root=None) -> dict[int, int | None]:
     else:
         path = _in_root(spec, root)
         if not path.is_file():
-            raise InputError(f"class map not found: {spec} (looked in {root} and the current "
-                             "folder); give a file of 'SRC DST' lines")
+            raise InputError(
+                f"class map not found: {spec} (looked in {root} and the current "
+                "folder); give a file of 'SRC DST' lines"
+            )
         items, where = [], str(path)
         for n, ln in enumerate(path.read_text().splitlines(), 1):
             ln = ln.split("#", 1)[0].strip()
@@ -50,8 +52,9 @@ def read_class_map(spec, root=None) -> dict[int, int | None]:
             s = int(src)
             d = None if str(dst).lower() == "ignore" else int(dst)
         except ValueError:
-            raise InputError(f"{where}: class ids must be integers (or DST 'ignore'), got "
-                             f"{src!r} -> {dst!r}") from None
+            raise InputError(
+                f"{where}: class ids must be integers (or DST 'ignore'), got {src!r} -> {dst!r}"
+            ) from None
         if s < 0 or (d is not None and d < 0):
             raise InputError(f"{where}: negative class id in {src} -> {dst}")
         if s in out:
@@ -86,19 +89,24 @@ def remap_classes(samples, info, lut, class_map, class_names=None, root=None):
     old = info.num_classes
     unlisted = [i for i in range(old) if i not in mapping]
     if unlisted:
-        raise ConfigError(f"class map: classes {unlisted[:5]} of {info.name} "
-                          f"({', '.join(info.classes[i] for i in unlisted[:3])}) are not mapped; "
-                          "map every class (DST 'ignore' to leave one out)")
+        raise ConfigError(
+            f"class map: classes {unlisted[:5]} of {info.name} "
+            f"({', '.join(info.classes[i] for i in unlisted[:3])}) are not mapped; "
+            "map every class (DST 'ignore' to leave one out)"
+        )
     extra = [s for s in mapping if s >= old]
     if extra:
-        raise ConfigError(f"class map: ids {extra[:5]} are not classes of {info.name} "
-                          f"(it has {old}: 0..{old - 1})")
+        raise ConfigError(
+            f"class map: ids {extra[:5]} are not classes of {info.name} "
+            f"(it has {old}: 0..{old - 1})"
+        )
     targets = sorted({d for d in mapping.values() if d is not None})
     n_new = targets[-1] + 1 if targets else 0
     names, palette = _names(class_names, mapping, info.classes, n_new, root)
     if len(names) < n_new:
-        raise ConfigError(f"class map: maps onto ids up to {n_new - 1} but class_names has "
-                          f"{len(names)} names")
+        raise ConfigError(
+            f"class map: maps onto ids up to {n_new - 1} but class_names has {len(names)} names"
+        )
     ignore = info.ignore_index
     if ignore < len(names):
         raise ConfigError(f"class map: the ignore index {ignore} is one of the new class ids")
@@ -117,9 +125,15 @@ def remap_classes(samples, info, lut, class_map, class_names=None, root=None):
         safe = np.where((t >= 0) & (t < size), t, len(names))
         return table[safe]
 
-    samples = [dataclasses.replace(s, label_lut=compose(s.label_lut))
-               if s.label_lut is not None else s for s in samples]
+    samples = [
+        dataclasses.replace(s, label_lut=compose(s.label_lut)) if s.label_lut is not None else s
+        for s in samples
+    ]
     how = class_map if not isinstance(class_map, dict) else "a class map"
-    info = dataclasses.replace(info, classes=names, palette=palette or [],
-                               training_data=f"{info.training_data} (classes remapped by {how})")
+    info = dataclasses.replace(
+        info,
+        classes=names,
+        palette=palette or [],
+        training_data=f"{info.training_data} (classes remapped by {how})",
+    )
     return samples, info, compose(lut)

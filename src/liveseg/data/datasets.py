@@ -23,12 +23,30 @@ def _need_dir(path: Path, what: str) -> Path:
 
 # ---- CamVid (SegNet tutorial layout) -----------------------------------------------------------
 CAMVID_CLASSES = [
-    "Sky", "Building", "Pole", "Road", "Pavement", "Tree",
-    "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist",
+    "Sky",
+    "Building",
+    "Pole",
+    "Road",
+    "Pavement",
+    "Tree",
+    "SignSymbol",
+    "Fence",
+    "Car",
+    "Pedestrian",
+    "Bicyclist",
 ]
 CAMVID_PALETTE = [
-    [128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128], [60, 40, 222], [128, 128, 0],
-    [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0], [0, 128, 192],
+    [128, 128, 128],
+    [128, 0, 0],
+    [192, 192, 128],
+    [128, 64, 128],
+    [60, 40, 222],
+    [128, 128, 0],
+    [192, 128, 128],
+    [64, 64, 128],
+    [64, 0, 128],
+    [64, 64, 0],
+    [0, 128, 192],
 ]
 
 
@@ -47,7 +65,11 @@ def camvid(root, split="train", **_):
     lut = np.arange(256, dtype=np.uint8)
     lut[11] = 255  # Unlabelled / void
     info = DatasetInfo(
-        "camvid", list(CAMVID_CLASSES), [list(c) for c in CAMVID_PALETTE], 255, "semantic",
+        "camvid",
+        list(CAMVID_CLASSES),
+        [list(c) for c in CAMVID_PALETTE],
+        255,
+        "semantic",
         training_data="CamVid (Brostow et al. 2008), SegNet tutorial split",
         license="CamVid: research use only",
     )
@@ -74,13 +96,17 @@ def davis_clip_names(root, split="train", year=2016, clips_file=None, val_clips=
     root = Path(root)
     val_clips = list(val_clips or [])
     if clips_file:
-        listed = read_list_file(Path(clips_file) if Path(clips_file).is_absolute() else root / clips_file)
+        listed = read_list_file(
+            Path(clips_file) if Path(clips_file).is_absolute() else root / clips_file
+        )
     else:
         base = "train" if val_clips else split
         cands = [root / "ImageSets" / str(year) / f"{base}.txt", root / "ImageSets" / f"{base}.txt"]
         found = next((c for c in cands if c.is_file()), None)
         if found is None:
-            raise InputError(f"DAVIS: split list not found (looked for {', '.join(map(str, cands))})")
+            raise InputError(
+                f"DAVIS: split list not found (looked for {', '.join(map(str, cands))})"
+            )
         listed = read_list_file(found)
     # DAVIS-2016's official lists hold "/JPEGImages/480p/clip/00000.jpg ..." pairs: take the clip.
     names = []
@@ -114,7 +140,9 @@ def davis_clips(root, split="train", year=2016, clips_file=None, val_clips=None)
         out[clip] = []
         for f in frames:
             m = ann_root / clip / (f.stem + ".png")
-            out[clip].append(Sample(f, m if m.is_file() else None, name=f"{clip}/{f.stem}", group=clip))
+            out[clip].append(
+                Sample(f, m if m.is_file() else None, name=f"{clip}/{f.stem}", group=clip)
+            )
     return out
 
 
@@ -126,25 +154,50 @@ def davis(root, split="train", year=2016, clips_file=None, val_clips=None, **_):
     for clip, frames in clips.items():
         missing = [s.image for s in frames if s.mask is None]
         if missing:
-            raise InputError(f"DAVIS: clip {clip!r} has frames without annotation, e.g. {missing[0]}")
+            raise InputError(
+                f"DAVIS: clip {clip!r} has frames without annotation, e.g. {missing[0]}"
+            )
         samples.extend(frames)
     lut = np.ones(256, dtype=np.uint8)
     lut[0] = 0
     if int(year) != 2016:
         lut[255] = 255  # DAVIS 2017 void
     info = DatasetInfo(
-        f"davis{year}", ["background", "foreground"], [[0, 0, 0], [255, 255, 255]], 255,
-        "foreground", training_data=f"DAVIS-{year} (Perazzi et al. / Pont-Tuset et al.)",
-        license=DAVIS_LICENSE, foreground=["foreground"],
+        f"davis{year}",
+        ["background", "foreground"],
+        [[0, 0, 0], [255, 255, 255]],
+        255,
+        "foreground",
+        training_data=f"DAVIS-{year} (Perazzi et al. / Pont-Tuset et al.)",
+        license=DAVIS_LICENSE,
+        foreground=["foreground"],
     )
     return samples, info, lut
 
 
 # ---- PASCAL VOC 2012 (+ SBD augmented list) ----------------------------------------------------
 VOC_CLASSES = [
-    "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
-    "cow", "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
-    "train", "tvmonitor",
+    "background",
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
 ]
 
 
@@ -152,7 +205,9 @@ def _voc_root(root: Path) -> Path:
     for cand in (root, root / "VOC2012", root / "VOCdevkit" / "VOC2012"):
         if (cand / "JPEGImages").is_dir():
             return cand
-    raise InputError(f"PASCAL VOC: no JPEGImages folder under {root} (nor VOC2012/, VOCdevkit/VOC2012/)")
+    raise InputError(
+        f"PASCAL VOC: no JPEGImages folder under {root} (nor VOC2012/, VOCdevkit/VOC2012/)"
+    )
 
 
 def voc(root, split="train", aug=False, list_file=None, mask_dir=None, **_):
@@ -178,7 +233,11 @@ def voc(root, split="train", aug=False, list_file=None, mask_dir=None, **_):
     from liveseg.card import default_palette
 
     info = DatasetInfo(
-        "voc2012", list(VOC_CLASSES), default_palette(21), 255, "semantic",
+        "voc2012",
+        list(VOC_CLASSES),
+        default_palette(21),
+        255,
+        "semantic",
         training_data="PASCAL VOC 2012" + (" + SBD (Hariharan et al.)" if aug else ""),
         license="PASCAL VOC: Flickr terms of use; research use",
     )
@@ -188,13 +247,25 @@ def voc(root, split="train", aug=False, list_file=None, mask_dir=None, **_):
 # ---- Cityscapes --------------------------------------------------------------------------------
 # (labelId, trainId) for the 19 evaluated classes; every other labelId -> 255.
 CITYSCAPES_CLASSES = [
-    ("road", 7, [128, 64, 128]), ("sidewalk", 8, [244, 35, 232]), ("building", 11, [70, 70, 70]),
-    ("wall", 12, [102, 102, 156]), ("fence", 13, [190, 153, 153]), ("pole", 17, [153, 153, 153]),
-    ("traffic light", 19, [250, 170, 30]), ("traffic sign", 20, [220, 220, 0]),
-    ("vegetation", 21, [107, 142, 35]), ("terrain", 22, [152, 251, 152]), ("sky", 23, [70, 130, 180]),
-    ("person", 24, [220, 20, 60]), ("rider", 25, [255, 0, 0]), ("car", 26, [0, 0, 142]),
-    ("truck", 27, [0, 0, 70]), ("bus", 28, [0, 60, 100]), ("train", 31, [0, 80, 100]),
-    ("motorcycle", 32, [0, 0, 230]), ("bicycle", 33, [119, 11, 32]),
+    ("road", 7, [128, 64, 128]),
+    ("sidewalk", 8, [244, 35, 232]),
+    ("building", 11, [70, 70, 70]),
+    ("wall", 12, [102, 102, 156]),
+    ("fence", 13, [190, 153, 153]),
+    ("pole", 17, [153, 153, 153]),
+    ("traffic light", 19, [250, 170, 30]),
+    ("traffic sign", 20, [220, 220, 0]),
+    ("vegetation", 21, [107, 142, 35]),
+    ("terrain", 22, [152, 251, 152]),
+    ("sky", 23, [70, 130, 180]),
+    ("person", 24, [220, 20, 60]),
+    ("rider", 25, [255, 0, 0]),
+    ("car", 26, [0, 0, 142]),
+    ("truck", 27, [0, 0, 70]),
+    ("bus", 28, [0, 60, 100]),
+    ("train", 31, [0, 80, 100]),
+    ("motorcycle", 32, [0, 0, 230]),
+    ("bicycle", 33, [119, 11, 32]),
 ]
 
 
@@ -227,8 +298,12 @@ def cityscapes(root, split="train", **_):
                 raise InputError(f"Cityscapes: no label map {mask} for {img}")
             samples.append(Sample(img, mask, name=base, group=city.name))
     info = DatasetInfo(
-        "cityscapes", [c[0] for c in CITYSCAPES_CLASSES], [list(c[2]) for c in CITYSCAPES_CLASSES],
-        255, "semantic", training_data="Cityscapes fine annotations (Cordts et al. 2016)",
+        "cityscapes",
+        [c[0] for c in CITYSCAPES_CLASSES],
+        [list(c[2]) for c in CITYSCAPES_CLASSES],
+        255,
+        "semantic",
+        training_data="Cityscapes fine annotations (Cordts et al. 2016)",
         license="Cityscapes: non-commercial research use",
     )
     return samples, info, cityscapes_label_lut()
@@ -250,8 +325,18 @@ def read_classes_file(path):
     return names, palette
 
 
-def folder(root, split="train", images="images", masks="masks", classes="classes.txt",
-           ignore_index=255, name="folder", license="", val_every=None, **_):
+def folder(
+    root,
+    split="train",
+    images="images",
+    masks="masks",
+    classes="classes.txt",
+    ignore_index=255,
+    name="folder",
+    license="",
+    val_every=None,
+    **_,
+):
     """``root/images/*``, ``root/masks/<same stem>.png``, ``root/classes.txt``; an optional
     ``root/<split>.txt`` lists the stems of a split (without it every image is used).
     ``val_every: N`` splits a folder without lists: every Nth image (sorted by name, starting
@@ -264,8 +349,15 @@ def folder(root, split="train", images="images", masks="masks", classes="classes
         files = list_files(img_dir)
         if not files:
             raise InputError(f"no images in {img_dir}")
-        info = DatasetInfo(name, names, palette, int(ignore_index), "semantic",
-                           training_data=f"folder {root} (teacher labels)", license=license)
+        info = DatasetInfo(
+            name,
+            names,
+            palette,
+            int(ignore_index),
+            "semantic",
+            training_data=f"folder {root} (teacher labels)",
+            license=license,
+        )
         return [Sample(f, None, name=f.stem) for f in files], info, None
     mask_dir = _need_dir(root / masks, "masks")
     names, palette = read_classes_file(root / classes)
@@ -276,22 +368,38 @@ def folder(root, split="train", images="images", masks="masks", classes="classes
             raise ConfigError(f"data.options.val_every must be an integer >= 2, got {val_every!r}")
         if split not in ("train", "val"):
             raise ConfigError(f"with val_every the splits are 'train' and 'val', not {split!r}")
-        stems = [st for i, st in enumerate(sorted(files)) if (i % val_every == 0) == (split == "val")]
+        stems = [
+            st for i, st in enumerate(sorted(files)) if (i % val_every == 0) == (split == "val")
+        ]
     else:
         stems = read_list_file(lst) if lst.is_file() else sorted(files)
     samples, missing = [], []
     for st in stems:
         if st not in files:
             raise InputError(f"{lst}: image {st!r} not found in {img_dir}")
-        mask = next((mask_dir / f"{st}{e}" for e in (".png",) + IMAGE_EXTS if (mask_dir / f"{st}{e}").is_file()), None)
+        mask = next(
+            (
+                mask_dir / f"{st}{e}"
+                for e in (".png",) + IMAGE_EXTS
+                if (mask_dir / f"{st}{e}").is_file()
+            ),
+            None,
+        )
         if mask is None:
             missing.append(st)
             continue
         samples.append(Sample(files[st], mask, name=st))
     if missing:
         raise InputError(f"{len(missing)} images have no mask in {mask_dir}, e.g. {missing[:3]}")
-    info = DatasetInfo(name, names, palette, int(ignore_index), "semantic",
-                       training_data=f"folder {root}", license=license)
+    info = DatasetInfo(
+        name,
+        names,
+        palette,
+        int(ignore_index),
+        "semantic",
+        training_data=f"folder {root}",
+        license=license,
+    )
     return samples, info, None
 
 
@@ -338,24 +446,60 @@ def read_dataset(kind: str, root, split: str, class_map=None, class_names=None, 
     return samples, info, lut
 
 
-def build_dataset(kind: str, root, split: str, transform=None, cache=True, preresize=None,
-                  seed=0, progress=False, composites=0, teacher_dir=None,
-                  **options) -> SegmentationDataset:
+def build_dataset(
+    kind: str,
+    root,
+    split: str,
+    transform=None,
+    cache=True,
+    preresize=None,
+    seed=0,
+    progress=False,
+    composites=0,
+    teacher_dir=None,
+    **options,
+) -> SegmentationDataset:
     """``composites`` > 0 (foreground data sets): that many copy-paste images per epoch
     (liveseg.data.person.CompositeDataset). ``teacher_dir``: soft labels of a foreground
     teacher (``liveseg label``) for every image, trained on beside the real labels."""
     samples, info, lut = read_dataset(kind, root, split, **options)
     if teacher_dir is not None:
         if composites:
-            raise ConfigError("data.composites and data.teacher do not go together yet "
-                              "(composites have no teacher label)")
-        return SegmentationDataset(samples, info, lut, transform=transform, cache=cache,
-                                   preresize=preresize, seed=seed, progress=progress,
-                                   teacher_dir=teacher_dir)
+            raise ConfigError(
+                "data.composites and data.teacher do not go together yet "
+                "(composites have no teacher label)"
+            )
+        return SegmentationDataset(
+            samples,
+            info,
+            lut,
+            transform=transform,
+            cache=cache,
+            preresize=preresize,
+            seed=seed,
+            progress=progress,
+            teacher_dir=teacher_dir,
+        )
     if composites:
         from liveseg.data.person import CompositeDataset
 
-        return CompositeDataset(samples, info, lut, transform=transform, preresize=preresize,
-                                seed=seed, progress=progress, composites=int(composites))
-    return SegmentationDataset(samples, info, lut, transform=transform, cache=cache,
-                               preresize=preresize, seed=seed, progress=progress)
+        return CompositeDataset(
+            samples,
+            info,
+            lut,
+            transform=transform,
+            preresize=preresize,
+            seed=seed,
+            progress=progress,
+            composites=int(composites),
+        )
+    return SegmentationDataset(
+        samples,
+        info,
+        lut,
+        transform=transform,
+        cache=cache,
+        preresize=preresize,
+        seed=seed,
+        progress=progress,
+    )

@@ -75,7 +75,9 @@ def read_list_file(path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"split list not found: {path}")
-    return [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    return [
+        ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")
+    ]
 
 
 def check_values(mask: np.ndarray, num_classes: int, ignore_index: int | None, name) -> None:

@@ -59,9 +59,12 @@ def _binary_lut(person_value: int, ignore_values=()) -> np.ndarray:
 
 def folder_samples(root: Path, group: str, lut: np.ndarray) -> list[Sample]:
     masks = root / "masks"
-    return [Sample(img, masks / f"{img.stem}.png", name=f"{group}/{img.stem}", group=group,
-                   label_lut=lut)
-            for img in list_files(root / "images")]
+    return [
+        Sample(
+            img, masks / f"{img.stem}.png", name=f"{group}/{img.stem}", group=group, label_lut=lut
+        )
+        for img in list_files(root / "images")
+    ]
 
 
 def _sysu_person_index(root: Path) -> int:
@@ -96,8 +99,9 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
         idx = _sysu_person_index(sysu)
         samples = folder_samples(sysu, "sysu_scene", _binary_lut(idx))
         if split == "val":  # only photos with people are scored; reading masks costs ~1 s
-            val += [s for i, s in enumerate(samples)
-                    if i % val_every == 0 and _has_value(s.mask, idx)]
+            val += [
+                s for i, s in enumerate(samples) if i % val_every == 0 and _has_value(s.mask, idx)
+            ]
         else:
             train += [s for i, s in enumerate(samples) if i % val_every != 0]
     if split == "train":
@@ -111,14 +115,26 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
             lut = _binary_lut(0, ignore_values=(9, 10, 11))
             lut[0] = 0
             for img in list_files(root / "camvid" / "train"):
-                train.append(Sample(img, root / "camvid" / "trainannot" / f"{img.stem}.png",
-                                    name=f"camvid/{img.stem}", group="camvid", label_lut=lut))
+                train.append(
+                    Sample(
+                        img,
+                        root / "camvid" / "trainannot" / f"{img.stem}.png",
+                        name=f"camvid/{img.stem}",
+                        group="camvid",
+                        label_lut=lut,
+                    )
+                )
     elif split != "val":
         raise InputError(f"person data: split must be train or val, got {split!r}")
     info = DatasetInfo(
-        "person", list(PERSON_CLASSES), [[0, 0, 0], [255, 255, 255]], 255, "foreground",
+        "person",
+        list(PERSON_CLASSES),
+        [[0, 0, 0], [255, 255, 255]],
+        255,
+        "foreground",
         training_data="people from " + ", ".join(sorted(have)) + " (liveseg person mix)",
-        license="; ".join(LICENSES[n] for n in sorted(have)), foreground=["person"],
+        license="; ".join(LICENSES[n] for n in sorted(have)),
+        foreground=["person"],
         groups_are_clips=False,
     )
     return (train if split == "train" else val), info, None
@@ -134,8 +150,15 @@ def _davis_samples(root: Path, stride: int) -> list[Sample]:
             if not img_dir.is_dir():
                 continue
             for f in list_files(img_dir)[::step]:
-                out.append(Sample(f, root / "Annotations" / clip / f"{f.stem}.png",
-                                  name=f"davis/{clip}/{f.stem}", group="davis2016", label_lut=lut))
+                out.append(
+                    Sample(
+                        f,
+                        root / "Annotations" / clip / f"{f.stem}.png",
+                        name=f"davis/{clip}/{f.stem}",
+                        group="davis2016",
+                        label_lut=lut,
+                    )
+                )
     return out
 
 
@@ -145,8 +168,14 @@ class CompositeDataset(SegmentationDataset):
     ones). Cut-outs: samples of ``cutout_groups`` with enough foreground; backgrounds: samples
     whose label has no foreground pixel (ignore pixels stay ignore)."""
 
-    def __init__(self, *args, composites: int = 1000, cutout_groups=CUTOUT_GROUPS,
-                 closeup: float = 0.35, **kwargs):
+    def __init__(
+        self,
+        *args,
+        composites: int = 1000,
+        cutout_groups=CUTOUT_GROUPS,
+        closeup: float = 0.35,
+        **kwargs,
+    ):
         kwargs["cache"] = True  # cut-outs and backgrounds are picked from the decoded set
         self.composites = 0  # while the real samples are decoded
         super().__init__(*args, **kwargs)
@@ -160,9 +189,11 @@ class CompositeDataset(SegmentationDataset):
             elif not fg.any():
                 self.backgrounds.append(i)
         if self.composites and not (self.cutouts and self.backgrounds):
-            raise InputError(f"compositing needs cut-outs ({len(self.cutouts)} found in "
-                             f"{', '.join(cutout_groups)}) and people-free backgrounds "
-                             f"({len(self.backgrounds)} found)")
+            raise InputError(
+                f"compositing needs cut-outs ({len(self.cutouts)} found in "
+                f"{', '.join(cutout_groups)}) and people-free backgrounds "
+                f"({len(self.backgrounds)} found)"
+            )
 
     def __len__(self) -> int:
         return len(self.samples) + self.composites
@@ -205,17 +236,20 @@ def paste_person(img, mask, bg_img, bg_mask, rng, closeup=0.35):
     if inside.any():
         cut += k * (bg_img.reshape(-1, 3).mean(0) - cut[inside].mean(0))
     x = int(rng.integers(-w // 4, max(1, W - 3 * w // 4)))
-    y = H - h + int(rng.integers(0, max(1, h // 5))) if rng.random() < 0.7 else \
-        int(rng.integers(-h // 5, max(1, H - h + 1)))
+    y = (
+        H - h + int(rng.integers(0, max(1, h // 5)))
+        if rng.random() < 0.7
+        else int(rng.integers(-h // 5, max(1, H - h + 1)))
+    )
     out_img = bg_img.astype(np.float32)
     out_mask = bg_mask.copy()
     # Overlap of the pasted box with the frame.
     fx0, fy0, fx1, fy1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
     if fx1 <= fx0 or fy1 <= fy0:
         return bg_img.copy(), out_mask
-    a = alpha[fy0 - y: fy1 - y, fx0 - x: fx1 - x, None]
+    a = alpha[fy0 - y : fy1 - y, fx0 - x : fx1 - x, None]
     region = out_img[fy0:fy1, fx0:fx1]
-    out_img[fy0:fy1, fx0:fx1] = region * (1 - a) + cut[fy0 - y: fy1 - y, fx0 - x: fx1 - x] * a
+    out_img[fy0:fy1, fx0:fx1] = region * (1 - a) + cut[fy0 - y : fy1 - y, fx0 - x : fx1 - x] * a
     m = out_mask[fy0:fy1, fx0:fx1]
     m[a[..., 0] > 0.5] = 1
     return np.clip(out_img, 0, 255).astype(np.uint8), out_mask

@@ -38,9 +38,14 @@ class PrevMaskAug:
 
     def milder(self, factor: float = 0.5) -> PrevMaskAug:
         """The validation degradation: the same kinds, smaller (p_empty unchanged)."""
-        return replace(self, shift=self.shift * factor, scale=self.scale * factor,
-                       morph=self.morph * factor, p_blob=self.p_blob * factor,
-                       blob=self.blob * factor)
+        return replace(
+            self,
+            shift=self.shift * factor,
+            scale=self.scale * factor,
+            morph=self.morph * factor,
+            p_blob=self.p_blob * factor,
+            blob=self.blob * factor,
+        )
 
 
 def parse_prev_mask(value) -> PrevMaskAug | None:
@@ -50,8 +55,10 @@ def parse_prev_mask(value) -> PrevMaskAug | None:
     if value is True:
         return PrevMaskAug()
     if not isinstance(value, dict):
-        raise ConfigError(f"config: data.prev_mask must be true, false or a mapping of "
-                          f"{[f.name for f in fields(PrevMaskAug)]}, got {value!r}")
+        raise ConfigError(
+            f"config: data.prev_mask must be true, false or a mapping of "
+            f"{[f.name for f in fields(PrevMaskAug)]}, got {value!r}"
+        )
     known = {f.name for f in fields(PrevMaskAug)}
     unknown = sorted(set(value) - known)
     if unknown:

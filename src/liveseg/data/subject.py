@@ -22,16 +22,30 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from liveseg.data.base import DatasetInfo, Sample
+from liveseg.data.base import DatasetInfo
 from liveseg.data.datasets import davis
-from liveseg.data.person import LICENSES, folder_samples
 from liveseg.data.io import read_list_file
+from liveseg.data.person import LICENSES, folder_samples
 from liveseg.errors import InputError
 
 # SYSU-Scene classes that are a video's subject when they fill the frame; other objects are
 # ignored, everything else is scenery.
-SALIENT = {"aeroplane", "bicycle", "bird", "boat", "bus", "car", "cat", "cow", "dog", "horse",
-           "motorbike", "person", "sheep", "train"}
+SALIENT = {
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bus",
+    "car",
+    "cat",
+    "cow",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "sheep",
+    "train",
+}
 SCENERY = {"background", "building", "grass", "rail", "sea", "sky", "street/road", "tree"}
 
 
@@ -50,8 +64,17 @@ def _salient_share(mask_path: Path, lut: np.ndarray) -> float:
     return 0.0 if m is None else float((lut[m] == 1).mean())
 
 
-def subject(root, split="train", val_clips=None, val_every=5, min_area=0.1, sysu_stride=1,
-            ccp_stride=1, sources=("ccp_person", "sysu_scene"), **_):
+def subject(
+    root,
+    split="train",
+    val_clips=None,
+    val_every=5,
+    min_area=0.1,
+    sysu_stride=1,
+    ccp_stride=1,
+    sources=("ccp_person", "sysu_scene"),
+    **_,
+):
     root = Path(root)
     if not (root / "davis2016").is_dir():
         raise InputError(f"subject data: davis2016/ not found under {root}")
@@ -63,23 +86,33 @@ def subject(root, split="train", val_clips=None, val_every=5, min_area=0.1, sysu
         if "ccp_person" in sources and (root / "ccp_person").is_dir():
             lut = np.zeros(256, dtype=np.uint8)
             lut[1] = 1
-            ccp = [s for i, s in enumerate(folder_samples(root / "ccp_person", "ccp_person", lut))
-                   if i % val_every]
+            ccp = [
+                s
+                for i, s in enumerate(folder_samples(root / "ccp_person", "ccp_person", lut))
+                if i % val_every
+            ]
             samples += [replace(s, keep_aspect=True) for s in ccp[:: max(1, int(ccp_stride))]]
             used.append("ccp_person")
         if "sysu_scene" in sources and (root / "sysu_scene").is_dir():
             sysu = root / "sysu_scene"
             lut = sysu_salient_lut(read_list_file(sysu / "classes.txt"))
-            photos = [s for i, s in enumerate(folder_samples(sysu, "sysu_scene", lut))
-                      if i % val_every]
+            photos = [
+                s for i, s in enumerate(folder_samples(sysu, "sysu_scene", lut)) if i % val_every
+            ]
             # reading the ~3000 label maps once costs a few seconds
             photos = [s for s in photos if _salient_share(s.mask, lut) >= float(min_area)]
             samples += [replace(s, keep_aspect=True) for s in photos[:: max(1, int(sysu_stride))]]
             used.append("sysu_scene")
     info = DatasetInfo(
-        "subject", list(dinfo.classes), dinfo.palette, 255, "foreground",
-        training_data="DAVIS-2016 clips" + (" + photos of " + ", ".join(used[1:]) if used[1:]
-                                            else "") + " (liveseg subject mix)",
-        license="; ".join(LICENSES[n] for n in used), foreground=list(dinfo.foreground),
+        "subject",
+        list(dinfo.classes),
+        dinfo.palette,
+        255,
+        "foreground",
+        training_data="DAVIS-2016 clips"
+        + (" + photos of " + ", ".join(used[1:]) if used[1:] else "")
+        + " (liveseg subject mix)",
+        license="; ".join(LICENSES[n] for n in used),
+        foreground=list(dinfo.foreground),
     )
     return samples, info, None

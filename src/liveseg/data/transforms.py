@@ -36,7 +36,8 @@ def letterbox_pair(img, mask, size_wh, ignore_index=255):
 
 
 def photometric_jitter(img, rng, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0):
-    """ColorJitter-style jitter: factors drawn uniformly in [1-x, 1+x]; hue shift in [-x, x] turns."""
+    """ColorJitter-style jitter: factors drawn uniformly in [1-x, 1+x]; hue shift in [-x, x]
+    turns."""
     out = img.astype(np.float32)
     if brightness > 0:
         out *= rng.uniform(1 - brightness, 1 + brightness)
@@ -68,7 +69,9 @@ def degrade(img, rng, blur=None, noise=None, jpeg=None):
         img = np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
     if jpeg and rng.random() < jpeg.get("p", 0.2):
         lo, hi = jpeg.get("quality", (30, 90))
-        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(lo, hi + 1))])
+        ok, buf = cv2.imencode(
+            ".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(lo, hi + 1))]
+        )
         if ok:
             img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     return img
@@ -96,7 +99,9 @@ class TrainTransform:
         aspect=None,
     ):
         self.aspect = (float(aspect[0]), float(aspect[1])) if aspect else None
-        self.degrade = {k: dict(v) for k, v in (("blur", blur), ("noise", noise), ("jpeg", jpeg)) if v}
+        self.degrade = {
+            k: dict(v) for k, v in (("blur", blur), ("noise", noise), ("jpeg", jpeg)) if v
+        }
         self.crop_w, self.crop_h = int(crop_size[0]), int(crop_size[1])
         self.scale = (float(scale[0]), float(scale[1])) if scale else (1.0, 1.0)
         self.flip = bool(flip)

@@ -23,8 +23,9 @@ def _input_channels(model) -> int:
     return int(getattr(model, "in_channels", 3))
 
 
-def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, opset=17,
-                overwrite=True, batch=1):
+def export_onnx(
+    model, path, input_size=(256, 256), dynamic=False, card=None, opset=17, overwrite=True, batch=1
+):
     """Export ``model`` (an nn.Module taking NCHW float input) to ONNX at ``path``.
 
     input_size is (width, height). ``dynamic=True`` makes batch, height and width dynamic axes
@@ -54,14 +55,24 @@ def export_onnx(model, path, input_size=(256, 256), dynamic=False, card=None, op
     x = torch.randn(batch, _input_channels(model), h, w)
     dynamic_axes = None
     if dynamic:
-        dynamic_axes = {INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
-                        OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"}}
+        dynamic_axes = {
+            INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+            OUTPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+        }
     buf = io.BytesIO()
     with eval_mode(model), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings about shape arithmetic, deprecations
-        torch.onnx.export(model, (x,), buf, dynamo=False, opset_version=opset,
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes=dynamic_axes, do_constant_folding=True)
+        torch.onnx.export(
+            model,
+            (x,),
+            buf,
+            dynamo=False,
+            opset_version=opset,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True,
+        )
     proto = onnx.load_from_string(buf.getvalue())
     if card is not None:
         card.embed_in_onnx(proto)
@@ -139,8 +150,11 @@ def onnx_parity(model, path, sizes=None, batch=1, seed=0) -> dict:
         worst = max(worst, float(np.abs(out - ref).max()))
         agree += int((out.argmax(1) == ref.argmax(1)).sum())
         total += ref.shape[0] * ref.shape[2] * ref.shape[3]
-    return {"max_abs_diff": worst, "argmax_agreement": agree / total,
-            "sizes": [list(s) for s in sizes]}
+    return {
+        "max_abs_diff": worst,
+        "argmax_agreement": agree / total,
+        "sizes": [list(s) for s in sizes],
+    }
 
 
 def require_onnxruntime():

@@ -70,8 +70,11 @@ def export_tflite(model, path, input_size=(256, 256), card=None, overwrite=True)
 
 def run_tflite(path_or_interp, x):
     """Run a single-input .tflite on a float32 array shaped like its input."""
-    it = path_or_interp if not isinstance(path_or_interp, (str, Path)) else _interpreter(
-        path_or_interp)
+    it = (
+        path_or_interp
+        if not isinstance(path_or_interp, (str, Path))
+        else _interpreter(path_or_interp)
+    )
     inp = it.get_input_details()[0]
     it.set_tensor(inp["index"], x.astype(inp["dtype"]))
     it.invoke()

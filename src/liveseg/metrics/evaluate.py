@@ -38,12 +38,14 @@ def _match(pred_dir, gt_dir):
     if missing:
         raise InputError(
             f"{len(missing)} of {len(gts)} ground-truth files have no prediction in {pred_dir} "
-            f"(matched by file name), e.g. {missing[:3]}")
+            f"(matched by file name), e.g. {missing[:3]}"
+        )
     return [(k, preds[k], gts[k]) for k in gts]
 
 
-def evaluate_label_dirs(pred_dir, gt_dir, num_classes: int, ignore_index: int | None = 255,
-                        class_names=None) -> dict:
+def evaluate_label_dirs(
+    pred_dir, gt_dir, num_classes: int, ignore_index: int | None = 255, class_names=None
+) -> dict:
     """mIoU & co. over label-map PNGs matched by (relative) file name."""
     from liveseg.data.io import read_mask
 
@@ -52,8 +54,10 @@ def evaluate_label_dirs(pred_dir, gt_dir, num_classes: int, ignore_index: int | 
     for _, pp, gp in pairs:
         p, g = read_mask(pp), read_mask(gp)
         if p.shape != g.shape:
-            raise InputError(f"prediction {pp} is {p.shape[1]}x{p.shape[0]} but ground truth {gp} "
-                             f"is {g.shape[1]}x{g.shape[0]}")
+            raise InputError(
+                f"prediction {pp} is {p.shape[1]}x{p.shape[0]} but ground truth {gp} "
+                f"is {g.shape[1]}x{g.shape[0]}"
+            )
         cm.update(p, g, name=str(gp))
     out = cm.summary(class_names)
     out["images"] = len(pairs)
@@ -77,8 +81,10 @@ def evaluate_clip_dirs(pred_dir, gt_dir, all_frames: bool = False, bound_th: flo
         for pp, gp in frames:
             p, g = read_mask(pp), read_mask(gp)
             if p.shape[:2] != g.shape[:2]:
-                raise InputError(f"prediction {pp} is {p.shape[1]}x{p.shape[0]} but ground truth "
-                                 f"{gp} is {g.shape[1]}x{g.shape[0]}")
+                raise InputError(
+                    f"prediction {pp} is {p.shape[1]}x{p.shape[0]} but ground truth "
+                    f"{gp} is {g.shape[1]}x{g.shape[0]}"
+                )
             gts.append(g != 0)
             preds.append(p != 0)
         per_clip[clip] = _clip_result(gts, preds, all_frames, bound_th)
@@ -123,10 +129,20 @@ def upsample_probs(probs: np.ndarray, size_hw) -> np.ndarray:
     return out
 
 
-def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | None, class_names=None,
-                       foreground_index: int | None = None, all_frames: bool = False,
-                       limit: int | None = None, progress=None, reset=None, on_label=None,
-                       stills: bool = False) -> dict:
+def evaluate_predictor(
+    predict,
+    items,
+    num_classes: int,
+    ignore_index: int | None,
+    class_names=None,
+    foreground_index: int | None = None,
+    all_frames: bool = False,
+    limit: int | None = None,
+    progress=None,
+    reset=None,
+    on_label=None,
+    stills: bool = False,
+) -> dict:
     """Run ``predict(image) -> (C, H, W) probabilities at image size`` over ``items``, an iterable
     of (image, mask, group). Confusion-matrix metrics over everything; when
     ``foreground_index`` is given and items carry groups (clips, in frame order), DAVIS J&F per
@@ -142,8 +158,11 @@ def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | Non
 
     def close():
         if cur is not None and gts:
-            per_clip[cur] = _stills_result(gts, preds) if stills else \
-                _clip_result(gts, preds, all_frames, 0.008, softs)
+            per_clip[cur] = (
+                _stills_result(gts, preds)
+                if stills
+                else _clip_result(gts, preds, all_frames, 0.008, softs)
+            )
 
     n = 0
     for image, mask, group in items:
@@ -173,9 +192,13 @@ def evaluate_predictor(predict, items, num_classes: int, ignore_index: int | Non
     out["images"] = n
     if per_clip and stills:
         js, fs = [c["j"] for c in per_clip.values()], [c["f"] for c in per_clip.values()]
-        out["stills"] = {"j_mean": float(np.mean(js)), "f_mean": float(np.mean(fs)),
-                         "jf": float(np.mean(js) + np.mean(fs)) / 2, "groups": len(per_clip),
-                         "per_group": per_clip}
+        out["stills"] = {
+            "j_mean": float(np.mean(js)),
+            "f_mean": float(np.mean(fs)),
+            "jf": float(np.mean(js) + np.mean(fs)) / 2,
+            "groups": len(per_clip),
+            "per_group": per_clip,
+        }
     elif per_clip:
         video = summarize(per_clip)
         video.update(_stability_means(per_clip))

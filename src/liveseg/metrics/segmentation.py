@@ -48,7 +48,9 @@ class ConfusionMatrix:
         if bad.any():
             vals = np.unique(gt[bad])[:10].tolist()
             where = f" in {name}" if name else ""
-            ign = f" or the ignore value {self.ignore_index}" if self.ignore_index is not None else ""
+            ign = (
+                f" or the ignore value {self.ignore_index}" if self.ignore_index is not None else ""
+            )
             raise InputError(
                 f"ground-truth values {vals}{where} are outside the {n} classes (0..{n - 1}){ign}"
             )
@@ -140,6 +142,6 @@ class ConfusionMatrix:
 def segmentation_metrics(preds, gts, num_classes: int, ignore_index: int | None = 255) -> dict:
     """Convenience: accumulate pairs of label maps and return ``ConfusionMatrix.summary()``."""
     cm = ConfusionMatrix(num_classes, ignore_index)
-    for p, g in zip(preds, gts):
+    for p, g in zip(preds, gts, strict=True):
         cm.update(p, g)
     return cm.summary()

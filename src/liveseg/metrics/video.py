@@ -127,9 +127,16 @@ def evaluate_sequence(gts, preds, exclude_ends: bool = True, bound_th: float = 0
     jm, jr, jd = db_statistics(js)
     fm, fr, fd = db_statistics(fs)
     return {
-        "frames": len(idx), "j": jm, "j_recall": jr, "j_decay": jd,
-        "f": fm, "f_recall": fr, "f_decay": fd, "jf": (jm + fm) / 2,
-        "j_per_frame": js.tolist(), "f_per_frame": fs.tolist(),
+        "frames": len(idx),
+        "j": jm,
+        "j_recall": jr,
+        "j_decay": jd,
+        "f": fm,
+        "f_recall": fr,
+        "f_decay": fd,
+        "jf": (jm + fm) / 2,
+        "j_per_frame": js.tolist(),
+        "f_per_frame": fs.tolist(),
     }
 
 
@@ -140,15 +147,21 @@ def summarize(per_clip: dict) -> dict:
     keys = ("j", "j_recall", "j_decay", "f", "f_recall", "f_decay")
     m = {k: float(np.mean([c[k] for c in per_clip.values()])) for k in keys}
     return {
-        "jf": (m["j"] + m["f"]) / 2, "j_mean": m["j"], "j_recall": m["j_recall"],
-        "j_decay": m["j_decay"], "f_mean": m["f"], "f_recall": m["f_recall"],
-        "f_decay": m["f_decay"], "clips": len(per_clip),
+        "jf": (m["j"] + m["f"]) / 2,
+        "j_mean": m["j"],
+        "j_recall": m["j_recall"],
+        "j_decay": m["j_decay"],
+        "f_mean": m["f"],
+        "f_recall": m["f_recall"],
+        "f_decay": m["f_decay"],
+        "clips": len(per_clip),
     }
 
 
 # ---- temporal stability ------------------------------------------------------------------------
 def dtssd(preds, gts=None) -> float:
-    """Temporal SSD: mean over consecutive pairs of sqrt(mean(((p_t - p_{t-1}) - (g_t - g_{t-1}))^2)).
+    """Temporal SSD: mean over consecutive pairs of sqrt(mean(((p_t - p_{t-1}) - (g_t -
+    g_{t-1}))^2)).
 
     ``preds`` / ``gts`` are (H, W) maps in [0, 1] (soft alpha or binary masks; uint8 masks with
     values 0/255 are scaled). Without ``gts`` the ground-truth change is taken as zero."""

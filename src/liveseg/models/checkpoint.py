@@ -74,8 +74,11 @@ def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None,
 
 def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
     """Card fields from a 'liveseg train' checkpoint: data-set info + training config."""
-    card = {k: info[k] for k in ("task", "classes", "palette", "foreground", "training_data",
-                                 "license") if info.get(k) not in (None, "")}
+    card = {
+        k: info[k]
+        for k in ("task", "classes", "palette", "foreground", "training_data", "license")
+        if info.get(k) not in (None, "")
+    }
     export = cfg.get("export") if isinstance(cfg.get("export"), Mapping) else {}
     card["name"] = export.get("name") or cfg.get("name") or name or "model"
     for k in ("input_size", "mean", "std"):
@@ -99,8 +102,12 @@ def load_torch_model(source: str, num_classes: int | None = None, options: dict 
     options = dict(options or {})
     p = Path(source)
     shipped = resolve(source)
-    if p.suffix.lower() == ".onnx" and p.is_file() or shipped is not None and \
-            shipped.suffix == ".onnx":
+    if (
+        p.suffix.lower() == ".onnx"
+        and p.is_file()
+        or shipped is not None
+        and shipped.suffix == ".onnx"
+    ):
         return _from_onnx(p if p.is_file() else shipped, num_classes, options)
     if p.is_file():
         name, ck_options, ck_classes, card, state = describe_checkpoint(load_checkpoint(p))
@@ -114,11 +121,12 @@ def load_torch_model(source: str, num_classes: int | None = None, options: dict 
         model = create_model(name, num_classes=int(num_classes or ck_classes or 21), **ck_options)
         state = {k.removeprefix("module."): v for k, v in state.items()}
         try:
-            missing, unexpected = model.load_state_dict(state, strict=False)
+            missing, unexpected = model.load_state_dict(state, strict=True)
         except RuntimeError as exc:  # shape mismatches
             first = str(exc).strip().splitlines()[1:2] or [str(exc)[:200]]
-            raise InputError(f"checkpoint weights do not fit {name} {ck_options}: "
-                             f"{first[0].strip()}") from None
+            raise InputError(
+                f"checkpoint weights do not fit {name} {ck_options}: {first[0].strip()}"
+            ) from None
         if missing or unexpected:
             raise InputError(
                 f"checkpoint weights do not fit {name} {ck_options}: "
@@ -149,20 +157,25 @@ def _from_onnx(path: Path, num_classes, options):
         if side.is_file():
             found = ModelCard.load(side)
         else:
-            meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False)
-                    .metadata_props}
+            meta = {
+                p.key: p.value
+                for p in onnx.load(str(path), load_external_data=False).metadata_props
+            }
             found = ModelCard.from_onnx_metadata(meta)
     except (ConfigError, ModelError) as exc:
         raise InputError(f"{path}: cannot read its model card ({exc})") from None
     card = found.to_dict() if found is not None else {}
     arch = card.get("architecture")
     if not arch or arch not in list_models():
-        raise InputError(f"{path}: its card names no liveseg architecture "
-                         f"({arch or 'none'}); only models exported by liveseg can be re-exported")
+        raise InputError(
+            f"{path}: its card names no liveseg architecture "
+            f"({arch or 'none'}); only models exported by liveseg can be re-exported"
+        )
     classes = len(card.get("classes") or []) or None
     if num_classes is not None and classes is not None and num_classes != classes:
-        raise ConfigError(f"--num-classes {num_classes} contradicts the model's card "
-                          f"({classes} classes)")
+        raise ConfigError(
+            f"--num-classes {num_classes} contradicts the model's card ({classes} classes)"
+        )
     options = {**(card.get("architecture_options") or {}), **options}
     model = create_model(arch, num_classes=int(num_classes or classes or 2), **options)
     try:
@@ -171,9 +184,11 @@ def _from_onnx(path: Path, num_classes, options):
         raise InputError(str(exc)) from None
     # name: the output's; metrics and latency: measured at the original size, not this one
     card = {k: v for k, v in card.items() if k not in ("name", "metrics", "latency")}
-    card["notes"] = (f"re-exported from {path.name} (weights read back from its ONNX graph, "
-                     f"logits reproduced to {info['max_error']:.1e}); metrics and latency of "
-                     "the original do not carry over to another input size")
+    card["notes"] = (
+        f"re-exported from {path.name} (weights read back from its ONNX graph, "
+        f"logits reproduced to {info['max_error']:.1e}); metrics and latency of "
+        "the original do not carry over to another input size"
+    )
     return model, card, f"{path.name} ({arch}, {info['convolutions']} convolutions)"
 
 
@@ -189,11 +204,16 @@ def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
     if not isinstance(cfg, dict) or not isinstance(info, dict):
         raise InputError("the checkpoint carries neither a model card nor its training config")
     return ModelCard(
-        name=cfg.get("name") or "model", task=info.get("task", "semantic"),
-        classes=list(info.get("classes") or []), palette=list(info.get("palette") or []),
+        name=cfg.get("name") or "model",
+        task=info.get("task", "semantic"),
+        classes=list(info.get("classes") or []),
+        palette=list(info.get("palette") or []),
         input_size=[int(v) for v in cfg["input_size"]],
-        mean=[float(v) for v in cfg["mean"]], std=[float(v) for v in cfg["std"]],
+        mean=[float(v) for v in cfg["mean"]],
+        std=[float(v) for v in cfg["std"]],
         architecture=(cfg.get("model") or {}).get("name", ""),
         architecture_options=dict((cfg.get("model") or {}).get("options") or {}),
-        training_data=info.get("training_data", ""), license=info.get("license", ""),
-        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")
+        training_data=info.get("training_data", ""),
+        license=info.get("license", ""),
+        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}",
+    )

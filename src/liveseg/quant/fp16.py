@@ -27,8 +27,9 @@ from liveseg.quant.onnx_io import (
 )
 
 
-def convert_fp16(model_path, output, *, overwrite=False, keep_io_types=True,
-                 op_block_list=None) -> QuantizeResult:
+def convert_fp16(
+    model_path, output, *, overwrite=False, keep_io_types=True, op_block_list=None
+) -> QuantizeResult:
     t0 = time.perf_counter()
     try:
         from onnxconverter_common import float16
@@ -48,13 +49,16 @@ def convert_fp16(model_path, output, *, overwrite=False, keep_io_types=True,
         raise ModelError(f"cannot convert the model to fp16: {first_line(exc)}") from None
     check_runs_on_random_frame(half, card)
     ops = count_ops(half)
-    info = {"format": "fp16", "tool": "onnxconverter_common.float16.convert_float_to_float16",
-            "keep_io_types": keep_io_types, "cast_nodes": ops.get("Cast", 0),
-            "source": Path(model_path).name}
+    info = {
+        "format": "fp16",
+        "tool": "onnxconverter_common.float16.convert_float_to_float16",
+        "keep_io_types": keep_io_types,
+        "cast_nodes": ops.get("Cast", 0),
+        "source": Path(model_path).name,
+    }
     qcard = derived_card(card, "fp16", "fp16 weights and activations (float32 inputs/outputs)")
     save_with_card(half, output, qcard, info)
-    return QuantizeResult(output, qcard, info, time.perf_counter() - t0,
-                          output.stat().st_size, ops)
+    return QuantizeResult(output, qcard, info, time.perf_counter() - t0, output.stat().st_size, ops)
 
 
 def has_fp16_weights(model) -> bool:

@@ -41,12 +41,23 @@ def optimized_ops(model_path_or_proto, level="extended", config=None) -> dict:
         return count_ops(onnx.load(so.optimized_model_filepath))
 
 
-INT8_KERNELS = ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
-                "QLinearAdd", "QLinearMul", "QLinearConcat", "QLinearGlobalAveragePool",
-                "QLinearSigmoid", "QLinearLeakyRelu", "QGemm", "MatMulIntegerToFloat",
-                "DynamicQuantizeMatMul", "QLinearAveragePool")
+INT8_KERNELS = (
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+    "QLinearAdd",
+    "QLinearMul",
+    "QLinearConcat",
+    "QLinearGlobalAveragePool",
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
+    "QGemm",
+    "MatMulIntegerToFloat",
+    "DynamicQuantizeMatMul",
+    "QLinearAveragePool",
+)
 
 
 def int8_kernel_count(ops: dict) -> int:
     return sum(v for k, v in ops.items() if k in INT8_KERNELS)
-

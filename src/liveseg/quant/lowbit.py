@@ -84,8 +84,10 @@ def fold_batchnorm(model: nn.Module, example: torch.Tensor, atol: float = 1e-3) 
     out = model_logits(model(example))
     err = (out - ref).abs().max().item()
     if err > atol * max(1.0, ref.abs().max().item()):
-        raise ModelError(f"BatchNorm folding changed the model's output (max error {err:.3g}); "
-                         "the model reuses a conv output elsewhere")
+        raise ModelError(
+            f"BatchNorm folding changed the model's output (max error {err:.3g}); "
+            "the model reuses a conv output elsewhere"
+        )
     return model
 
 
@@ -99,8 +101,14 @@ def weight_fake_quant(bits: int, qmax: int | None = None) -> nn.Module:
     if not 2 <= bits <= 8:
         raise ConfigError(f"weight bits must be 2..8 or 32, got {bits}")
     q = qmax or 2 ** (bits - 1) - 1
-    return FakeQuantize(observer=PerChannelMinMaxObserver, quant_min=-q, quant_max=q,
-                        dtype=torch.qint8, qscheme=torch.per_channel_symmetric, ch_axis=0)
+    return FakeQuantize(
+        observer=PerChannelMinMaxObserver,
+        quant_min=-q,
+        quant_max=q,
+        dtype=torch.qint8,
+        qscheme=torch.per_channel_symmetric,
+        ch_axis=0,
+    )
 
 
 def act_fake_quant(bits: int) -> nn.Module:
@@ -108,8 +116,13 @@ def act_fake_quant(bits: int) -> nn.Module:
         return nn.Identity()
     if not 2 <= bits <= 8:
         raise ConfigError(f"activation bits must be 2..8 or 32, got {bits}")
-    return FakeQuantize(observer=MinMaxObserver, quant_min=0, quant_max=2 ** bits - 1,
-                        dtype=torch.quint8, qscheme=torch.per_tensor_affine)
+    return FakeQuantize(
+        observer=MinMaxObserver,
+        quant_min=0,
+        quant_max=2**bits - 1,
+        dtype=torch.quint8,
+        qscheme=torch.per_tensor_affine,
+    )
 
 
 class FakeQuantConv(nn.Module):
@@ -149,12 +162,18 @@ class FakeQuantModel(nn.Module):
         return self.output_fq(model_logits(self.net(x)))
 
     def act_quantizers(self):
-        return [m for m in self.modules()
-                if isinstance(m, FakeQuantize) and m.qscheme == torch.per_tensor_affine]
+        return [
+            m
+            for m in self.modules()
+            if isinstance(m, FakeQuantize) and m.qscheme == torch.per_tensor_affine
+        ]
 
     def wrapped(self) -> list[tuple[str, FakeQuantConv]]:
-        return [(n.removeprefix("net."), m) for n, m in self.named_modules()
-                if isinstance(m, FakeQuantConv)]
+        return [
+            (n.removeprefix("net."), m)
+            for n, m in self.named_modules()
+            if isinstance(m, FakeQuantConv)
+        ]
 
     def float_model(self) -> nn.Module:
         """A plain copy of the network (BN folded, current weights, no fake quant)."""
@@ -176,8 +195,14 @@ class FakeQuantModel(nn.Module):
         return out
 
 
-def fake_quantize_model(model: nn.Module, w_bits: int, a_bits: int, example: torch.Tensor,
-                        fold_bn: bool = True, w_qmax: int | None = None) -> FakeQuantModel:
+def fake_quantize_model(
+    model: nn.Module,
+    w_bits: int,
+    a_bits: int,
+    example: torch.Tensor,
+    fold_bn: bool = True,
+    w_qmax: int | None = None,
+) -> FakeQuantModel:
     """Copy, fold BN, wrap every Conv2d/Linear; calibrate with ``calibrate`` before use.
     ``w_qmax=64`` simulates ORT's reduce_range int8 weights (+-64)."""
     net = fold_batchnorm(model, example) if fold_bn else copy.deepcopy(model).eval()

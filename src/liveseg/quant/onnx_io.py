@@ -83,8 +83,9 @@ def card_for_model(model_path, model=None) -> ModelCard:
                 f"{model_path} has no liveseg card and a dynamic input size; "
                 f"write a card beside it ({card_path_for(model_path).name}) giving input_size"
             )
-        card = ModelCard(name=Path(model_path).stem, input_size=[w, h],
-                         layout="nhwc" if nhwc else "nchw")
+        card = ModelCard(
+            name=Path(model_path).stem, input_size=[w, h], layout="nhwc" if nhwc else "nchw"
+        )
     h, w = (shape[1], shape[2]) if card.layout == "nhwc" else (shape[2], shape[3])
     cw, ch = card.input_size
     if (h and h != ch) or (w and w != cw):
@@ -176,8 +177,11 @@ def cpu_session(model_or_path, threads=1):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.log_severity_level = 3
-    src = str(model_or_path) if isinstance(model_or_path, (str, Path)) else \
-        model_or_path.SerializeToString()
+    src = (
+        str(model_or_path)
+        if isinstance(model_or_path, (str, Path))
+        else model_or_path.SerializeToString()
+    )
     return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 
@@ -188,13 +192,15 @@ def run_once(model, make_feed, what: str) -> None:
         sess = cpu_session(model)
         sess.run(None, make_feed(sess))
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"the {what} model does not run in ONNX Runtime: {first_line(exc)}") \
-            from None
+        raise ModelError(
+            f"the {what} model does not run in ONNX Runtime: {first_line(exc)}"
+        ) from None
 
 
 def check_runs_on_random_frame(model, card):
     """The converted model must load and run in ORT on a random frame, preprocessed as the
     runtime does for the card."""
     frame = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
-    run_once(model, lambda sess: {sess.get_inputs()[0].name: card_preprocessor(card)(frame)},
-             "converted")
+    run_once(
+        model, lambda sess: {sess.get_inputs()[0].name: card_preprocessor(card)(frame)}, "converted"
+    )

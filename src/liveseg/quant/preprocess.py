@@ -22,12 +22,21 @@ def card_preprocessor(card: ModelCard):
     from liveseg.runtime.iodetect import IOSpec
     from liveseg.runtime.processing import Preprocessor
 
-    spec = IOSpec(input_name="input", input_dtype="float32", layout=card.layout,
-                  channels=4 if card.prev_mask_input else 3,
-                  input_size=tuple(int(v) for v in card.input_size), dynamic_size=False,
-                  mean=tuple(card.mean), std=tuple(card.std), input_quant=None, norm="card",
-                  norm_source="card", prev_mask_input=bool(card.prev_mask_input),
-                  color_order=card.color_order)
+    spec = IOSpec(
+        input_name="input",
+        input_dtype="float32",
+        layout=card.layout,
+        channels=4 if card.prev_mask_input else 3,
+        input_size=tuple(int(v) for v in card.input_size),
+        dynamic_size=False,
+        mean=tuple(card.mean),
+        std=tuple(card.std),
+        input_quant=None,
+        norm="card",
+        norm_source="card",
+        prev_mask_input=bool(card.prev_mask_input),
+        color_order=card.color_order,
+    )
     return Preprocessor(spec)
 
 
@@ -39,7 +48,9 @@ def make_preprocess(model_path, card: ModelCard):
     try:
         rt = load_model(str(model_path), engine="onnxruntime", threads=1)
     except Exception as exc:  # noqa: BLE001 - fall back to the card, say so
-        logging.getLogger(__name__).info("runtime model unavailable (%s); preprocessing from its card", exc)
+        logging.getLogger(__name__).info(
+            "runtime model unavailable (%s); preprocessing from its card", exc
+        )
         return card_preprocessor(card)
 
     def pre(frame):

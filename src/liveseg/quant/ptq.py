@@ -142,14 +142,28 @@ def _calib_method(method):
 
     if method not in METHODS:
         raise ConfigError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    return {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
-            "percentile": CalibrationMethod.Percentile}[method]
+    return {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }[method]
 
 
-def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_channel=True,
-                        activation_type="uint8", exclude_nodes=(), nodes_to_quantize=None,
-                        tensor_overrides=None, calib_cache=None, percentile=99.999,
-                        reduce_range=False):
+def run_quantize_static(
+    pre_path,
+    out_path,
+    reader,
+    *,
+    method="minmax",
+    per_channel=True,
+    activation_type="uint8",
+    exclude_nodes=(),
+    nodes_to_quantize=None,
+    tensor_overrides=None,
+    calib_cache=None,
+    percentile=99.999,
+    reduce_range=False,
+):
     """ORT quantize_static in QDQ format; ORT errors become ModelError."""
     from onnxruntime.quantization import QuantFormat, quantize_static
 
@@ -168,7 +182,9 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # histogram calibrators print progress
             quantize_static(
-                str(pre_path), str(out_path), reader,
+                str(pre_path),
+                str(out_path),
+                reader,
                 quant_format=QuantFormat.QDQ,
                 per_channel=per_channel,
                 reduce_range=reduce_range,
@@ -186,9 +202,21 @@ def run_quantize_static(pre_path, out_path, reader, *, method="minmax", per_chan
         raise ModelError(f"ONNX Runtime could not quantize the model: {first_line(exc)}") from None
 
 
-def quantize_model(model_path, output, calib, *, method="minmax", samples=64, exclude=(),
-                   per_channel=True, activation_type="uint8", overwrite=False,
-                   tensor_overrides=None, note_extra="", reduce_range=True) -> QuantizeResult:
+def quantize_model(
+    model_path,
+    output,
+    calib,
+    *,
+    method="minmax",
+    samples=64,
+    exclude=(),
+    per_channel=True,
+    activation_type="uint8",
+    overwrite=False,
+    tensor_overrides=None,
+    note_extra="",
+    reduce_range=True,
+) -> QuantizeResult:
     """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked.
 
     ``tensor_overrides``: ORT TensorQuantOverrides ({tensor: [{"rmin": .., "rmax": ..}]}), or a
@@ -213,36 +241,53 @@ def quantize_model(model_path, output, calib, *, method="minmax", samples=64, ex
         if callable(tensor_overrides):  # ranges known by layer (QAT): names from this graph
             tensor_overrides = tensor_overrides(pre_model)
         qpath = Path(tmp) / "q.onnx"
-        run_quantize_static(pre, qpath, reader, method=method, per_channel=per_channel,
-                            activation_type=activation_type, exclude_nodes=excluded,
-                            tensor_overrides=tensor_overrides, reduce_range=reduce_range)
+        run_quantize_static(
+            pre,
+            qpath,
+            reader,
+            method=method,
+            per_channel=per_channel,
+            activation_type=activation_type,
+            exclude_nodes=excluded,
+            tensor_overrides=tensor_overrides,
+            reduce_range=reduce_range,
+        )
         qmodel = onnx.load(str(qpath))
     ops = count_ops(qmodel)
     if not ops.get("QuantizeLinear"):
-        raise ModelError("nothing in this model could be quantized (no Conv/MatMul/... nodes "
-                         "ONNX Runtime quantizes, or all of them excluded)")
+        raise ModelError(
+            "nothing in this model could be quantized (no Conv/MatMul/... nodes "
+            "ONNX Runtime quantizes, or all of them excluded)"
+        )
     _check_runs(qmodel, reader)
     info = {
         "format": "int8-qdq",
         "tool": "onnxruntime.quantization.quantize_static",
         "activations": f"{activation_type} per-tensor asymmetric",
         "weights": ("int7 (reduce_range) " if reduce_range else "int8 ")
-        + ("per-channel" if per_channel else "per-tensor") + " symmetric",
-        "calibration": {"method": method, "data": str(calib), "images": len(reader),
-                        "unreadable": len(reader.unreadable)},
+        + ("per-channel" if per_channel else "per-tensor")
+        + " symmetric",
+        "calibration": {
+            "method": method,
+            "data": str(calib),
+            "images": len(reader),
+            "unreadable": len(reader.unreadable),
+        },
         "excluded_nodes": excluded,
         "pinned_ranges": len(tensor_overrides or {}),
         "source": Path(model_path).name,
     }
-    note = (f"int8 QDQ ({activation_type} activations, {'7-bit (reduce_range) ' if reduce_range else ''}int8 "
-            f"{'per-channel' if per_channel else 'per-tensor'} weights), {method} calibration "
-            f"on {len(reader)} images from {calib}"
-            + (f", {len(excluded)} nodes kept float" if excluded else "")
-            + (f"; {note_extra}" if note_extra else ""))
+    note = (
+        f"int8 QDQ ({activation_type} activations, "
+        f"{'7-bit (reduce_range) ' if reduce_range else ''}int8 "
+        f"{'per-channel' if per_channel else 'per-tensor'} weights), {method} calibration "
+        f"on {len(reader)} images from {calib}"
+        + (f", {len(excluded)} nodes kept float" if excluded else "")
+        + (f"; {note_extra}" if note_extra else "")
+    )
     qcard = derived_card(card, "int8", note)
     save_with_card(qmodel, output, qcard, info)
-    return QuantizeResult(output, qcard, info, time.perf_counter() - t0,
-                          output.stat().st_size, ops)
+    return QuantizeResult(output, qcard, info, time.perf_counter() - t0, output.stat().st_size, ops)
 
 
 def _check_runs(model, reader):
@@ -257,8 +302,9 @@ def _check_runs(model, reader):
 # ---------------------------------------------------------------------------------------------
 # Dynamic-range (weights-only) quantization
 # ---------------------------------------------------------------------------------------------
-def quantize_dynamic_model(model_path, output, *, overwrite=False, per_channel=False,
-                           weight_type="uint8") -> QuantizeResult:
+def quantize_dynamic_model(
+    model_path, output, *, overwrite=False, per_channel=False, weight_type="uint8"
+) -> QuantizeResult:
     """Weights int8/uint8, activations quantized on the fly (ConvInteger/MatMulInteger).
 
     ORT's CPU ConvInteger only takes uint8 weights, so uint8 is the default here.
@@ -275,22 +321,28 @@ def quantize_dynamic_model(model_path, output, *, overwrite=False, per_channel=F
         preprocess_for_quant(model_path, pre)
         qpath = Path(tmp) / "q.onnx"
         try:
-            quantize_dynamic(str(pre), str(qpath), per_channel=per_channel,
-                             weight_type=_qtype(weight_type))
+            quantize_dynamic(
+                str(pre), str(qpath), per_channel=per_channel, weight_type=_qtype(weight_type)
+            )
         except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"ONNX Runtime could not quantize the model: {first_line(exc)}") \
-                from None
+            raise ModelError(
+                f"ONNX Runtime could not quantize the model: {first_line(exc)}"
+            ) from None
         qmodel = onnx.load(str(qpath))
     ops = count_ops(qmodel)
-    if not any(k in ops for k in ("ConvInteger", "MatMulInteger", "DynamicQuantizeLinear",
-                                  "DynamicQuantizeMatMul")):
+    if not any(
+        k in ops
+        for k in ("ConvInteger", "MatMulInteger", "DynamicQuantizeLinear", "DynamicQuantizeMatMul")
+    ):
         raise ModelError("dynamic quantization changed nothing in this model")
     check_runs_on_random_frame(qmodel, card)
-    info = {"format": "dynamic", "tool": "onnxruntime.quantization.quantize_dynamic",
-            "weights": f"{weight_type} " + ("per-channel" if per_channel else "per-tensor"),
-            "activations": "quantized at run time (uint8)", "source": Path(model_path).name}
+    info = {
+        "format": "dynamic",
+        "tool": "onnxruntime.quantization.quantize_dynamic",
+        "weights": f"{weight_type} " + ("per-channel" if per_channel else "per-tensor"),
+        "activations": "quantized at run time (uint8)",
+        "source": Path(model_path).name,
+    }
     qcard = derived_card(card, "dynamic", f"dynamic-range quantization ({weight_type} weights)")
     save_with_card(qmodel, output, qcard, info)
-    return QuantizeResult(output, qcard, info, time.perf_counter() - t0,
-                          output.stat().st_size, ops)
-
+    return QuantizeResult(output, qcard, info, time.perf_counter() - t0, output.stat().st_size, ops)

@@ -33,9 +33,24 @@ from liveseg.train.evaluate import model_input, normalize  # noqa: F401 - normal
 from liveseg.train.loop import distillation_loss, train_one_epoch
 
 
-def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_bits=8,
-                 iters=200, lr=5e-5, weight_decay=0.0, ignore_index=255, example=None,
-                 progress=None, w_qmax=None, distill=1.0) -> FakeQuantModel:
+def qat_finetune(
+    model,
+    train_batches,
+    calib_batches,
+    *,
+    mean,
+    std,
+    w_bits=8,
+    a_bits=8,
+    iters=200,
+    lr=5e-5,
+    weight_decay=0.0,
+    ignore_index=255,
+    example=None,
+    progress=None,
+    w_qmax=None,
+    distill=1.0,
+) -> FakeQuantModel:
     """Fine-tune ``model`` under w_bits/a_bits fake quantization.
 
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
@@ -64,7 +79,8 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     # cosine decay to 0 over the iterations (the factor of step i applies to step i)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / max(iters, 1))))
+        opt, lambda i: 0.5 * (1 + math.cos(math.pi * i / max(iters, 1)))
+    )
     loss_fn = distillation_loss(teacher, distill, ignore_index)
     done = 0
     t0 = time.perf_counter()
@@ -74,9 +90,19 @@ def qat_finetune(model, train_batches, calib_batches, *, mean, std, w_bits=8, a_
             progress(done + it + 1, iters, loss_value, time.perf_counter() - t0)
 
     while done < iters:  # train_batches is re-iterated until ``iters`` steps are done
-        stats = train_one_epoch(fq, train_batches, opt, loss_fn, device=cpu, mean=mean, std=std,
-                                max_iters=iters - done, scheduler=schedule, on_iter=on_iter,
-                                nonfinite=_not_finite)
+        stats = train_one_epoch(
+            fq,
+            train_batches,
+            opt,
+            loss_fn,
+            device=cpu,
+            mean=mean,
+            std=std,
+            max_iters=iters - done,
+            scheduler=schedule,
+            on_iter=on_iter,
+            nonfinite=_not_finite,
+        )
         if stats.iters == 0:
             raise ConfigError("QAT got no training batches")
         done += stats.iters
@@ -117,8 +143,9 @@ def conv_input_overrides(fq: FakeQuantModel):
         scopes = node_name.strip("/").split("/")[:-1]
         if not scopes:
             return None
-        cands = [m for m in ranges if unqualified(m) == scopes[-1]
-                 and is_subsequence(scopes, chain(m))]
+        cands = [
+            m for m in ranges if unqualified(m) == scopes[-1] and is_subsequence(scopes, chain(m))
+        ]
         return cands[0] if len(cands) == 1 else None
 
     def build(pre_model) -> dict:
@@ -138,8 +165,9 @@ def conv_input_overrides(fq: FakeQuantModel):
     return build
 
 
-def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samples=64,
-                    overwrite=False):
+def export_qat_onnx(
+    fq: FakeQuantModel, output, card, calib, *, input_size, samples=64, overwrite=False
+):
     """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult. A model trained
     with ``w_qmax=64`` is exported with ORT's reduce_range (the same +-64 weight grid)."""
     from liveseg.export.onnx_export import export_onnx
@@ -155,15 +183,23 @@ def export_qat_onnx(fq: FakeQuantModel, output, card, calib, *, input_size, samp
         fp32 = Path(tmp) / "qat_float.onnx"
         export_onnx(net, fp32, input_size=tuple(input_size), card=card)
         overrides = conv_input_overrides(fq)
-        res = quantize_model(fp32, output, calib, samples=samples, overwrite=overwrite,
-                             tensor_overrides=overrides, reduce_range=fq.w_qmax == 64,
-                             note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned")
+        res = quantize_model(
+            fp32,
+            output,
+            calib,
+            samples=samples,
+            overwrite=overwrite,
+            tensor_overrides=overrides,
+            reduce_range=fq.w_qmax == 64,
+            note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned",
+        )
     res.info["qat"] = True
     return res
 
 
-def calibration_batches(dataset: str, root, split: str, input_size, n: int = 64,
-                        batch: int = 8) -> list[dict]:
+def calibration_batches(
+    dataset: str, root, split: str, input_size, n: int = 64, batch: int = 8
+) -> list[dict]:
     """n images spread evenly over a split, resized to the model input (the validation
     transform), as batches of {"image": uint8 (N,3,H,W)}."""
     from liveseg.data import build_dataset, collate
@@ -174,13 +210,29 @@ def calibration_batches(dataset: str, root, split: str, input_size, n: int = 64,
         raise ConfigError(f"{dataset}:{root}:{split} has no images")
     idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).round().astype(int).tolist()
     idx = list(dict.fromkeys(idx))
-    return [{"image": collate([ds[i] for i in idx[j:j + batch]])["image"]}
-            for j in range(0, len(idx), batch)]
+    return [
+        {"image": collate([ds[i] for i in idx[j : j + batch]])["image"]}
+        for j in range(0, len(idx), batch)
+    ]
 
 
-def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters=100,
-                        lr=5e-5, batch_size=8, calib_samples=64, bits=(8, 8), threads=None,
-                        overwrite=False, reduce_range=True, distill=1.0, log=print):
+def qat_from_checkpoint(
+    checkpoint,
+    output,
+    *,
+    data_root=None,
+    calib=None,
+    iters=100,
+    lr=5e-5,
+    batch_size=8,
+    calib_samples=64,
+    bits=(8, 8),
+    threads=None,
+    overwrite=False,
+    reduce_range=True,
+    distill=1.0,
+    log=print,
+):
     """`liveseg quantize CKPT.pt --qat`: fine-tune with fake quantization on the checkpoint's
     own training data (its config), export int8 QDQ ONNX (8/8) with the QAT ranges pinned."""
     from liveseg.data import collate
@@ -206,26 +258,49 @@ def qat_from_checkpoint(checkpoint, output, *, data_root=None, calib=None, iters
     card = card_from_checkpoint(ckpt, card_dict)
     train_ds, _ = build_datasets(cfg)
     loader = torch.utils.data.DataLoader(
-        train_ds, batch_size=batch_size, shuffle=True, drop_last=True,
+        train_ds,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=True,
         collate_fn=lambda b: collate(b, train_ds.info.ignore_index),
-        generator=torch.Generator().manual_seed(0))
+        generator=torch.Generator().manual_seed(0),
+    )
     dataset, root = cfg["data"]["dataset"], cfg["data"]["root"]
-    calib_b = calibration_batches(dataset, root, cfg["data"].get("train_split", "train"),
-                                  card.input_size, calib_samples)
+    calib_b = calibration_batches(
+        dataset, root, cfg["data"].get("train_split", "train"), card.input_size, calib_samples
+    )
 
     def progress(i, n, loss, secs):
         if i == 1 or i % 10 == 0 or i == n:
             log(f"  QAT {bits[0]}/{bits[1]} iter {i}/{n} loss {loss:.4f} ({secs:.0f}s)")
 
-    fq = qat_finetune(model, loader, calib_b, mean=card.mean, std=card.std, w_bits=bits[0],
-                      a_bits=bits[1], iters=iters, lr=lr,
-                      ignore_index=train_ds.info.ignore_index, progress=progress,
-                      w_qmax=64 if reduce_range and bits[0] == 8 else None, distill=distill)
+    fq = qat_finetune(
+        model,
+        loader,
+        calib_b,
+        mean=card.mean,
+        std=card.std,
+        w_bits=bits[0],
+        a_bits=bits[1],
+        iters=iters,
+        lr=lr,
+        ignore_index=train_ds.info.ignore_index,
+        progress=progress,
+        w_qmax=64 if reduce_range and bits[0] == 8 else None,
+        distill=distill,
+    )
     if bits != (8, 8):
         return fq, None
     calib = calib or f"{dataset}:{root}:{cfg['data'].get('train_split', 'train')}"
-    res = export_qat_onnx(fq, output, card, calib, input_size=card.input_size,
-                          samples=calib_samples, overwrite=overwrite)
+    res = export_qat_onnx(
+        fq,
+        output,
+        card,
+        calib,
+        input_size=card.input_size,
+        samples=calib_samples,
+        overwrite=overwrite,
+    )
     return fq, res
 
 
@@ -241,8 +316,12 @@ def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=No
     cfg = ckpt.get("config") or {}
     card = card_from_checkpoint(ckpt, ckpt.get("card"))
     d = cfg.get("data") or {}
-    ds = build_dataset(d.get("dataset", "camvid"), data_root or d.get("root"),
-                       split or d.get("val_split") or "val",
-                       transform=ValTransform(card.input_size), cache=False)
+    ds = build_dataset(
+        d.get("dataset", "camvid"),
+        data_root or d.get("root"),
+        split or d.get("val_split") or "val",
+        transform=ValTransform(card.input_size),
+        cache=False,
+    )
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
     return evaluate_model(fq, loader, ds.info, torch.device("cpu"), card.mean, card.std)

@@ -19,10 +19,10 @@ def output_error(ref: list[np.ndarray], out: list[np.ndarray], channel_axis=1) -
     """Pixel disagreement of argmax over classes and SQNR (dB) of outputs vs the fp32 ones."""
     agree = total = 0
     sig = noise = 0.0
-    for r, o in zip(ref, out):
+    for r, o in zip(ref, out, strict=True):
         r = r.astype(np.float64)
         o = o.astype(np.float64)
-        sig += float((r ** 2).sum())
+        sig += float((r**2).sum())
         noise += float(((r - o) ** 2).sum())
         if r.ndim == 4 and r.shape[channel_axis] > 1:
             ra, oa = r.argmax(channel_axis), o.argmax(channel_axis)
@@ -43,9 +43,20 @@ def compute_nodes(model) -> list[str]:
     return [n.name for n in model.graph.node if n.op_type in COMPUTE_OPS]
 
 
-def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method="minmax",
-                       per_channel=True, activation_type="uint8", mode="only", greedy=5,
-                       progress=None, reduce_range=True) -> dict:
+def sensitivity_report(
+    model_path,
+    calib,
+    *,
+    samples=64,
+    eval_samples=8,
+    method="minmax",
+    per_channel=True,
+    activation_type="uint8",
+    mode="only",
+    greedy=5,
+    progress=None,
+    reduce_range=True,
+) -> dict:
     """Which layers hurt when quantized (the report behind ``--sensitivity``).
 
     mode ``only``: quantize one compute layer at a time (the rest float) and measure the output
@@ -75,9 +86,17 @@ def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method=
         qpath = Path(tmp) / "q.onnx"
 
         def measure(**kw):
-            run_quantize_static(pre, qpath, reader, method=method, per_channel=per_channel,
-                                activation_type=activation_type, calib_cache=cache,
-                                reduce_range=reduce_range, **kw)
+            run_quantize_static(
+                pre,
+                qpath,
+                reader,
+                method=method,
+                per_channel=per_channel,
+                activation_type=activation_type,
+                calib_cache=cache,
+                reduce_range=reduce_range,
+                **kw,
+            )
             return output_error(ref, _run_all(cpu_session(qpath), eval_inputs), chan_axis)
 
         full = measure()
@@ -101,24 +120,39 @@ def sensitivity_report(model_path, calib, *, samples=64, eval_samples=8, method=
         # The smallest set that recovers >= 75% of what the greedy search can recover.
         top = max([full["agreement"]] + [s["agreement"] for s in steps])
         goal = full["agreement"] + 0.75 * (top - full["agreement"])
-        best = next((s for s in [{"exclude": [], **full}] + steps
-                     if s["agreement"] >= goal - 1e-12), {"exclude": [], **full})
+        best = next(
+            (s for s in [{"exclude": [], **full}] + steps if s["agreement"] >= goal - 1e-12),
+            {"exclude": [], **full},
+        )
     return {
-        "model": str(model_path), "mode": mode, "method": method,
-        "activation_type": activation_type, "per_channel": per_channel,
-        "calibration_images": len(reader), "eval_images": len(eval_inputs),
-        "full_int8": full, "layers": rows, "greedy": steps,
-        "suggested_exclude": best["exclude"], "suggested_agreement": best["agreement"],
+        "model": str(model_path),
+        "mode": mode,
+        "method": method,
+        "activation_type": activation_type,
+        "per_channel": per_channel,
+        "calibration_images": len(reader),
+        "eval_images": len(eval_inputs),
+        "full_int8": full,
+        "layers": rows,
+        "greedy": steps,
+        "suggested_exclude": best["exclude"],
+        "suggested_agreement": best["agreement"],
     }
 
 
 def format_sensitivity(report: dict, top=15) -> str:
     lines = [
         f"per-layer sensitivity ({report['mode']}: "
-        + ("one layer quantized at a time" if report["mode"] == "only"
-           else "all quantized but one layer") + f"), {report['eval_images']} images",
-        (f"full int8: argmax agreement {100 * report['full_int8']['agreement']:.2f}%, "
-         f"SQNR {report['full_int8']['sqnr_db']:.1f} dB"),
+        + (
+            "one layer quantized at a time"
+            if report["mode"] == "only"
+            else "all quantized but one layer"
+        )
+        + f"), {report['eval_images']} images",
+        (
+            f"full int8: argmax agreement {100 * report['full_int8']['agreement']:.2f}%, "
+            f"SQNR {report['full_int8']['sqnr_db']:.1f} dB"
+        ),
         f"{'agreement':>10} {'SQNR dB':>8}  node",
     ]
     for r in report["layers"][:top]:
@@ -127,9 +161,10 @@ def format_sensitivity(report: dict, top=15) -> str:
         lines.append(f"... {len(report['layers']) - top} more in the JSON report")
     lines.append("keeping the worst layers in float (whole model):")
     for s in report["greedy"]:
-        lines.append(f"  {len(s['exclude'])} float: agreement {100 * s['agreement']:.2f}%, "
-                     f"SQNR {s['sqnr_db']:.1f} dB")
+        lines.append(
+            f"  {len(s['exclude'])} float: agreement {100 * s['agreement']:.2f}%, "
+            f"SQNR {s['sqnr_db']:.1f} dB"
+        )
     sug = report["suggested_exclude"]
     lines.append("suggested: " + (f"--exclude {','.join(sug)}" if sug else "no exclusions"))
     return "\n".join(lines)
-

@@ -40,8 +40,12 @@ def _aeq():
 def _fp16_recipe():
     _, _, recipe_manager, qtyping, AlgorithmName = _aeq()
     rm = recipe_manager.RecipeManager()
-    rm.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
-                              num_bits=16, algorithm_key=AlgorithmName.FLOAT_CASTING)
+    rm.add_weight_only_config(
+        regex=".*",
+        operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
+        num_bits=16,
+        algorithm_key=AlgorithmName.FLOAT_CASTING,
+    )
     return rm.get_quantization_recipe()
 
 

@@ -22,7 +22,8 @@ edges (a one-pixel shift of an edge). Plain argmax agreement would reject every 
 every second int8 implementation of the shipped models on the demo frame (98.4-99.7%: 1-2% of
 pixels flip where the reference is itself unsure, OpenVINO's int8 agrees with the float model
 exactly as well as ONNX Runtime's does), while a broken path disagrees on tens of percent
-(BENCHMARKS.md, "Engines chosen by measurement"). The plain agreement is reported beside it. The survivors are timed
+(BENCHMARKS.md, "Engines chosen by measurement"). The plain agreement is reported beside it. The
+survivors are timed
 interleaved for a few rounds with the thread count in use and the fastest median wins; the
 reference keeps its place unless another candidate is at least 5% faster. A model whose
 reference run takes under 1 ms is not probed (nothing to gain against decode and effects).
@@ -118,8 +119,10 @@ def openvino_info() -> dict:
                 import openvino as ov
 
                 core = ov.Core()
-                _OV_INFO = {"devices": list(core.available_devices),
-                            "cpu_caps": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))}
+                _OV_INFO = {
+                    "devices": list(core.available_devices),
+                    "cpu_caps": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
+                }
             except Exception:  # noqa: BLE001 - a broken plugin: no OpenVINO candidates
                 _OV_INFO = {}
     return _OV_INFO
@@ -146,7 +149,10 @@ def gpu_candidates(path: Path) -> tuple[list[Candidate], list[tuple[str, str]]]:
             import onnxruntime as ort
 
             providers = ort.get_available_providers()
-        for ep, opt in (("CUDAExecutionProvider", "cuda"), ("TensorrtExecutionProvider", "tensorrt")):
+        for ep, opt in (
+            ("CUDAExecutionProvider", "cuda"),
+            ("TensorrtExecutionProvider", "tensorrt"),
+        ):
             c = Candidate("onnxruntime", Path(path), opt)
             if ep not in providers:
                 continue  # the CPU-only onnxruntime package: nothing to say
@@ -253,9 +259,15 @@ class Measurement:
         if self.ms is not None:
             parts.append(f"{self.ms:.2f} ms")
         if self.agreement is not None and self.why != "reference":
-            parts.append(f"agrees {100 * self.agreement:.2f}% (plain {100 * self.plain_agreement:.2f}%)")
-        tag = {"chosen": "chosen", "rejected": "rejected", "failed": "failed",
-               "skipped": "skipped"}.get(self.status)
+            parts.append(
+                f"agrees {100 * self.agreement:.2f}% (plain {100 * self.plain_agreement:.2f}%)"
+            )
+        tag = {
+            "chosen": "chosen",
+            "rejected": "rejected",
+            "failed": "failed",
+            "skipped": "skipped",
+        }.get(self.status)
         text = ", ".join(parts)
         if tag:
             text += f" [{tag}{': ' + self.why if self.why else ''}]"
@@ -332,7 +344,7 @@ def class_boundary(labels: np.ndarray) -> np.ndarray:
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
             if dy != 1 or dx != 1:
-                edge |= padded[dy:dy + h, dx:dx + w] != labels
+                edge |= padded[dy : dy + h, dx : dx + w] != labels
     return edge
 
 
@@ -402,8 +414,11 @@ def choice_key(files: list[Path], threads: int | None, overrides=None) -> dict:
 
     ov = None
     if overrides is not None:
-        ov = {k: (list(v) if isinstance(v, tuple) else v)
-              for k, v in dataclasses.asdict(overrides).items() if v is not None} or None
+        ov = {
+            k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(overrides).items()
+            if v is not None
+        } or None
     return {
         "probe": PROBE_VERSION,
         "files": [[Path(p).name, file_digest(p)] for p in files],
@@ -436,10 +451,13 @@ def read_cached(key: dict) -> tuple[dict | None, Path | None, str | None]:
         return None, path, f"cache entry {path} unreadable ({exc.strerror or exc}); measured again"
     try:
         entry = json.loads(text)
-        ok = (isinstance(entry, dict) and entry.get("key") == key
-              and isinstance(entry.get("choice"), dict)
-              and isinstance(entry["choice"].get("spec"), str)
-              and isinstance(entry["choice"].get("file"), str))
+        ok = (
+            isinstance(entry, dict)
+            and entry.get("key") == key
+            and isinstance(entry.get("choice"), dict)
+            and isinstance(entry["choice"].get("spec"), str)
+            and isinstance(entry["choice"].get("file"), str)
+        )
     except ValueError:
         ok = False
     if not ok:
@@ -456,8 +474,11 @@ def write_cached(key: dict, choice: EngineChoice) -> tuple[Path | None, str | No
     if folder is None:
         return None, f"choice not cached: {why}"
     path = folder / f"{_key_id(key)}.json"
-    entry = {"key": key, "choice": {"spec": choice.spec, "file": choice.file},
-             "result": choice.to_dict()}
+    entry = {
+        "key": key,
+        "choice": {"spec": choice.spec, "file": choice.file},
+        "result": choice.to_dict(),
+    }
     try:
         write_text_atomic(path, json.dumps(entry, indent=1, default=str) + "\n")
     except OSError as exc:
@@ -516,8 +537,9 @@ def _release(model) -> None:
             return
 
 
-def select_model(path, threads: int | None = None, overrides=None, siblings=(),
-                 use_cache: bool = True):
+def select_model(
+    path, threads: int | None = None, overrides=None, siblings=(), use_cache: bool = True
+):
     """Open ``path`` with the fastest engine (or sibling file) that agrees with its
     reference; returns a SegModel whose ``engine_choice`` says what ran and why."""
     from liveseg.runtime.model import SegModel, build_model
@@ -546,16 +568,19 @@ def select_model(path, threads: int | None = None, overrides=None, siblings=(),
     ref_open = (_clock() - t0) * 1e3
     # The probe's cost is what first use adds to opening the model as any run does.
     t_probe = _clock()
-    ref_meas = Measurement(ref_cand.label(path), ref_cand.spec, path.name, "ok", open_ms=ref_open,
-                           why="reference")
+    ref_meas = Measurement(
+        ref_cand.label(path), ref_cand.spec, path.name, "ok", open_ms=ref_open, why="reference"
+    )
     measurements = [ref_meas]
     main_cands, main_skipped = _safe_file_candidates(path, ref_model.engine)
     if not main_cands and len(files) == 1:  # nothing to compare: no probe, nothing cached
         ref_meas.status = "chosen"
-        measurements += [Measurement(spec, spec, path.name, "skipped", why=why)
-                         for spec, why in main_skipped]
-        choice = EngineChoice(ref_cand.spec, path.name, "only candidate", threads, measurements,
-                              notes=notes)
+        measurements += [
+            Measurement(spec, spec, path.name, "skipped", why=why) for spec, why in main_skipped
+        ]
+        choice = EngineChoice(
+            ref_cand.spec, path.name, "only candidate", threads, measurements, notes=notes
+        )
         return _finish(ref_model, choice, None)
 
     frame, frame_desc = probe_frame()
@@ -573,11 +598,20 @@ def select_model(path, threads: int | None = None, overrides=None, siblings=(),
     if min(quick) < NOT_WORTH_MS:
         ref_meas.ms = float(np.median(quick))
         ref_meas.status = "chosen"
-        choice = EngineChoice(ref_cand.spec, path.name, "not worth probing", threads,
-                              measurements, probe_ms=(_clock() - t_probe) * 1e3,
-                              probe_input=frame_desc, notes=notes)
-        choice.notes.append(f"the reference runs in {ref_meas.ms:.2f} ms (< {NOT_WORTH_MS:g} ms): "
-                            "no other engine tried")
+        choice = EngineChoice(
+            ref_cand.spec,
+            path.name,
+            "not worth probing",
+            threads,
+            measurements,
+            probe_ms=(_clock() - t_probe) * 1e3,
+            probe_input=frame_desc,
+            notes=notes,
+        )
+        choice.notes.append(
+            f"the reference runs in {ref_meas.ms:.2f} ms (< {NOT_WORTH_MS:g} ms): "
+            "no other engine tried"
+        )
         return _finish(ref_model, choice, key)
 
     for f in files:
@@ -603,12 +637,20 @@ def select_model(path, threads: int | None = None, overrides=None, siblings=(),
                 _release(group_ref)
                 others, _ = _safe_file_candidates(f, group_ref.engine)
                 for c in others:
-                    measurements.append(Measurement(c.label(path), c.spec, f.name, "skipped",
-                                                    why=f"{f.name} disagrees with the reference"))
+                    measurements.append(
+                        Measurement(
+                            c.label(path),
+                            c.spec,
+                            f.name,
+                            "skipped",
+                            why=f"{f.name} disagrees with the reference",
+                        )
+                    )
                 continue
             live.append(_Live(sib, group_ref, x, m))
-        cands, skipped = ((main_cands, main_skipped) if f == path
-                          else _safe_file_candidates(f, group_ref.engine))
+        cands, skipped = (
+            (main_cands, main_skipped) if f == path else _safe_file_candidates(f, group_ref.engine)
+        )
         for spec, why in skipped:
             label = spec if f == path else f"{spec} on {f.name}"
             measurements.append(Measurement(label, spec, f.name, "skipped", why=why))
@@ -638,25 +680,41 @@ def select_model(path, threads: int | None = None, overrides=None, siblings=(),
     if len(live) == 1:  # every other candidate failed or disagreed
         ref_meas.ms = float(np.median(quick))
         ref_meas.status = "chosen"
-        choice = EngineChoice(ref_cand.spec, path.name, "measured", threads, measurements,
-                              probe_ms=(_clock() - t_probe) * 1e3, probe_input=frame_desc,
-                              notes=notes)
+        choice = EngineChoice(
+            ref_cand.spec,
+            path.name,
+            "measured",
+            threads,
+            measurements,
+            probe_ms=(_clock() - t_probe) * 1e3,
+            probe_input=frame_desc,
+            notes=notes,
+        )
         return _finish(ref_model, choice, key)
 
     _time_interleaved(live, float(np.median(quick)))
     best = min(live, key=lambda lv: lv.meas.ms)
     ref_ms = live[0].meas.ms
     if best is not live[0] and best.meas.ms > ref_ms * (1 - MIN_GAIN):
-        notes.append(f"{best.meas.label} is less than {100 * MIN_GAIN:g}% faster than the "
-                     f"reference: kept {ref_cand.spec}")
+        notes.append(
+            f"{best.meas.label} is less than {100 * MIN_GAIN:g}% faster than the "
+            f"reference: kept {ref_cand.spec}"
+        )
         best = live[0]
     best.meas.status = "chosen"
     for lv in live:
         if lv is not best and lv.model is not best.model:
             _release(lv.model)
-    choice = EngineChoice(best.cand.spec, best.cand.path.name, "measured", threads, measurements,
-                          probe_ms=(_clock() - t_probe) * 1e3, probe_input=frame_desc,
-                          notes=notes)
+    choice = EngineChoice(
+        best.cand.spec,
+        best.cand.path.name,
+        "measured",
+        threads,
+        measurements,
+        probe_ms=(_clock() - t_probe) * 1e3,
+        probe_input=frame_desc,
+        notes=notes,
+    )
     return _finish(best.model, choice, key)
 
 
@@ -674,7 +732,7 @@ def _time_interleaved(live: list[_Live], ref_ms: float) -> None:
     per_round = max(ref_ms, 0.01) * len(live)
     rounds = int(max(MIN_ROUNDS, min(ROUNDS, TIMING_BUDGET_MS // per_round)))
     for r in range(rounds):
-        order = live[r % len(live):] + live[:r % len(live)]
+        order = live[r % len(live) :] + live[: r % len(live)]
         for lv in order:
             t = _clock()
             lv.model.infer(lv.x)
@@ -708,10 +766,13 @@ def _open_cached(entry, files, threads, overrides, cache_path, notes):
         name, opt = parse_engine(spec)
         if target is None or name == "auto":
             raise ValueError(f"{fname!r} / {spec!r} is not a candidate here")
-        model = build_model(target, open_candidate(Candidate(name, target, opt), threads), overrides)
+        model = build_model(
+            target, open_candidate(Candidate(name, target, opt), threads), overrides
+        )
     except Exception as exc:  # noqa: BLE001 - a stale entry: measure again
-        notes.append(f"cached choice {spec} on {fname} did not open ({_first_line(exc)}); "
-                     "measured again")
+        notes.append(
+            f"cached choice {spec} on {fname} did not open ({_first_line(exc)}); measured again"
+        )
         return None
     try:
         prev = EngineChoice.from_dict(entry.get("result") or {})
@@ -719,8 +780,15 @@ def _open_cached(entry, files, threads, overrides, cache_path, notes):
         prev = EngineChoice(spec, fname, "measured")
     when = f" at {prev.measured_at}" if prev.measured_at else ""
     model.engine_choice = EngineChoice(
-        spec, fname, "cached", threads, prev.measurements, probe_ms=prev.probe_ms,
-        probe_input=prev.probe_input, cache_file=str(cache_path),
+        spec,
+        fname,
+        "cached",
+        threads,
+        prev.measurements,
+        probe_ms=prev.probe_ms,
+        probe_input=prev.probe_input,
+        cache_file=str(cache_path),
         notes=[*notes, f"measured on first use{when} ({prev.reason}); no probe this time"],
-        measured_at=prev.measured_at)
+        measured_at=prev.measured_at,
+    )
     return model

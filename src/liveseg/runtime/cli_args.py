@@ -20,37 +20,64 @@ from liveseg.errors import ConfigError
 from liveseg.parsing import parse_size, parse_threads
 
 ENGINE_CHOICES = ("auto", "onnxruntime", "litert", "openvino")
-ENGINE_HELP = ("inference engine (default: auto: the fastest engine that agrees with the "
-               "reference, measured on first use on this machine and cached); a name forces "
-               "one: onnxruntime[:cuda|:tensorrt], openvino[:f32|:bf16|:f16|:gpu], litert")
+ENGINE_HELP = (
+    "inference engine (default: auto: the fastest engine that agrees with the "
+    "reference, measured on first use on this machine and cached); a name forces "
+    "one: onnxruntime[:cuda|:tensorrt], openvino[:f32|:bf16|:f16|:gpu], litert"
+)
 
 
-def add_model_arguments(parser, positional: bool = False, model_default=None,
-                        model_required: bool = False, threads: bool = True):
+def add_model_arguments(
+    parser,
+    positional: bool = False,
+    model_default=None,
+    model_required: bool = False,
+    threads: bool = True,
+):
     """Add the model flags to an argparse parser (MODEL positional when ``positional``;
     ``threads=False`` leaves out --threads for verbs that set it their own way)."""
     if positional:
         parser.add_argument("model", metavar="MODEL", help="shipped model name or model file path")
     else:
-        parser.add_argument("--model", default=model_default, required=model_required,
-                            metavar="NAME|PATH", help="shipped model name or model file "
-                            "(.onnx, .tflite, OpenVINO .xml)")
+        parser.add_argument(
+            "--model",
+            default=model_default,
+            required=model_required,
+            metavar="NAME|PATH",
+            help="shipped model name or model file (.onnx, .tflite, OpenVINO .xml)",
+        )
     g = parser.add_argument_group("engine and foreign-model overrides")
-    g.add_argument("--engine", default="auto", metavar="|".join(ENGINE_CHOICES),
-                   help=ENGINE_HELP)
+    g.add_argument("--engine", default="auto", metavar="|".join(ENGINE_CHOICES), help=ENGINE_HELP)
     if threads:
-        g.add_argument("--threads", default=None, metavar="N",
-                       help="intra-op threads for the engine")
-    g.add_argument("--input-size", default=None, metavar="WxH",
-                   help="model input size, for models with dynamic input dimensions "
-                        "(at most 8192 per side and 4096x4096 pixels)")
-    g.add_argument("--mean", default=None, metavar="R,G,B",
-                   help="input normalisation mean in units of pixel/255 (e.g. 0.485,0.456,0.406)")
-    g.add_argument("--std", default=None, metavar="R,G,B",
-                   help="input normalisation std in units of pixel/255 (e.g. 0.229,0.224,0.225)")
+        g.add_argument(
+            "--threads", default=None, metavar="N", help="intra-op threads for the engine"
+        )
+    g.add_argument(
+        "--input-size",
+        default=None,
+        metavar="WxH",
+        help="model input size, for models with dynamic input dimensions "
+        "(at most 8192 per side and 4096x4096 pixels)",
+    )
+    g.add_argument(
+        "--mean",
+        default=None,
+        metavar="R,G,B",
+        help="input normalisation mean in units of pixel/255 (e.g. 0.485,0.456,0.406)",
+    )
+    g.add_argument(
+        "--std",
+        default=None,
+        metavar="R,G,B",
+        help="input normalisation std in units of pixel/255 (e.g. 0.229,0.224,0.225)",
+    )
     g.add_argument("--layout", default=None, metavar="nchw|nhwc", help="model input layout")
-    g.add_argument("--classes", default=None, metavar="a,b,...",
-                   help="class names, in the model's output order")
+    g.add_argument(
+        "--classes",
+        default=None,
+        metavar="a,b,...",
+        help="class names, in the model's output order",
+    )
     return parser
 
 
@@ -92,7 +119,9 @@ def overrides_from_args(args):
     if classes is not None:
         classes = [c.strip() for c in str(classes).split(",")]
         if not classes or any(not c for c in classes):
-            raise ConfigError(f"--classes must be comma-separated non-empty names, got {args.classes!r}")
+            raise ConfigError(
+                f"--classes must be comma-separated non-empty names, got {args.classes!r}"
+            )
         if len({c.lower() for c in classes}) != len(classes):
             raise ConfigError(f"--classes has duplicate names: {args.classes!r}")
     return IOOverrides(
@@ -111,5 +140,10 @@ def load_model_from_args(args, model=None, siblings: bool = True):
 
     overrides = overrides_from_args(args)
     spec = model if model is not None else args.model
-    return load_model(spec, engine=args.engine or "auto", threads=args.threads,
-                      overrides=overrides, siblings=siblings)
+    return load_model(
+        spec,
+        engine=args.engine or "auto",
+        threads=args.threads,
+        overrides=overrides,
+        siblings=siblings,
+    )

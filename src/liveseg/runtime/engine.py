@@ -39,8 +39,15 @@ ENGINE_OPTIONS = {
 }
 ENGINE_SPECS = ("auto",) + tuple(
     f"{name}:{opt}" if opt else name
-    for name, opts in ENGINE_OPTIONS.items() for opt in (None, *opts))
-_EXT_ENGINE = {".onnx": "onnxruntime", ".ort": "onnxruntime", ".tflite": "litert", ".xml": "openvino"}
+    for name, opts in ENGINE_OPTIONS.items()
+    for opt in (None, *opts)
+)
+_EXT_ENGINE = {
+    ".onnx": "onnxruntime",
+    ".ort": "onnxruntime",
+    ".tflite": "litert",
+    ".xml": "openvino",
+}
 
 
 @dataclass
@@ -106,15 +113,27 @@ def parse_engine(spec) -> tuple[str, str | None]:
     ConfigError naming the accepted values otherwise."""
     text = str(spec if spec is not None else "auto").strip().lower()
     name, _, opt = text.partition(":")
-    if name not in ENGINES or (name == "auto" and opt) or (
-            opt and opt not in ENGINE_OPTIONS.get(name, ())):
+    if (
+        name not in ENGINES
+        or (name == "auto" and opt)
+        or (opt and opt not in ENGINE_OPTIONS.get(name, ()))
+    ):
         raise ConfigError(f"--engine must be one of {', '.join(ENGINE_SPECS)}, got {spec!r}")
     return name, (opt or None)
 
 
 # Ops that only move or retype values: output_source looks through them.
-PASSTHROUGH_OPS = {"CAST", "CONVERT", "RESHAPE", "SQUEEZE", "UNSQUEEZE", "EXPANDDIMS", "IDENTITY",
-                   "FLATTEN", "TRANSPOSE"}
+PASSTHROUGH_OPS = {
+    "CAST",
+    "CONVERT",
+    "RESHAPE",
+    "SQUEEZE",
+    "UNSQUEEZE",
+    "EXPANDDIMS",
+    "IDENTITY",
+    "FLATTEN",
+    "TRANSPOSE",
+}
 
 
 def _op_key(op_type) -> str:
@@ -152,8 +171,11 @@ def quiet_native_info():
                     sys.stderr.flush()
                 os.dup2(saved, 2)
                 tmp.seek(0)
-                kept = [ln for ln in tmp.read().splitlines(keepends=True)
-                        if not ln.lstrip().startswith(b"INFO:")]
+                kept = [
+                    ln
+                    for ln in tmp.read().splitlines(keepends=True)
+                    if not ln.lstrip().startswith(b"INFO:")
+                ]
                 if kept:
                     os.write(2, b"".join(kept))
     finally:
@@ -252,9 +274,11 @@ class _OnnxGraphFacts:
                 z = value(n.input[2]) if len(n.input) > 2 and n.input[2] else np.array(0)
                 if s is not None and np.size(s) == 1 and np.size(z) == 1:
                     self._input_quant[n.input[0]] = (float(np.ravel(s)[0]), float(np.ravel(z)[0]))
-            if n.op_type == "QuantizeLinear" and n.output and n.output[0] in {
-                o.name for o in g.output
-            }:
+            if (
+                n.op_type == "QuantizeLinear"
+                and n.output
+                and n.output[0] in {o.name for o in g.output}
+            ):
                 s = value(n.input[1]) if len(n.input) > 1 else None
                 z = value(n.input[2]) if len(n.input) > 2 and n.input[2] else np.array(0)
                 if s is not None and np.size(s) == 1 and np.size(z) == 1:
@@ -310,9 +334,18 @@ class _OnnxGraphFacts:
     def is_quantized(self) -> bool:
         """Whether the graph holds int8 QDQ / QLinear ops (an int8 model; OpenVINO IR:
         FakeQuantize)."""
-        return bool(self.op_types & {"QUANTIZELINEAR", "DEQUANTIZELINEAR", "QLINEARCONV",
-                                     "QLINEARMATMUL", "MATMULINTEGER", "CONVINTEGER",
-                                     "FAKEQUANTIZE"})
+        return bool(
+            self.op_types
+            & {
+                "QUANTIZELINEAR",
+                "DEQUANTIZELINEAR",
+                "QLINEARCONV",
+                "QLINEARMATMUL",
+                "MATMULINTEGER",
+                "CONVINTEGER",
+                "FAKEQUANTIZE",
+            }
+        )
 
 
 _ORT_PROVIDERS = {
@@ -341,8 +374,10 @@ class OnnxRuntimeEngine(_OnnxGraphFacts, Engine):
         self.provider = provider
         wanted = _ORT_PROVIDERS[provider]
         if provider != "cpu" and wanted[0] not in ort.get_available_providers():
-            raise ModelError(f"onnxruntime has no {wanted[0]} in this install "
-                             f"(it has {', '.join(ort.get_available_providers())})")
+            raise ModelError(
+                f"onnxruntime has no {wanted[0]} in this install "
+                f"(it has {', '.join(ort.get_available_providers())})"
+            )
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if self.threads:
@@ -355,26 +390,34 @@ class OnnxRuntimeEngine(_OnnxGraphFacts, Engine):
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(
-                str(self.path), sess_options=so, providers=wanted
-            )
+            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=wanted)
         except Exception as exc:  # ORT raises its own exception types (InvalidProtobuf, Fail, ...)
             raise ModelError(
                 f"{self.path.name} is not a usable ONNX model ({_first_line(exc)})"
             ) from None
         if provider != "cpu" and self.session.get_providers()[0] != wanted[0]:
-            raise ModelError(f"onnxruntime's {wanted[0]} cannot run {self.path.name} here "
-                             f"(no usable GPU; ORT fell back to {self.session.get_providers()[0]})")
+            raise ModelError(
+                f"onnxruntime's {wanted[0]} cannot run {self.path.name} here "
+                f"(no usable GPU; ORT fell back to {self.session.get_providers()[0]})"
+            )
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map or {})
         self._graph_facts()
         self.inputs = [
-            TensorInfo(i.name, _dims(i.shape), np.dtype(_ORT_TYPES.get(i.type, np.float32)),
-                       self._input_quant.get(i.name))
+            TensorInfo(
+                i.name,
+                _dims(i.shape),
+                np.dtype(_ORT_TYPES.get(i.type, np.float32)),
+                self._input_quant.get(i.name),
+            )
             for i in self.session.get_inputs()
         ]
         self.outputs = [
-            TensorInfo(o.name, _dims(o.shape), np.dtype(_ORT_TYPES.get(o.type, np.float32)),
-                       self._output_quant.get(o.name))
+            TensorInfo(
+                o.name,
+                _dims(o.shape),
+                np.dtype(_ORT_TYPES.get(o.type, np.float32)),
+                self._output_quant.get(o.name),
+            )
             for o in self.session.get_outputs()
         ]
         self._output_names = [o.name for o in self.outputs]
@@ -486,7 +529,11 @@ class LiteRTEngine(Engine):
             for t in o.get("outputs", []):
                 by_out[int(t)] = o
         idx, op = out["index"], by_out.get(out["index"])
-        while op is not None and str(op.get("op_name", "")).upper() in ("CAST", "RESHAPE", "SQUEEZE"):
+        while op is not None and str(op.get("op_name", "")).upper() in (
+            "CAST",
+            "RESHAPE",
+            "SQUEEZE",
+        ):
             idx = int(op["inputs"][0])
             op = by_out.get(idx)
         if op is None or str(op.get("op_name", "")).upper() != "ARG_MAX":
@@ -539,7 +586,9 @@ class LiteRTEngine(Engine):
         shape = sig if sig is not None and len(sig) else d["shape"]
         dims = tuple(int(x) if int(x) > 0 else None for x in shape)
         scale, zp = d.get("quantization", (0.0, 0))
-        quant = (float(scale), float(zp)) if scale and np.issubdtype(d["dtype"], np.integer) else None
+        quant = (
+            (float(scale), float(zp)) if scale and np.issubdtype(d["dtype"], np.integer) else None
+        )
         return TensorInfo(d["name"], dims, np.dtype(d["dtype"]), quant)
 
     def run(self, feed: dict) -> list[np.ndarray]:
@@ -589,7 +638,6 @@ def _openvino_env_config() -> dict:
     return extra
 
 
-
 class OpenVINOEngine(_OnnxGraphFacts, Engine):
     """OpenVINO runtime (IR .xml/.bin, or .onnx when asked for explicitly or chosen by auto).
 
@@ -605,8 +653,14 @@ class OpenVINOEngine(_OnnxGraphFacts, Engine):
 
     name = "openvino"
 
-    def __init__(self, path, threads: int | None = None, precision: str | None = None,
-                 device: str = "CPU", cache_dir=None):
+    def __init__(
+        self,
+        path,
+        threads: int | None = None,
+        precision: str | None = None,
+        device: str = "CPU",
+        cache_dir=None,
+    ):
         super().__init__()
         ov = require("openvino", "openvino")
         self.path = Path(path)
@@ -617,12 +671,16 @@ class OpenVINOEngine(_OnnxGraphFacts, Engine):
         device = str(device).upper()
         core = ov.Core()
         if device != "CPU" and device not in core.available_devices:
-            raise ModelError(f"OpenVINO has no {device} device here "
-                             f"(devices: {', '.join(core.available_devices) or 'none'})")
+            raise ModelError(
+                f"OpenVINO has no {device} device here "
+                f"(devices: {', '.join(core.available_devices) or 'none'})"
+            )
         try:
             model = core.read_model(str(self.path))
         except Exception as exc:
-            raise ModelError(f"{self.path.name} is not a model OpenVINO can read ({_first_line(exc)})") from None
+            raise ModelError(
+                f"{self.path.name} is not a model OpenVINO can read ({_first_line(exc)})"
+            ) from None
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if self.threads and device == "CPU":
             config["INFERENCE_NUM_THREADS"] = self.threads
@@ -634,7 +692,9 @@ class OpenVINOEngine(_OnnxGraphFacts, Engine):
         try:
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
-            raise ModelError(f"OpenVINO cannot compile {self.path.name} ({_first_line(exc)})") from None
+            raise ModelError(
+                f"OpenVINO cannot compile {self.path.name} ({_first_line(exc)})"
+            ) from None
         self.request = self.compiled.create_infer_request()
         self.device = device
         self.op_types = {op.get_type_name().upper() for op in model.get_ops()}

@@ -73,7 +73,8 @@ def check_input_size(size) -> None:
             f"--input-size {w}x{h} is too large ({gib:.1f} GiB for the input tensor alone): "
             f"at most {MAX_INPUT_SIDE} per side and {MAX_INPUT_PIXELS / 1e6:.1f} megapixels "
             "(e.g. 4096x4096); segmentation models take a few hundred pixels per side "
-            "(e.g. 512x512)")
+            "(e.g. 512x512)"
+        )
 
 
 @dataclass
@@ -149,9 +150,15 @@ class IOSpec:
 def norm_name(mean, std) -> str:
     for name, (m, s) in NORMS.items():
         if np.allclose(mean, m, atol=2e-3) and np.allclose(std, s, atol=2e-3):
-            return {"0_1": "[0,1]", "-1_1": "[-1,1]", "imagenet": "imagenet mean/std",
-                    "0_255": "raw 0..255"}[name]
-    return "mean/std " + ",".join(f"{x:.4g}" for x in mean) + " / " + ",".join(f"{x:.4g}" for x in std)
+            return {
+                "0_1": "[0,1]",
+                "-1_1": "[-1,1]",
+                "imagenet": "imagenet mean/std",
+                "0_255": "raw 0..255",
+            }[name]
+    return (
+        "mean/std " + ",".join(f"{x:.4g}" for x in mean) + " / " + ",".join(f"{x:.4g}" for x in std)
+    )
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -159,7 +166,11 @@ def _parse_floats(v) -> tuple | None:
     try:
         if isinstance(v, str):
             v = v.strip()
-            vals = json.loads(v) if v.startswith("[") else [float(x) for x in re.split(r"[,\s]+", v) if x]
+            vals = (
+                json.loads(v)
+                if v.startswith("[")
+                else [float(x) for x in re.split(r"[,\s]+", v) if x]
+            )
         else:
             vals = list(v)
         vals = [float(x) for x in vals]
@@ -197,7 +208,9 @@ def _metadata_classes(meta: dict):
         if key in low:
             v = str(low[key]).strip()
             try:
-                names = json.loads(v) if v.startswith(("[", "{")) else [x.strip() for x in v.split(",")]
+                names = (
+                    json.loads(v) if v.startswith(("[", "{")) else [x.strip() for x in v.split(",")]
+                )
             except ValueError:
                 continue
             if isinstance(names, dict):  # {"0": "background", ...}
@@ -252,7 +265,8 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
     if len(image_inputs) != 1:
         names = ", ".join(t.describe() for t in engine.inputs)
         raise ModelError(
-            f"the model has {len(engine.inputs)} inputs ({names}); liveseg needs exactly one image input"
+            f"the model has {len(engine.inputs)} inputs ({names}); "
+            "liveseg needs exactly one image input"
         )
     t = image_inputs[0]
     dims = list(t.shape)
@@ -264,7 +278,9 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
             f"[1,H,W,3]); this model cannot be used"
         )
     if t.dtype.kind not in "fiu":
-        raise ModelError(f"input {t.describe()} has an unsupported dtype; expected float or (u)int8")
+        raise ModelError(
+            f"input {t.describe()} has an unsupported dtype; expected float or (u)int8"
+        )
     if t.dtype.kind in "iu" and t.dtype not in (np.dtype(np.uint8), np.dtype(np.int8)):
         raise ModelError(f"input {t.describe()} is an integer tensor that is not uint8/int8")
 
@@ -288,7 +304,11 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
             f"pass --layout nchw|nhwc if it is an image input"
         )
     c_axis, h_axis, w_axis = (1, 2, 3) if layout == "nchw" else (3, 1, 2)
-    channels = dims[c_axis] if dims[c_axis] is not None else (4 if card is not None and card.prev_mask_input else 3)
+    channels = (
+        dims[c_axis]
+        if dims[c_axis] is not None
+        else (4 if card is not None and card.prev_mask_input else 3)
+    )
     if channels not in (3, 4):
         raise ModelError(
             f"input {t.describe()} read as {layout} has {channels} channels; liveseg feeds 3 (RGB) "
@@ -296,7 +316,9 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
             f"if the layout is wrong"
         )
     if dims[0] not in (1, None):
-        raise ModelError(f"input {t.describe()} has a fixed batch of {dims[0]}; liveseg feeds one frame")
+        raise ModelError(
+            f"input {t.describe()} has a fixed batch of {dims[0]}; liveseg feeds one frame"
+        )
 
     # size
     H, W = dims[h_axis], dims[w_axis]
@@ -327,7 +349,9 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
     if t.dtype.kind in "iu" and quant is None:
         quant = (1.0, 0.0) if t.dtype == np.uint8 else (1.0, -128.0)
     if ov.mean is not None or ov.std is not None:
-        base_mean, base_std = (tuple(card.mean), tuple(card.std)) if card is not None else (None, None)
+        base_mean, base_std = (
+            (tuple(card.mean), tuple(card.std)) if card is not None else (None, None)
+        )
         if base_mean is None:
             auto = _auto_norm(engine, t, layout, quant)
             base_mean, base_std = auto[0], auto[1]
@@ -339,11 +363,18 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
     else:
         mean, std, norm_source = _auto_norm(engine, t, layout, quant)
     return dict(
-        input_name=t.name, input_dtype=t.dtype.name, layout=layout, channels=int(channels),
-        input_size=(int(size[0]), int(size[1])), dynamic_size=dynamic,
-        mean=tuple(float(x) for x in mean), std=tuple(float(x) for x in std),
+        input_name=t.name,
+        input_dtype=t.dtype.name,
+        layout=layout,
+        channels=int(channels),
+        input_size=(int(size[0]), int(size[1])),
+        dynamic_size=dynamic,
+        mean=tuple(float(x) for x in mean),
+        std=tuple(float(x) for x in std),
         input_quant=quant if t.dtype.kind in "iu" else None,
-        norm=norm_name(mean, std), norm_source=norm_source, layout_source=layout_src,
+        norm=norm_name(mean, std),
+        norm_source=norm_source,
+        layout_source=layout_src,
     )
 
 
@@ -382,8 +413,22 @@ def _flat_hw(n, H, W):
 
 
 # Ops whose integer output is a class index (arg-max) or a thresholded 0/1 mask.
-LABEL_OPS = {"ARGMAX", "ARGMIN", "TOPK", "GREATER", "GREATEREQUAL", "GREATEROREQUAL", "LESS",
-             "LESSEQUAL", "LESSOREQUAL", "EQUAL", "NOTEQUAL", "NOT", "AND", "OR"}
+LABEL_OPS = {
+    "ARGMAX",
+    "ARGMIN",
+    "TOPK",
+    "GREATER",
+    "GREATEREQUAL",
+    "GREATEROREQUAL",
+    "LESS",
+    "LESSEQUAL",
+    "LESSOREQUAL",
+    "EQUAL",
+    "NOTEQUAL",
+    "NOT",
+    "AND",
+    "OR",
+}
 
 
 @dataclass
@@ -429,8 +474,12 @@ def _int8_map_kind(arr, info, engine, hint) -> tuple[str, tuple | None, str, int
     v = np.unique(arr)
     if v.size == 2 and v.min() == 0 and v.max() == 1:
         return "labels", None, "only values 0 and 1 on the probe", 2
-    return "fg_prob", conf_quant, (
-        f"values {int(v.min())}..{int(v.max())} on the probe" if v.size > 1 else "default"), 1
+    return (
+        "fg_prob",
+        conf_quant,
+        (f"values {int(v.min())}..{int(v.max())} on the probe" if v.size > 1 else "default"),
+        1,
+    )
 
 
 def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout, hint=None):
@@ -466,17 +515,24 @@ def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout, hint=No
             kind, quant, why, C = _int8_map_kind(arr, info, engine, hint)
             dt = np.dtype(arr.dtype).name
             if kind == "labels":
-                note = (f"1-channel {dt} output without quantization parameters read as a "
-                        f"label map [{why}]")
+                note = (
+                    f"1-channel {dt} output without quantization parameters read as a "
+                    f"label map [{why}]"
+                )
                 return _Read("labels", "map", hw, C, None, note, why)
             scale = "value/255" if dt == "uint8" else "(value+128)/255"
-            note = (f"1-channel {dt} output without quantization parameters read as a confidence "
-                    f"map: P(foreground) = {scale}, foreground above 0.5 [from {why}]; pass "
-                    f"--classes with 3+ names if it is a label map")
+            note = (
+                f"1-channel {dt} output without quantization parameters read as a confidence "
+                f"map: P(foreground) = {scale}, foreground above 0.5 [from {why}]; pass "
+                f"--classes with 3+ names if it is a label map"
+            )
             return _Read("fg_prob", "map", hw, 1, quant, note, why)
         return _Read("labels", "map", hw, None, why=f"{np.dtype(arr.dtype).name} output")
-    vals = arr.astype(np.float32) if info.quant is None else (
-        (arr.astype(np.float32) - info.quant[1]) * info.quant[0])
+    vals = (
+        arr.astype(np.float32)
+        if info.quant is None
+        else ((arr.astype(np.float32) - info.quant[1]) * info.quant[0])
+    )
     if len(s) == 2:  # (h, w)
         s = [1] + s if not (s[0] == 1 and s[1] > 1) else s
         if len(s) == 2:
@@ -500,7 +556,9 @@ def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout, hint=No
     elif nhwc_ok:
         layout = "nhwc"
     else:
-        return f"a float tensor of shape {list(shape)} with no spatial grid matching the {W}x{H} input"
+        return (
+            f"a float tensor of shape {list(shape)} with no spatial grid matching the {W}x{H} input"
+        )
     C, h, w = (s[0], s[1], s[2]) if layout == "nchw" else (s[2], s[0], s[1])
     if h * w <= 1:
         return f"a float tensor of shape {list(shape)} with no spatial extent"
@@ -529,8 +587,11 @@ def _constant_note(arr: np.ndarray, name: str, r: _Read) -> str | None:
         return None
     if r.kind == "labels":
         v = np.unique(a)
-        return (f"output {name} is constant ({v[0].item()}) on liveseg's synthetic probe image"
-                if v.size == 1 else None)
+        return (
+            f"output {name} is constant ({v[0].item()}) on liveseg's synthetic probe image"
+            if v.size == 1
+            else None
+        )
     x = a.astype(np.float32)
     if r.quant is not None:
         x = (x - np.float32(r.quant[1])) * np.float32(r.quant[0])
@@ -538,8 +599,10 @@ def _constant_note(arr: np.ndarray, name: str, r: _Read) -> str | None:
     if hi - lo <= 1e-6 * max(1.0, abs(hi)):
         return f"output {name} is constant ({lo:.4g}) on liveseg's synthetic probe image"
     if r.kind in ("fg_prob", "probs") and hi - lo < 1 / 255:
-        return (f"output {name} is nearly constant ({lo:.3g}..{hi:.3g}) on liveseg's synthetic "
-                f"probe image (no foreground in it?)")
+        return (
+            f"output {name} is nearly constant ({lo:.3g}..{hi:.3g}) on liveseg's synthetic "
+            f"probe image (no foreground in it?)"
+        )
     return None
 
 
@@ -548,7 +611,7 @@ def probe_image(W: int, H: int) -> np.ndarray:
     rng = np.random.default_rng(1234)
     img = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
     img[: H // 2, : W // 2] = (220, 30, 30)
-    img[H // 2:, W // 2:] = (30, 30, 220)
+    img[H // 2 :, W // 2 :] = (30, 30, 220)
     return img
 
 
@@ -596,9 +659,11 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
 
     reasons = []
     chosen = None
-    hint = {"card_kind": card.output_kind if card is not None else None,
-            "n_classes": _class_count_hint(card, ov, engine)}
-    for i, (arr, info) in enumerate(zip(outs, engine.outputs)):
+    hint = {
+        "card_kind": card.output_kind if card is not None else None,
+        "n_classes": _class_count_hint(card, ov, engine),
+    }
+    for i, (arr, info) in enumerate(zip(outs, engine.outputs, strict=True)):
         r = _classify(np.asarray(arr), info, engine, H, W, None, spec.layout, hint)
         if isinstance(r, str):
             reasons.append(f"{info.name}: {r}")
@@ -623,8 +688,10 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
         spec.output_kind_source = "card"
     elif kind != "labels" and card is not None and card.output_kind != kind:
         # The card is authoritative about the meaning (e.g. logits whose probe looked like probs).
-        compatible = {kind, card.output_kind} <= {"logits", "probs"} or {kind, card.output_kind} <= {
-            "fg_prob", "fg_logit"}
+        compatible = {kind, card.output_kind} <= {"logits", "probs"} or {
+            kind,
+            card.output_kind,
+        } <= {"fg_prob", "fg_logit"}
         if compatible:
             spec.output_kind = card.output_kind
             spec.output_kind_source = "card"
@@ -662,8 +729,13 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
     if ov.classes:
         if len(ov.classes) != spec.num_classes:
             raise ConfigError(
-                f"--classes names {len(ov.classes)} classes but the model outputs {spec.num_classes}"
-                + (" (a 1-channel foreground map counts as background,foreground)" if C == 1 else "")
+                f"--classes names {len(ov.classes)} classes "
+                f"but the model outputs {spec.num_classes}"
+                + (
+                    " (a 1-channel foreground map counts as background,foreground)"
+                    if C == 1
+                    else ""
+                )
             )
         spec.classes, spec.classes_source = list(ov.classes), "override"
     elif card is not None and card.classes:

@@ -38,7 +38,9 @@ def resolve_model_path(spec) -> Path:
     if p.exists():
         raise ModelError(f"model path is not a file: {p}")
     names = [c.name for c in zoo.list_shipped()]
-    hint = f"shipped models: {', '.join(names)}" if names else "no models are shipped in this install"
+    hint = (
+        f"shipped models: {', '.join(names)}" if names else "no models are shipped in this install"
+    )
     raise ModelError(f"model {s!r} is neither a shipped model name nor an existing file ({hint})")
 
 
@@ -64,11 +66,14 @@ class SegModel:
         self.card = card
         self.io = io
         self.card_source = card_source
-        fg = card.class_indices(card.foreground) if card.foreground else [max(1, io.num_classes - 1)]
+        fg = (
+            card.class_indices(card.foreground) if card.foreground else [max(1, io.num_classes - 1)]
+        )
         self.foreground_indices = fg
         self._pre = Preprocessor(io, fg_classes=fg)
-        self._post = Postprocessor(io, classes=card.classes,
-                                   default_foreground=card.default_foreground_indices())
+        self._post = Postprocessor(
+            io, classes=card.classes, default_foreground=card.default_foreground_indices()
+        )
         self._input_name = io.input_name
         self._squeeze_batch = len(engine.inputs[0].shape) == 3
         # What ran and why (liveseg.runtime.autoselect.EngineChoice); set by load_model.
@@ -98,7 +103,9 @@ class SegModel:
         pred = self.postprocess(raw, frame_rgb.shape[:2])
         t3 = time.perf_counter()
         pred.extras["timings_ms"] = {
-            "preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3,
+            "preprocess": (t1 - t0) * 1e3,
+            "inference": (t2 - t1) * 1e3,
+            "postprocess": (t3 - t2) * 1e3,
         }
         return pred
 
@@ -125,8 +132,10 @@ class SegModel:
         return d
 
     def __repr__(self) -> str:
-        return (f"SegModel({self.path.name}, engine={self.engine.name}, {self.io.output_kind}, "
-                f"{self.io.num_classes} classes, input {self.io.input_size[0]}x{self.io.input_size[1]})")
+        return (
+            f"SegModel({self.path.name}, engine={self.engine.name}, {self.io.output_kind}, "
+            f"{self.io.num_classes} classes, input {self.io.input_size[0]}x{self.io.input_size[1]})"
+        )
 
 
 def _synthesise_card(path: Path, io: IOSpec) -> ModelCard:
@@ -149,8 +158,12 @@ def _card_with_io(card: ModelCard, io: IOSpec) -> ModelCard:
     """The card, updated with what overrides/detection decided (so consumers see one truth)."""
     d = card.to_dict()
     d.update(
-        classes=list(io.classes), input_size=list(io.input_size), mean=list(io.mean),
-        std=list(io.std), layout=io.layout, output_kind=io.output_kind,
+        classes=list(io.classes),
+        input_size=list(io.input_size),
+        mean=list(io.mean),
+        std=list(io.std),
+        layout=io.layout,
+        output_kind=io.output_kind,
         prev_mask_input=io.prev_mask_input,
     )
     if list(card.classes) != list(io.classes):
@@ -167,8 +180,13 @@ def build_model(path: Path, engine: Engine, overrides: IOOverrides | None = None
     return SegModel(path, engine, card, io, source)
 
 
-def load_model(spec, engine: str = "auto", threads: int | None = None,
-               overrides: IOOverrides | None = None, siblings: bool = True) -> SegModel:
+def load_model(
+    spec,
+    engine: str = "auto",
+    threads: int | None = None,
+    overrides: IOOverrides | None = None,
+    siblings: bool = True,
+) -> SegModel:
     """Open a shipped model name or a model file, ready to ``predict`` frames.
 
     ``engine="auto"`` measures the engines that can run the file on this machine (once per
@@ -183,7 +201,8 @@ def load_model(spec, engine: str = "auto", threads: int | None = None,
     name, _ = parse_engine(engine)
     if name == "auto":
         plain = overrides is None or not any(
-            v is not None for v in dataclasses.asdict(overrides).values())
+            v is not None for v in dataclasses.asdict(overrides).values()
+        )
         sibs = shipped_siblings(path) if siblings and plain else []
         return select_model(path, threads=threads, overrides=overrides, siblings=sibs)
     model = build_model(path, make_engine(path, engine, threads), overrides)

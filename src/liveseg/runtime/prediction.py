@@ -59,8 +59,11 @@ class Prediction:
             classes = [classes]
         names = list(self.classes or ())
         lookup = {c.lower(): i for i, c in enumerate(names)}
-        known = (f"this model's classes are: {', '.join(names)}" if names
-                 else f"this model has {n} unnamed classes: use indices 0..{n - 1}")
+        known = (
+            f"this model's classes are: {', '.join(names)}"
+            if names
+            else f"this model has {n} unnamed classes: use indices 0..{n - 1}"
+        )
         out = []
         for c in classes:
             if isinstance(c, (bool, np.bool_)):
@@ -99,5 +102,8 @@ class Prediction:
 
 def _plain_indices(classes, n) -> bool:
     """The effects' per-frame fast path: a list of valid int indices needs no lookup."""
-    return isinstance(classes, list) and bool(classes) and all(
-        type(i) is int and 0 <= i < n for i in classes)
+    return (
+        isinstance(classes, list)
+        and bool(classes)
+        and all(type(i) is int and 0 <= i < n for i in classes)
+    )

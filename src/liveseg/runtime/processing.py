@@ -68,12 +68,16 @@ class Preprocessor:
         self.b_row = np.tile(self.b, self.W)
         # Fast paths for integer inputs that take pixels as they are (or shifted by 128).
         self.identity = bool(
-            self.quantized and self.dtype == np.uint8
-            and np.allclose(a, 1.0, atol=1e-3) and np.allclose(b, 0.0, atol=0.51)
+            self.quantized
+            and self.dtype == np.uint8
+            and np.allclose(a, 1.0, atol=1e-3)
+            and np.allclose(b, 0.0, atol=0.51)
         )
         self.xor128 = bool(
-            self.quantized and self.dtype == np.int8
-            and np.allclose(a, 1.0, atol=1e-3) and np.allclose(b, -128.0, atol=0.51)
+            self.quantized
+            and self.dtype == np.int8
+            and np.allclose(a, 1.0, atol=1e-3)
+            and np.allclose(b, -128.0, atol=0.51)
         )
         self.plain_float = self.dtype == np.float32
 
@@ -231,8 +235,12 @@ class Postprocessor:
         return np.ascontiguousarray(y, dtype=np.float32)
 
     def __call__(self, raw, frame_size) -> Prediction:
-        return Prediction(self.probs(raw), (int(frame_size[0]), int(frame_size[1])),
-                          classes=self.classes, default_foreground=self.default_foreground)
+        return Prediction(
+            self.probs(raw),
+            (int(frame_size[0]), int(frame_size[1])),
+            classes=self.classes,
+            default_foreground=self.default_foreground,
+        )
 
 
 def check_output_shape(spec, arr: np.ndarray) -> None:
@@ -240,6 +248,7 @@ def check_output_shape(spec, arr: np.ndarray) -> None:
     want = n * (1 if spec.output_kind in ("labels", "fg_prob", "fg_logit") else spec.num_classes)
     if arr.size != want:
         raise ModelError(
-            f"model output {spec.output_name!r} has shape {tuple(arr.shape)}, expected {want} values "
+            f"model output {spec.output_name!r} has shape {tuple(arr.shape)}, "
+            f"expected {want} values "
             f"for a {spec.output_size[1]}x{spec.output_size[0]} {spec.output_kind} map"
         )

@@ -32,10 +32,10 @@ INFO_NAME = "labels.json"
 FORMAT = "liveseg-soft-labels"
 ENCODINGS = {
     "foreground_png": "<stem>.png: single-channel uint8 at the image's size, "
-                      "value = round(255 * P(foreground))",
+    "value = round(255 * P(foreground))",
     "probs_npz": "<stem>.npz: 'probs' float16 (C, h, w) class probabilities at the model's "
-                 "output size (each pixel sums to 1), 'classes' the class names, 'image_size' "
-                 "(H, W) of the image",
+    "output size (each pixel sums to 1), 'classes' the class names, 'image_size' "
+    "(H, W) of the image",
     "class_png": "<stem>.png: single-channel uint8 class indices at the image's size (arg-max)",
 }
 
@@ -100,8 +100,11 @@ def read_info(folder) -> dict:
         raise InputError(f"{p} not found: {folder} is not a liveseg label folder") from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{p} is unreadable: {exc}") from None
-    if (not isinstance(info, dict) or info.get("format") != FORMAT
-            or info.get("encoding") not in ENCODINGS):
+    if (
+        not isinstance(info, dict)
+        or info.get("format") != FORMAT
+        or info.get("encoding") not in ENCODINGS
+    ):
         raise InputError(f"{p} is not a liveseg soft-label description")
     return info
 
@@ -149,8 +152,9 @@ def read_soft_label(folder, stem: str, size: tuple[int, int] | None = None) -> n
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path} is not a readable soft label ({exc})") from None
         if size is not None and tuple(out.shape[1:]) != (size[1], size[0]):
-            out = np.stack([cv2.resize(c, tuple(size), interpolation=cv2.INTER_LINEAR)
-                            for c in out])
+            out = np.stack(
+                [cv2.resize(c, tuple(size), interpolation=cv2.INTER_LINEAR) for c in out]
+            )
             out /= np.maximum(out.sum(axis=0, keepdims=True), 1e-6)
         return out
     img = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_UNCHANGED)
@@ -195,8 +199,11 @@ def check_writable_folder(folder, create: bool = True) -> Path:
 
 
 def _same_teacher(a: dict, b: dict) -> bool:
-    return (a.get("encoding") == b.get("encoding") and a.get("classes") == b.get("classes")
-            and (a.get("teacher") or {}).get("sha256") == (b.get("teacher") or {}).get("sha256"))
+    return (
+        a.get("encoding") == b.get("encoding")
+        and a.get("classes") == b.get("classes")
+        and (a.get("teacher") or {}).get("sha256") == (b.get("teacher") or {}).get("sha256")
+    )
 
 
 def encode_soft_label(model, pred, encoding: str) -> bytes | dict:
@@ -204,13 +211,16 @@ def encode_soft_label(model, pred, encoding: str) -> bytes | dict:
     import cv2
 
     if encoding == "probs_npz":
-        return {"probs": pred.probs.astype(np.float16),
-                "classes": np.asarray(list(model.classes), dtype=str),
-                "image_size": np.asarray(pred.frame_size, np.int32)}
+        return {
+            "probs": pred.probs.astype(np.float16),
+            "classes": np.asarray(list(model.classes), dtype=str),
+            "image_size": np.asarray(pred.frame_size, np.int32),
+        }
     if encoding == "class_png":
         if model.num_classes > 256:
-            raise OutputError(f"--hard writes 8-bit PNGs; this model has {model.num_classes} "
-                              "classes")
+            raise OutputError(
+                f"--hard writes 8-bit PNGs; this model has {model.num_classes} classes"
+            )
         img = pred.labels()
     else:
         p = pred.foreground(model.foreground_indices)
@@ -221,8 +231,9 @@ def encode_soft_label(model, pred, encoding: str) -> bytes | dict:
     return buf.tobytes()
 
 
-def label_images(model, paths, folder, *, hard: bool = False, overwrite: bool = False,
-                 progress=None) -> dict:
+def label_images(
+    model, paths, folder, *, hard: bool = False, overwrite: bool = False, progress=None
+) -> dict:
     """Run ``model`` (a SegModel) over image ``paths`` and write soft labels into ``folder``.
 
     Everything that can be checked is checked before the first image: the folder is
@@ -239,8 +250,10 @@ def label_images(model, paths, folder, *, hard: bool = False, overwrite: bool = 
     stems: dict[str, Path] = {}
     for p in paths:
         if p.stem in stems and stems[p.stem].resolve() != p.resolve():
-            raise InputError(f"{stems[p.stem]} and {p} share the name stem {p.stem!r}: "
-                             "their labels would collide")
+            raise InputError(
+                f"{stems[p.stem]} and {p} share the name stem {p.stem!r}: "
+                "their labels would collide"
+            )
         stems[p.stem] = p
     folder = check_writable_folder(folder)
     encoding = encoding_for(model, hard)
@@ -253,20 +266,26 @@ def label_images(model, paths, folder, *, hard: bool = False, overwrite: bool = 
         except (OSError, ValueError):
             old = {}
         if not overwrite and not _same_teacher(old, info):
-            raise OutputError(f"{info_path} describes other labels (another teacher, classes or "
-                              "encoding); use another folder or pass --overwrite")
+            raise OutputError(
+                f"{info_path} describes other labels (another teacher, classes or "
+                "encoding); use another folder or pass --overwrite"
+            )
         if _same_teacher(old, info):
             old_images = dict(old.get("images") or {})
     inputs = {p.resolve() for p in paths}
     targets = {s: folder / output_name(s, encoding) for s in stems}
     for t in targets.values():
         if t.resolve() in inputs:
-            raise OutputError(f"refusing to overwrite the input {t} with its label; "
-                              "choose another -o")
+            raise OutputError(
+                f"refusing to overwrite the input {t} with its label; choose another -o"
+            )
     existing = [t for t in targets.values() if t.exists()]
     if existing and not overwrite:
-        what = (f"{existing[0]} exists" if len(existing) == 1 else
-                f"{len(existing)} labels exist already ({existing[0]}, ...)")
+        what = (
+            f"{existing[0]} exists"
+            if len(existing) == 1
+            else f"{len(existing)} labels exist already ({existing[0]}, ...)"
+        )
         raise OutputError(f"{what}; pass --overwrite to replace")
 
     write_text_atomic(info_path, json.dumps({**info, "images": old_images}, indent=2) + "\n")
@@ -286,8 +305,11 @@ def label_images(model, paths, folder, *, hard: bool = False, overwrite: bool = 
             progress(i + 1, len(stems))
     elapsed = time.perf_counter() - t0
     info["images"] = {**old_images, **done}
-    info["labelled"] = {"count": len(done), "seconds": round(elapsed, 3),
-                        "date": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    info["labelled"] = {
+        "count": len(done),
+        "seconds": round(elapsed, 3),
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     write_text_atomic(info_path, json.dumps(info, indent=2) + "\n")
     return info
 

@@ -62,10 +62,22 @@ DEFAULTS: dict = {
     "batch_size": 8,
     "val_batch_size": 4,
     "max_iters_per_epoch": None,  # cap iterations per epoch (smoke runs)
-    "optimizer": {"name": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "momentum": 0.9,
-                  "final_lr": 0.1, "gamma": 1e-3, "nesterov": False},
-    "schedule": {"name": "poly", "power": 0.9, "warmup_iters": 0, "warmup_ratio": 0.1,
-                 "min_lr": 0.0},
+    "optimizer": {
+        "name": "adamw",
+        "lr": 1e-3,
+        "weight_decay": 1e-4,
+        "momentum": 0.9,
+        "final_lr": 0.1,
+        "gamma": 1e-3,
+        "nesterov": False,
+    },
+    "schedule": {
+        "name": "poly",
+        "power": 0.9,
+        "warmup_iters": 0,
+        "warmup_ratio": 0.1,
+        "min_lr": 0.0,
+    },
     "loss": [{"name": "ce", "weight": 1.0}],
     "class_weights": None,  # list of C floats
     "grad_clip": None,
@@ -135,9 +147,11 @@ def load_config(path=None, overrides=None, base: dict | None = None) -> dict:
             raise ConfigError(f"config {p} must be a mapping at the top level")
         unknown = sorted(set(user) - set(DEFAULTS))
         if unknown:
-            raise ConfigError(f"config {p}: unknown keys "
-                              f"{', '.join(map(repr, unknown))}{_suggest(unknown[0], DEFAULTS)} "
-                              f"(known: {', '.join(sorted(DEFAULTS))})")
+            raise ConfigError(
+                f"config {p}: unknown keys "
+                f"{', '.join(map(repr, unknown))}{_suggest(unknown[0], DEFAULTS)} "
+                f"(known: {', '.join(sorted(DEFAULTS))})"
+            )
     cfg = _merge(DEFAULTS, base or {})
     cfg = _merge(cfg, user)
     cfg = apply_overrides(cfg, overrides)
@@ -199,26 +213,35 @@ def validate(cfg: dict) -> None:
     prev = parse_prev_mask(cfg["data"].get("prev_mask")) is not None
     model_prev = bool((cfg["model"].get("options") or {}).get("prev_mask", False))
     if prev and not model_prev:
-        raise ConfigError("config: data.prev_mask needs model.options.prev_mask: true "
-                          "(a 4-channel model)")
+        raise ConfigError(
+            "config: data.prev_mask needs model.options.prev_mask: true (a 4-channel model)"
+        )
     if model_prev and not prev:
-        raise ConfigError("config: model.options.prev_mask: true needs data.prev_mask "
-                          "(true, or a mapping of augmentation strengths) to train the 4th channel")
+        raise ConfigError(
+            "config: model.options.prev_mask: true needs data.prev_mask "
+            "(true, or a mapping of augmentation strengths) to train the 4th channel"
+        )
     teacher = cfg["data"].get("teacher")
     if teacher is not None:
         if not isinstance(teacher, dict) or not teacher.get("dir"):
-            raise ConfigError("config: data.teacher must be {dir: LABEL_DIR, weight: W} "
-                              "(LABEL_DIR written by 'liveseg label')")
+            raise ConfigError(
+                "config: data.teacher must be {dir: LABEL_DIR, weight: W} "
+                "(LABEL_DIR written by 'liveseg label')"
+            )
         w = teacher.get("weight", 1.0)
         if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
             raise ConfigError(f"config: data.teacher.weight must be a number >= 0, got {w!r}")
     weights = cfg["model"].get("encoder_weights")
     if weights not in (None, "imagenet"):
-        raise ConfigError(f"config: model.encoder_weights must be imagenet or null, got {weights!r}")
+        raise ConfigError(
+            f"config: model.encoder_weights must be imagenet or null, got {weights!r}"
+        )
     init = cfg.get("init_from")
     if init is not None and not (isinstance(init, str) and init.endswith((".pt", ".onnx"))):
-        raise ConfigError("config: init_from must be a checkpoint (.pt) or a float ONNX model "
-                          f"(.onnx), got {init!r}")
+        raise ConfigError(
+            "config: init_from must be a checkpoint (.pt) or a float ONNX model "
+            f"(.onnx), got {init!r}"
+        )
     if not isinstance(cfg.get("freeze_bn"), bool):
         raise ConfigError(f"config: freeze_bn must be true or false, got {cfg.get('freeze_bn')!r}")
 
@@ -247,8 +270,10 @@ def _check_unknown_keys(section: dict, defaults: dict, prefix: str) -> None:
         path = f"{prefix}{key}"
         if key not in defaults:
             where = f"{prefix[:-1]} takes" if prefix else "known keys"
-            raise ConfigError(f"config: unknown key {path!r}{_suggest(key, defaults)} "
-                              f"({where}: {', '.join(sorted(map(str, defaults)))})")
+            raise ConfigError(
+                f"config: unknown key {path!r}{_suggest(key, defaults)} "
+                f"({where}: {', '.join(sorted(map(str, defaults)))})"
+            )
         if isinstance(defaults[key], dict) and not isinstance(value, dict):
             if path in _FREE_FORM and value is None:
                 continue
@@ -335,8 +360,8 @@ def _check_list(cfg, path, n, kind, lo=None, lo_open=False, optional=False, what
     if value is None and optional:
         return
     desc = what or f"a list of {n} {'integers' if kind == 'int' else 'numbers'}" + (
-        f" {'>' if lo_open else '>='} {lo}" if lo is not None else "") + (
-        " or null" if optional else "")
+        f" {'>' if lo_open else '>='} {lo}" if lo is not None else ""
+    ) + (" or null" if optional else "")
     if not isinstance(value, (list, tuple)) or (n is not None and len(value) != n):
         _fail(path, desc, value)
     out = []
@@ -354,8 +379,10 @@ def _check_choice(cfg, path, choices, optional=False):
     if value is None and optional:
         return
     if not isinstance(value, str) or value.lower() not in choices:
-        raise ConfigError(f"config: {path} must be one of {', '.join(choices)}, got {value!r}"
-                          + (_suggest(value, choices) if isinstance(value, str) else ""))
+        raise ConfigError(
+            f"config: {path} must be one of {', '.join(choices)}, got {value!r}"
+            + (_suggest(value, choices) if isinstance(value, str) else "")
+        )
 
 
 def _check_mapping(cfg, path):
@@ -405,11 +432,12 @@ def _check_values(cfg: dict) -> None:
     _check_scalar(cfg, "augment.flip", "bool")
     if _check_mapping(cfg, "augment.jitter"):
         for k in list(cfg["augment"]["jitter"]):
-            _check_scalar(cfg, f"augment.jitter.{k}", "float", lo=0,
-                          hi=0.5 if k == "hue" else None)
-    for name, key, lo, hi, integer in (("blur", "sigma", 0, None, False),
-                                       ("noise", "sigma", 0, None, False),
-                                       ("jpeg", "quality", 1, 100, True)):
+            _check_scalar(cfg, f"augment.jitter.{k}", "float", lo=0, hi=0.5 if k == "hue" else None)
+    for name, key, lo, hi, integer in (
+        ("blur", "sigma", 0, None, False),
+        ("noise", "sigma", 0, None, False),
+        ("jpeg", "quality", 1, 100, True),
+    ):
         if _check_mapping(cfg, f"augment.{name}"):
             if "p" in cfg["augment"][name]:
                 _check_scalar(cfg, f"augment.{name}.p", "float", lo=0, hi=1)
@@ -462,12 +490,15 @@ def _check_losses(terms: list) -> None:
             continue
         name = item["name"].lower()
         if name not in LOSSES:
-            raise ConfigError(f"config: {path}: unknown loss {item['name']!r}"
-                              f"{_suggest(name, LOSSES)} (known: {', '.join(sorted(LOSSES))})")
-        params = set(inspect.signature(LOSSES[name]).parameters) - {"ignore_index",
-                                                                     "class_weights"}
+            raise ConfigError(
+                f"config: {path}: unknown loss {item['name']!r}"
+                f"{_suggest(name, LOSSES)} (known: {', '.join(sorted(LOSSES))})"
+            )
+        params = set(inspect.signature(LOSSES[name]).parameters) - {"ignore_index", "class_weights"}
         for key in item:
             if key not in ("name", "weight") and key not in params:
                 known = sorted(params | {"name", "weight"})
-                raise ConfigError(f"config: unknown key {path}.{key}{_suggest(key, known)} "
-                                  f"(loss {name} takes: {', '.join(known)})")
+                raise ConfigError(
+                    f"config: unknown key {path}.{key}{_suggest(key, known)} "
+                    f"(loss {name} takes: {', '.join(known)})"
+                )

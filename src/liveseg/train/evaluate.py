@@ -35,8 +35,16 @@ def predict_probs(model, x, out_size, scales=(1.0,), flip=False):
     h, w = x.shape[-2:]
     total = None
     for s in scales:
-        xs = x if abs(s - 1.0) < 1e-6 else F.interpolate(
-            x, size=(max(8, round(h * s)), max(8, round(w * s))), mode="bilinear", align_corners=False)
+        xs = (
+            x
+            if abs(s - 1.0) < 1e-6
+            else F.interpolate(
+                x,
+                size=(max(8, round(h * s)), max(8, round(w * s))),
+                mode="bilinear",
+                align_corners=False,
+            )
+        )
         variants = [False, True] if flip else [False]
         for fl in variants:
             inp = torch.flip(xs, dims=[3]) if fl else xs
@@ -50,8 +58,20 @@ def predict_probs(model, x, out_size, scales=(1.0,), flip=False):
 
 
 @torch.no_grad()
-def evaluate_model(model, loader, info, device, mean, std, scales=(1.0,), flip=False,
-                   limit=None, progress=None, channels_last=False, amp=False) -> dict:
+def evaluate_model(
+    model,
+    loader,
+    info,
+    device,
+    mean,
+    std,
+    scales=(1.0,),
+    flip=False,
+    limit=None,
+    progress=None,
+    channels_last=False,
+    amp=False,
+) -> dict:
     """Metrics dict: ConfusionMatrix.summary() (+ j_mean, fg_iou for foreground tasks)."""
     model.eval()
     cm = ConfusionMatrix(info.num_classes, info.ignore_index)
@@ -73,7 +93,12 @@ def evaluate_model(model, loader, info, device, mean, std, scales=(1.0,), flip=F
             h, w = int(sizes[k][0]), int(sizes[k][1])
             if (h, w) != (hmax, wmax):
                 # Padded mask: re-predict at this sample's own size for exact resizing.
-                p = predict_probs(model, x[k : k + 1], (h, w), scales, flip).argmax(1)[0].cpu().numpy()
+                p = (
+                    predict_probs(model, x[k : k + 1], (h, w), scales, flip)
+                    .argmax(1)[0]
+                    .cpu()
+                    .numpy()
+                )
             else:
                 p = preds[k]
             g = masks[k, :h, :w]
@@ -82,7 +107,8 @@ def evaluate_model(model, loader, info, device, mean, std, scales=(1.0,), flip=F
                 idx = int(batch["index"][k])
                 valid = g != info.ignore_index
                 per_clip.setdefault(groups[idx] or "all", []).append(
-                    j_measure((g == 1) & valid, (p == 1) & valid))
+                    j_measure((g == 1) & valid, (p == 1) & valid)
+                )
         seen += len(preds)
         if progress is not None:
             progress(len(preds))

@@ -54,8 +54,11 @@ def load_init_weights(model: torch.nn.Module, path) -> dict:
     missing = [k for k in dst if k not in src]
     extra = [k for k in src if k not in dst]
     if missing or extra:
-        what = (f"{len(missing)} tensors missing (first: {missing[0]})" if missing else
-                f"{len(extra)} unexpected tensors (first: {extra[0]})")
+        what = (
+            f"{len(missing)} tensors missing (first: {missing[0]})"
+            if missing
+            else f"{len(extra)} unexpected tensors (first: {extra[0]})"
+        )
         raise ConfigError(f"init_from {path}: not the same architecture as model.name: {what}")
     new, widened = {}, []
     for k, d in dst.items():
@@ -65,9 +68,11 @@ def load_init_weights(model: torch.nn.Module, path) -> dict:
             continue
         w = _widened(k, s, d)
         if w is None:
-            raise ConfigError(f"init_from {path}: {k} has shape {tuple(s.shape)} in the checkpoint "
-                              f"but {tuple(d.shape)} in this model (only 3 -> 4 input channels "
-                              "can be widened)")
+            raise ConfigError(
+                f"init_from {path}: {k} has shape {tuple(s.shape)} in the checkpoint "
+                f"but {tuple(d.shape)} in this model (only 3 -> 4 input channels "
+                "can be widened)"
+            )
         new[k] = w
         widened.append(k)
     model.load_state_dict(new)

@@ -46,11 +46,25 @@ def _loss_error(it: int, value: float) -> Exception:
     return ConfigError(f"loss became {value} at iter {it + 1}; lower the learning rate")
 
 
-def train_one_epoch(model, loader: Iterable, optimizer, loss_fn: LossFn, *, device, mean, std,
-                    max_iters: int | None = None, scheduler=None, scaler=None, amp: bool = False,
-                    channels_last: bool = False, grad_clip=None, freeze_bn: bool = False,
-                    on_iter: Callable[[int, float], None] | None = None,
-                    nonfinite: Callable[[int, float], Exception] = _loss_error) -> EpochStats:
+def train_one_epoch(
+    model,
+    loader: Iterable,
+    optimizer,
+    loss_fn: LossFn,
+    *,
+    device,
+    mean,
+    std,
+    max_iters: int | None = None,
+    scheduler=None,
+    scaler=None,
+    amp: bool = False,
+    channels_last: bool = False,
+    grad_clip=None,
+    freeze_bn: bool = False,
+    on_iter: Callable[[int, float], None] | None = None,
+    nonfinite: Callable[[int, float], Exception] = _loss_error,
+) -> EpochStats:
     """One pass over ``loader`` (at most ``max_iters`` batches) in training mode.
 
     Batches are dicts with ``image`` (N,3,H,W) uint8 and ``mask`` (N,H,W) int64 (and ``prev``,
@@ -77,8 +91,9 @@ def train_one_epoch(model, loader: Iterable, optimizer, loss_fn: LossFn, *, devi
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=amp):
             logits = model_logits(model(x))
             if logits.shape[-2:] != y.shape[-2:]:
-                logits = F.interpolate(logits, size=y.shape[-2:], mode="bilinear",
-                                       align_corners=False)
+                logits = F.interpolate(
+                    logits, size=y.shape[-2:], mode="bilinear", align_corners=False
+                )
         loss = loss_fn(logits, y, batch, x)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
@@ -107,21 +122,24 @@ def train_one_epoch(model, loader: Iterable, optimizer, loss_fn: LossFn, *, devi
     return EpochStats(loss_sum, images, done, time.perf_counter() - t0)
 
 
-def supervised_loss(criterion, ignore_index: int, teacher_weight: float = 0.0,
-                    fg_ids=()) -> LossFn:
+def supervised_loss(criterion, ignore_index: int, teacher_weight: float = 0.0, fg_ids=()) -> LossFn:
     """The trainer's loss: ``criterion`` on the labels, plus ``teacher_weight`` x the teacher
     term on batches that carry a teacher's soft labels. A batch with no labelled pixel (teacher
     only images) has no supervised term."""
 
     def loss_fn(logits, target, batch, inputs):
-        loss = criterion(logits.float(), target) if bool((target != ignore_index).any()) \
+        loss = (
+            criterion(logits.float(), target)
+            if bool((target != ignore_index).any())
             else logits.sum() * 0.0
+        )
         if "soft" in batch and teacher_weight > 0:
             from liveseg.train.losses import teacher_loss
 
             device = target.device
             loss = loss + teacher_weight * teacher_loss(
-                logits, batch["soft"].to(device), batch["soft_valid"].to(device), fg_ids)
+                logits, batch["soft"].to(device), batch["soft_valid"].to(device), fg_ids
+            )
         return loss
 
     return loss_fn
@@ -138,10 +156,19 @@ def distillation_loss(teacher, weight: float, ignore_index: int) -> LossFn:
             with torch.no_grad():
                 t_logits = model_logits(teacher(inputs))
             if t_logits.shape[-2:] != logits.shape[-2:]:
-                t_logits = F.interpolate(t_logits, size=logits.shape[-2:], mode="bilinear",
-                                         align_corners=False)
-            kl = F.kl_div(F.log_softmax(logits, 1), F.log_softmax(t_logits, 1),
-                          reduction="none", log_target=True).sum(1).mean()
+                t_logits = F.interpolate(
+                    t_logits, size=logits.shape[-2:], mode="bilinear", align_corners=False
+                )
+            kl = (
+                F.kl_div(
+                    F.log_softmax(logits, 1),
+                    F.log_softmax(t_logits, 1),
+                    reduction="none",
+                    log_target=True,
+                )
+                .sum(1)
+                .mean()
+            )
             loss = loss + weight * kl
         return loss
 
@@ -167,10 +194,12 @@ class Validation:
         return row
 
 
-def validate(model, loader, info, *, device, mean, std, limit=None, channels_last=False,
-             amp=False) -> Validation:
+def validate(
+    model, loader, info, *, device, mean, std, limit=None, channels_last=False, amp=False
+) -> Validation:
     """``evaluate_model`` over ``loader`` (eval mode), timed."""
     t0 = time.perf_counter()
-    metrics = evaluate_model(model, loader, info, device, mean, std, limit=limit,
-                             channels_last=channels_last, amp=amp)
+    metrics = evaluate_model(
+        model, loader, info, device, mean, std, limit=limit, channels_last=channels_last, amp=amp
+    )
     return Validation(metrics, time.perf_counter() - t0)

@@ -27,12 +27,20 @@ class CrossEntropy(nn.Module):
     def __init__(self, ignore_index=255, class_weights=None, label_smoothing=0.0):
         super().__init__()
         self.ignore_index = ignore_index
-        self.register_buffer("weight", None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32))
+        self.register_buffer(
+            "weight",
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32),
+        )
         self.label_smoothing = float(label_smoothing)
 
     def forward(self, logits, target):
-        return F.cross_entropy(logits, target, weight=self.weight, ignore_index=self.ignore_index,
-                               label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            logits,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class OhemCrossEntropy(nn.Module):
@@ -42,13 +50,17 @@ class OhemCrossEntropy(nn.Module):
     def __init__(self, ignore_index=255, class_weights=None, thresh=0.7, min_kept=10000):
         super().__init__()
         self.ignore_index = ignore_index
-        self.register_buffer("weight", None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32))
+        self.register_buffer(
+            "weight",
+            None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32),
+        )
         self.thresh = float(thresh)
         self.min_kept = int(min_kept)
 
     def forward(self, logits, target):
-        pix = F.cross_entropy(logits, target, weight=self.weight, ignore_index=self.ignore_index,
-                              reduction="none").reshape(-1)
+        pix = F.cross_entropy(
+            logits, target, weight=self.weight, ignore_index=self.ignore_index, reduction="none"
+        ).reshape(-1)
         valid = target.reshape(-1) != self.ignore_index
         n_valid = int(valid.sum())
         if n_valid == 0:
@@ -136,8 +148,10 @@ def teacher_loss(logits, soft, valid, fg_ids):
     over the pixels where the teacher's value is real (``valid``)."""
     p = F.softmax(logits.float(), dim=1)[:, list(fg_ids)].sum(1).clamp(1e-6, 1 - 1e-6)
     if p.shape[-2:] != soft.shape[-2:]:
-        raise ValueError(f"teacher targets {tuple(soft.shape[-2:])} and logits "
-                         f"{tuple(p.shape[-2:])} differ in size")
+        raise ValueError(
+            f"teacher targets {tuple(soft.shape[-2:])} and logits "
+            f"{tuple(p.shape[-2:])} differ in size"
+        )
     bce = -(soft * torch.log(p) + (1 - soft) * torch.log(1 - p))
     n = valid.sum()
     return (bce * valid).sum() / n.clamp(min=1)
@@ -153,7 +167,7 @@ class WeightedSum(nn.Module):
     def forward(self, logits, target):
         parts = {}
         total = 0.0
-        for name, w, m in zip(self.names, self.weights, self.terms):
+        for name, w, m in zip(self.names, self.weights, self.terms, strict=True):
             v = m(logits, target)
             parts[name] = v.detach()
             total = total + w * v

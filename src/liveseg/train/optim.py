@@ -18,12 +18,27 @@ class AdaBound(torch.optim.Optimizer):
     """Adam whose per-parameter step size is clipped to bounds that converge to ``final_lr``
     (scaled with the current lr), so it moves from Adam-like to SGD-like steps."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), final_lr=0.1, gamma=1e-3,
-                 eps=1e-8, weight_decay=0.0):
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        final_lr=0.1,
+        gamma=1e-3,
+        eps=1e-8,
+        weight_decay=0.0,
+    ):
         if lr <= 0 or final_lr <= 0 or not 0 <= betas[0] < 1 or not 0 <= betas[1] < 1:
             raise ConfigError("adabound: lr, final_lr > 0 and betas in [0, 1) required")
-        defaults = {"lr": lr, "betas": betas, "final_lr": final_lr, "gamma": gamma, "eps": eps,
-                        "weight_decay": weight_decay, "base_lr": lr}
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "final_lr": final_lr,
+            "gamma": gamma,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "base_lr": lr,
+        }
         super().__init__(params, defaults)
 
     @torch.no_grad()
@@ -55,7 +70,9 @@ class AdaBound(torch.optim.Optimizer):
                 final_lr = group["final_lr"] * group["lr"] / group["base_lr"]
                 lower = final_lr * (1 - 1 / (group["gamma"] * t + 1))
                 upper = final_lr * (1 + 1 / (group["gamma"] * t))
-                step = torch.full_like(denom, step_size).div_(denom).clamp_(lower, upper).mul_(exp_avg)
+                step = (
+                    torch.full_like(denom, step_size).div_(denom).clamp_(lower, upper).mul_(exp_avg)
+                )
                 p.sub_(step)
         return loss
 
@@ -79,15 +96,23 @@ def build_optimizer(model, cfg: dict):
     wd = float(cfg.get("weight_decay", 0.0))
     groups = param_groups(model, wd)
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, momentum=float(cfg.get("momentum", 0.9)),
-                               nesterov=bool(cfg.get("nesterov", False)))
+        return torch.optim.SGD(
+            groups,
+            lr=lr,
+            momentum=float(cfg.get("momentum", 0.9)),
+            nesterov=bool(cfg.get("nesterov", False)),
+        )
     if name == "adamw":
         return torch.optim.AdamW(groups, lr=lr)
     if name == "adam":
         return torch.optim.Adam(groups, lr=lr)
     if name == "adabound":
-        return AdaBound(groups, lr=lr, final_lr=float(cfg.get("final_lr", 0.1)),
-                        gamma=float(cfg.get("gamma", 1e-3)))
+        return AdaBound(
+            groups,
+            lr=lr,
+            final_lr=float(cfg.get("final_lr", 0.1)),
+            gamma=float(cfg.get("gamma", 1e-3)),
+        )
     raise ConfigError(f"unknown optimizer {name!r}; choose sgd, adamw, adam or adabound")
 
 
@@ -95,8 +120,9 @@ class LRFactor:
     """lr multiplier per iteration: linear warm-up from ``warmup_ratio``, then poly / cosine /
     constant decay down to ``min_lr`` (absolute). A callable object so LambdaLR saves it."""
 
-    def __init__(self, name, total_iters, base_lr, power=0.9, warmup_iters=0, warmup_ratio=0.1,
-                 min_lr=0.0):
+    def __init__(
+        self, name, total_iters, base_lr, power=0.9, warmup_iters=0, warmup_ratio=0.1, min_lr=0.0
+    ):
         if name not in ("poly", "cosine", "constant"):
             raise ConfigError(f"unknown schedule {name!r}; choose poly, cosine or constant")
         self.name = name
@@ -120,7 +146,13 @@ class LRFactor:
 
 
 def build_scheduler(optimizer, cfg: dict, total_iters: int, base_lr: float):
-    fn = LRFactor(str(cfg.get("name", "poly")).lower(), total_iters, base_lr,
-                  power=cfg.get("power", 0.9), warmup_iters=cfg.get("warmup_iters", 0),
-                  warmup_ratio=cfg.get("warmup_ratio", 0.1), min_lr=cfg.get("min_lr", 0.0))
+    fn = LRFactor(
+        str(cfg.get("name", "poly")).lower(),
+        total_iters,
+        base_lr,
+        power=cfg.get("power", 0.9),
+        warmup_iters=cfg.get("warmup_iters", 0),
+        warmup_ratio=cfg.get("warmup_ratio", 0.1),
+        min_lr=cfg.get("min_lr", 0.0),
+    )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, fn)

@@ -93,24 +93,48 @@ def build_datasets(cfg: dict, progress: bool = False):
     aug = cfg["augment"]
     opts = dict(d.get("options") or {})
     crop = aug.get("crop") or cfg["input_size"]
-    train_tf = TrainTransform(crop, scale=aug.get("scale"), flip=aug.get("flip", True),
-                              jitter=aug.get("jitter"), base_size=aug.get("base_size"),
-                              blur=aug.get("blur"), noise=aug.get("noise"), jpeg=aug.get("jpeg"),
-                              aspect=aug.get("aspect"))
-    train = build_dataset(d["dataset"], d["root"], d["train_split"], transform=train_tf,
-                          cache=d.get("cache", True), preresize=d.get("preresize"),
-                          seed=cfg["seed"], progress=progress,
-                          composites=int(d.get("composites") or 0),
-                          teacher_dir=(d.get("teacher") or {}).get("dir"), **opts)
+    train_tf = TrainTransform(
+        crop,
+        scale=aug.get("scale"),
+        flip=aug.get("flip", True),
+        jitter=aug.get("jitter"),
+        base_size=aug.get("base_size"),
+        blur=aug.get("blur"),
+        noise=aug.get("noise"),
+        jpeg=aug.get("jpeg"),
+        aspect=aug.get("aspect"),
+    )
+    train = build_dataset(
+        d["dataset"],
+        d["root"],
+        d["train_split"],
+        transform=train_tf,
+        cache=d.get("cache", True),
+        preresize=d.get("preresize"),
+        seed=cfg["seed"],
+        progress=progress,
+        composites=int(d.get("composites") or 0),
+        teacher_dir=(d.get("teacher") or {}).get("dir"),
+        **opts,
+    )
     if any(s.mask is None for s in train.samples) and not d.get("teacher"):
-        raise ConfigError("training images without label maps need a teacher's labels: "
-                          "data.teacher: {dir: DIR} (from 'liveseg label TEACHER IMAGES -o DIR')")
+        raise ConfigError(
+            "training images without label maps need a teacher's labels: "
+            "data.teacher: {dir: DIR} (from 'liveseg label TEACHER IMAGES -o DIR')"
+        )
     train_tf.ignore_index = train.info.ignore_index
     val = None
     if d.get("val_split"):
-        val = build_dataset(d["dataset"], d["root"], d["val_split"],
-                            transform=ValTransform(cfg["input_size"]), cache=d.get("cache", True),
-                            seed=cfg["seed"], progress=progress, **opts)
+        val = build_dataset(
+            d["dataset"],
+            d["root"],
+            d["val_split"],
+            transform=ValTransform(cfg["input_size"]),
+            cache=d.get("cache", True),
+            seed=cfg["seed"],
+            progress=progress,
+            **opts,
+        )
     prev = parse_prev_mask(d.get("prev_mask"))
     if prev is not None:  # items get "prev": the synthetic previous-frame mask channel
         train = PrevMaskDataset(train, prev)
@@ -122,8 +146,9 @@ def build_model(cfg: dict, num_classes: int, pretrained: bool = False):
     """The config's model; ``pretrained`` loads ``model.encoder_weights`` (a new run's start)."""
     from liveseg.models import create_model
 
-    model = create_model(cfg["model"]["name"], num_classes=num_classes,
-                         **dict(cfg["model"].get("options") or {}))
+    model = create_model(
+        cfg["model"]["name"], num_classes=num_classes, **dict(cfg["model"].get("options") or {})
+    )
     if pretrained and cfg["model"].get("encoder_weights") == "imagenet":
         from liveseg.models.pretrained import load_imagenet_encoder
 
@@ -164,8 +189,21 @@ def card_metrics(val: dict, split: str, epoch: int) -> dict:
 
 
 # ---- logging -----------------------------------------------------------------------------------
-CSV_FIELDS = ["epoch", "iters", "lr", "train_loss", "train_images_per_s", "train_s", "val_s",
-              "val_miou", "val_pixel_acc", "val_mean_class_acc", "val_fg_iou", "val_j_mean", "best"]
+CSV_FIELDS = [
+    "epoch",
+    "iters",
+    "lr",
+    "train_loss",
+    "train_images_per_s",
+    "train_s",
+    "val_s",
+    "val_miou",
+    "val_pixel_acc",
+    "val_mean_class_acc",
+    "val_fg_iou",
+    "val_j_mean",
+    "best",
+]
 
 
 def write_logs(out_dir: Path, history: list[dict]) -> None:
@@ -184,8 +222,10 @@ def write_logs(out_dir: Path, history: list[dict]) -> None:
 
 def epoch_message(row: dict, epochs: int, val: dict | None, is_best: bool) -> str:
     """The console line of a finished epoch (users and docs read it: keep its form)."""
-    msg = (f"epoch {row['epoch']}/{epochs} loss {row['train_loss']:.4f} "
-           f"lr {row['lr']:.2e} {row['train_images_per_s']:.2f} img/s")
+    msg = (
+        f"epoch {row['epoch']}/{epochs} loss {row['train_loss']:.4f} "
+        f"lr {row['lr']:.2e} {row['train_images_per_s']:.2f} img/s"
+    )
     if val is not None:
         msg += f" | val mIoU {val['miou']:.4f} pixel acc {val['pixel_acc']:.4f}"
         if val.get("j_mean") is not None:
@@ -195,14 +235,23 @@ def epoch_message(row: dict, epochs: int, val: dict | None, is_best: bool) -> st
 
 
 def _loss_error(epoch: int, it: int, value: float) -> ConfigError:
-    return ConfigError(f"loss became {value} at epoch {epoch + 1} iter {it + 1}; "
-                       "lower optimizer.lr or enable grad_clip")
+    return ConfigError(
+        f"loss became {value} at epoch {epoch + 1} iter {it + 1}; "
+        "lower optimizer.lr or enable grad_clip"
+    )
 
 
 # ---- training ----------------------------------------------------------------------------------
 class Trainer:
-    def __init__(self, cfg: dict, resume=None, overwrite: bool = False, console=None,
-                 export: bool | None = None, stop_after: int | None = None):
+    def __init__(
+        self,
+        cfg: dict,
+        resume=None,
+        overwrite: bool = False,
+        console=None,
+        export: bool | None = None,
+        stop_after: int | None = None,
+    ):
         self.cfg = cfg
         self.stop_after = stop_after
         self.resume = resume
@@ -228,8 +277,10 @@ class Trainer:
         out = Path(self.cfg["output_dir"])
         last = out / "last.pt"
         if last.exists() and not self.resume and not self.overwrite:
-            raise OutputError(f"{out} already holds a training run; pass --resume to continue it "
-                              "or --overwrite to start over")
+            raise OutputError(
+                f"{out} already holds a training run; pass --resume to continue it "
+                "or --overwrite to start over"
+            )
         if self.rank == 0:
             out.mkdir(parents=True, exist_ok=True)
         return out
@@ -256,16 +307,21 @@ class Trainer:
 
         epochs = int(cfg["epochs"])
         optimizer = build_optimizer(raw_model, cfg["optimizer"])
-        scheduler = build_scheduler(optimizer, cfg["schedule"], epochs * iters,
-                                    float(cfg["optimizer"].get("lr", 1e-3)))
+        scheduler = build_scheduler(
+            optimizer, cfg["schedule"], epochs * iters, float(cfg["optimizer"].get("lr", 1e-3))
+        )
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
-        start_epoch, best, best_epoch, history = self._restore(ckpt, raw_model, optimizer,
-                                                               scheduler, scaler)
+        start_epoch, best, best_epoch, history = self._restore(
+            ckpt, raw_model, optimizer, scheduler, scaler
+        )
         val_loader = self._val_loader(val_set, info.ignore_index)
         best_key = str(cfg.get("best_metric", "miou"))
-        self.log(f"model {cfg['model']['name']} ({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
-                 f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
-                 f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs")
+        self.log(
+            f"model {cfg['model']['name']} "
+            f"({sum(p.numel() for p in raw_model.parameters()) / 1e6:.2f}M "
+            f"params) on {device}{' AMP' if amp else ''}, {torch.get_num_threads()} threads, "
+            f"{self.world} process(es), {iters} iters/epoch x {epochs - start_epoch} epochs"
+        )
         end = epochs if not self.stop_after else min(epochs, start_epoch + int(self.stop_after))
         freeze_bn = bool(cfg.get("freeze_bn"))
         for epoch in range(start_epoch, end):
@@ -274,41 +330,74 @@ class Trainer:
             progress = self._progress(f"epoch {epoch + 1}/{epochs}", iters)
             try:
                 stats = train_one_epoch(
-                    model, loader, optimizer, loss_fn, device=device, mean=cfg["mean"],
-                    std=cfg["std"], max_iters=iters, scheduler=scheduler, scaler=scaler, amp=amp,
-                    channels_last=channels_last, grad_clip=cfg.get("grad_clip"),
-                    freeze_bn=freeze_bn, on_iter=progress,
-                    nonfinite=functools.partial(_loss_error, epoch))
+                    model,
+                    loader,
+                    optimizer,
+                    loss_fn,
+                    device=device,
+                    mean=cfg["mean"],
+                    std=cfg["std"],
+                    max_iters=iters,
+                    scheduler=scheduler,
+                    scaler=scaler,
+                    amp=amp,
+                    channels_last=channels_last,
+                    grad_clip=cfg.get("grad_clip"),
+                    freeze_bn=freeze_bn,
+                    on_iter=progress,
+                    nonfinite=functools.partial(_loss_error, epoch),
+                )
             finally:
                 progress(None, None)
-            row = {"epoch": epoch + 1, "iters": (epoch + 1) * iters,
-                   "lr": optimizer.param_groups[0]["lr"],
-                   "train_loss": round(stats.loss_sum / max(1, iters), 5),
-                   "train_images_per_s": round(stats.images * self.world / stats.seconds, 3),
-                   "train_s": round(stats.seconds, 2)}
+            row = {
+                "epoch": epoch + 1,
+                "iters": (epoch + 1) * iters,
+                "lr": optimizer.param_groups[0]["lr"],
+                "train_loss": round(stats.loss_sum / max(1, iters), 5),
+                "train_images_per_s": round(stats.images * self.world / stats.seconds, 3),
+                "train_s": round(stats.seconds, 2),
+            }
             if self.rank == 0:
                 val, is_best = None, False
                 if val_loader is not None and (
-                        (epoch + 1) % int(cfg.get("val_every", 1)) == 0 or epoch + 1 == epochs):
-                    result = validate(raw_model, val_loader, info, device=device,
-                                      mean=cfg["mean"], std=cfg["std"],
-                                      limit=cfg["data"].get("val_limit"),
-                                      channels_last=channels_last, amp=amp)
+                    (epoch + 1) % int(cfg.get("val_every", 1)) == 0 or epoch + 1 == epochs
+                ):
+                    result = validate(
+                        raw_model,
+                        val_loader,
+                        info,
+                        device=device,
+                        mean=cfg["mean"],
+                        std=cfg["std"],
+                        limit=cfg["data"].get("val_limit"),
+                        channels_last=channels_last,
+                        amp=amp,
+                    )
                     row.update(result.row())
                     val = result.metrics
                     score = val.get(best_key)
                     if score is None:
-                        raise ConfigError(f"best_metric {best_key!r} is not a val metric here; "
-                                          f"choose from {[k for k, v in val.items() if isinstance(v, float)]}")
+                        raise ConfigError(
+                            f"best_metric {best_key!r} is not a val metric here; "
+                            f"choose from {[k for k, v in val.items() if isinstance(v, float)]}"
+                        )
                     if score > best:
                         best, best_epoch, is_best = float(score), epoch + 1, True
                 row["best"] = is_best
                 history.append(row)
                 payload = {
-                    "model": raw_model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-                    "epoch": epoch, "best": best, "best_epoch": best_epoch, "history": history,
-                    "rng": rng_state(), "config": cfg, "info": _info_dict(info), "val": val,
+                    "model": raw_model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "epoch": epoch,
+                    "best": best,
+                    "best_epoch": best_epoch,
+                    "history": history,
+                    "rng": rng_state(),
+                    "config": cfg,
+                    "info": _info_dict(info),
+                    "val": val,
                 }
                 save_checkpoint(out / "last.pt", payload)
                 if is_best:
@@ -318,8 +407,14 @@ class Trainer:
             if self.world > 1:
                 dist.barrier()
 
-        result = {"output_dir": str(out), "best": best, "best_epoch": best_epoch,
-                  "history": history, "best_metric": best_key, "finished": end == epochs}
+        result = {
+            "output_dir": str(out),
+            "best": best,
+            "best_epoch": best_epoch,
+            "history": history,
+            "best_metric": best_key,
+            "finished": end == epochs,
+        }
         if end < epochs:
             self.log(f"stopped after epoch {end} of {epochs}; continue with --resume")
         elif self.rank == 0 and self.export_enabled:
@@ -344,12 +439,15 @@ class Trainer:
 
     def _datasets(self):
         t0 = time.perf_counter()
-        train_set, val_set = build_datasets(self.cfg,
-                                            progress=self.rank == 0 and self.console.is_terminal)
+        train_set, val_set = build_datasets(
+            self.cfg, progress=self.rank == 0 and self.console.is_terminal
+        )
         info = train_set.info
         mb = (train_set.cached_bytes() + (val_set.cached_bytes() if val_set else 0)) / 2**20
-        self.log(f"data: {info.name} train {len(train_set)} / val {len(val_set) if val_set else 0} "
-                 f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s")
+        self.log(
+            f"data: {info.name} train {len(train_set)} / val {len(val_set) if val_set else 0} "
+            f"images, cached {mb:.0f} MiB in {time.perf_counter() - t0:.1f}s"
+        )
         return train_set, val_set
 
     def _network(self, info, device, ckpt, channels_last: bool, local_rank: int):
@@ -364,12 +462,20 @@ class Trainer:
             from liveseg.train.init_from import load_init_weights
 
             init = load_init_weights(model, cfg["init_from"])
-            self.log(f"weights from {cfg['init_from']}"
-                     + (f" (widened to 4 input channels: {', '.join(init['widened'])})"
-                        if init["widened"] else "")
-                     + (f" ({init['convolutions']} convolutions, {init['folded_bn']} with "
-                        f"folded BatchNorm; logits reproduced to {init['max_error']:.1e})"
-                        if "convolutions" in init else ""))
+            self.log(
+                f"weights from {cfg['init_from']}"
+                + (
+                    f" (widened to 4 input channels: {', '.join(init['widened'])})"
+                    if init["widened"]
+                    else ""
+                )
+                + (
+                    f" ({init['convolutions']} convolutions, {init['folded_bn']} with "
+                    f"folded BatchNorm; logits reproduced to {init['max_error']:.1e})"
+                    if "convolutions" in init
+                    else ""
+                )
+            )
         if cfg.get("freeze_bn"):
             self.log("BatchNorm statistics frozen (freeze_bn): only their affine weights train")
         if channels_last:
@@ -380,7 +486,8 @@ class Trainer:
                 model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
                 raw_model = model
             model = torch.nn.parallel.DistributedDataParallel(
-                model, device_ids=[local_rank] if device.type == "cuda" else None)
+                model, device_ids=[local_rank] if device.type == "cuda" else None
+            )
         return model, raw_model
 
     def _loss(self, info, device):
@@ -392,8 +499,10 @@ class Trainer:
         teacher_w = float((cfg["data"].get("teacher") or {}).get("weight", 1.0))
         fg_ids = foreground_ids(info)
         if cfg.get("class_weights") is not None and len(cfg["class_weights"]) != info.num_classes:
-            raise ConfigError(f"class_weights has {len(cfg['class_weights'])} values for "
-                              f"{info.num_classes} classes")
+            raise ConfigError(
+                f"class_weights has {len(cfg['class_weights'])} values for "
+                f"{info.num_classes} classes"
+            )
         return supervised_loss(criterion, info.ignore_index, teacher_w, fg_ids)
 
     def _train_loader(self, train_set, device):
@@ -403,20 +512,31 @@ class Trainer:
         cfg = self.cfg
         bs = int(cfg["batch_size"])
         if self.world > 1:
-            sampler = torch.utils.data.DistributedSampler(train_set, self.world, self.rank,
-                                                          shuffle=True, seed=int(cfg["seed"]),
-                                                          drop_last=True)
+            sampler = torch.utils.data.DistributedSampler(
+                train_set,
+                self.world,
+                self.rank,
+                shuffle=True,
+                seed=int(cfg["seed"]),
+                drop_last=True,
+            )
         else:
             sampler = EpochSampler(len(train_set), int(cfg["seed"]))
         loader = torch.utils.data.DataLoader(
-            train_set, batch_size=bs, sampler=sampler,
-            num_workers=int(cfg["data"].get("workers", 0)), drop_last=True,
+            train_set,
+            batch_size=bs,
+            sampler=sampler,
+            num_workers=int(cfg["data"].get("workers", 0)),
+            drop_last=True,
             collate_fn=functools.partial(collate, ignore_index=train_set.info.ignore_index),
-            pin_memory=device.type == "cuda")
+            pin_memory=device.type == "cuda",
+        )
         iters = len(loader)
         if iters == 0:
-            raise ConfigError(f"batch_size {bs} is larger than the training set "
-                              f"({len(train_set)} images per process)")
+            raise ConfigError(
+                f"batch_size {bs} is larger than the training set "
+                f"({len(train_set)} images per process)"
+            )
         cap = cfg.get("max_iters_per_epoch")
         if cap:
             iters = min(iters, int(cap))
@@ -431,15 +551,19 @@ class Trainer:
         optimizer.load_state_dict(ckpt["optimizer"])
         fresh = [dict(f.__dict__) for f in scheduler.lr_lambdas]
         scheduler.load_state_dict(ckpt["scheduler"])
-        for f, d in zip(scheduler.lr_lambdas, fresh):
+        for f, d in zip(scheduler.lr_lambdas, fresh, strict=True):
             f.__dict__.update(d)  # the schedule of this config (epochs may be extended)
         if ckpt.get("scaler"):
             scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
         start_epoch = int(ckpt["epoch"]) + 1
         self.log(f"resumed from epoch {start_epoch} ({self.resume})")
-        return (start_epoch, float(ckpt.get("best", -math.inf)), int(ckpt.get("best_epoch", -1)),
-                list(ckpt.get("history", [])))
+        return (
+            start_epoch,
+            float(ckpt.get("best", -math.inf)),
+            int(ckpt.get("best_epoch", -1)),
+            list(ckpt.get("history", [])),
+        )
 
     def _val_loader(self, val_set, ignore_index: int):
         """The val loader (rank 0 only, which validates), or None."""
@@ -448,27 +572,39 @@ class Trainer:
         from liveseg.data.base import collate
 
         return torch.utils.data.DataLoader(
-            val_set, batch_size=int(self.cfg.get("val_batch_size", 4)), shuffle=False,
+            val_set,
+            batch_size=int(self.cfg.get("val_batch_size", 4)),
+            shuffle=False,
             num_workers=int(self.cfg["data"].get("workers", 0)),
-            collate_fn=functools.partial(collate, ignore_index=ignore_index))
+            collate_fn=functools.partial(collate, ignore_index=ignore_index),
+        )
 
     def export(self, out: Path, info) -> Path:
         try:
             from liveseg.export.onnx_export import export_onnx
         except ImportError as exc:
-            raise DependencyError(f"ONNX export is not available ({exc}); the checkpoints in "
-                                  f"{out} are kept") from None
+            raise DependencyError(
+                f"ONNX export is not available ({exc}); the checkpoints in {out} are kept"
+            ) from None
         src = out / "best.pt" if (out / "best.pt").exists() else out / "last.pt"
         ckpt = load_checkpoint(src)
         model = build_model(self.cfg, info.num_classes)
         model.load_state_dict(ckpt["model"])
         model.eval()
-        metrics = card_metrics(ckpt["val"], self.cfg["data"]["val_split"], ckpt["epoch"] + 1) \
-            if ckpt.get("val") else {}
+        metrics = (
+            card_metrics(ckpt["val"], self.cfg["data"]["val_split"], ckpt["epoch"] + 1)
+            if ckpt.get("val")
+            else {}
+        )
         card = make_card(self.cfg, info, metrics)
         path = out / f"{card.name}.onnx"
-        export_onnx(model, path, input_size=tuple(self.cfg["input_size"]), card=card,
-                    opset=int(self.cfg["export"].get("opset", 17)))
+        export_onnx(
+            model,
+            path,
+            input_size=tuple(self.cfg["input_size"]),
+            card=card,
+            opset=int(self.cfg["export"].get("opset", 17)),
+        )
         self.log(f"exported {path} (+ {path.with_suffix('.json').name}) from {src.name}")
         return path
 
@@ -489,8 +625,10 @@ class Trainer:
             # same function) or the replicas would train apart.
             for t in model.state_dict().values():
                 torch.distributed.broadcast(t, 0)
-        self.log(f"BatchNorm statistics of {n} folded layers re-estimated on "
-                 f"{min(max_batches, len(loader))} training batches (same function)")
+        self.log(
+            f"BatchNorm statistics of {n} folded layers re-estimated on "
+            f"{min(max_batches, len(loader))} training batches (same function)"
+        )
 
     def _progress(self, title: str, total: int):
         """Callback(it, loss): a rich bar on a terminal, a line every log_every iters otherwise."""
@@ -506,9 +644,15 @@ class Trainer:
                 TimeRemainingColumn,
             )
 
-            bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
-                           console=self.console, transient=True)
+            bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}"),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
             task = bar.add_task(title, total=total, loss=float("nan"))
             bar.start()
 
@@ -517,13 +661,18 @@ class Trainer:
                     bar.stop()
                 else:
                     bar.update(task, completed=it + 1, loss=loss)
+
             return cb
         t0 = time.perf_counter()
 
         def cb(it, loss):
             if it is not None and ((it + 1) % every == 0 or it + 1 == total):
-                self.console.print(f"{title} iter {it + 1}/{total} loss {loss:.4f} "
-                                   f"({time.perf_counter() - t0:.0f}s)", soft_wrap=True)
+                self.console.print(
+                    f"{title} iter {it + 1}/{total} loss {loss:.4f} "
+                    f"({time.perf_counter() - t0:.0f}s)",
+                    soft_wrap=True,
+                )
+
         return cb
 
 
@@ -533,7 +682,14 @@ def _info_dict(info) -> dict:
     return asdict(info)
 
 
-def train(cfg: dict, resume=None, overwrite=False, export=None, console=None,
-          stop_after=None) -> dict:
-    return Trainer(cfg, resume=resume, overwrite=overwrite, export=export, console=console,
-                   stop_after=stop_after).run()
+def train(
+    cfg: dict, resume=None, overwrite=False, export=None, console=None, stop_after=None
+) -> dict:
+    return Trainer(
+        cfg,
+        resume=resume,
+        overwrite=overwrite,
+        export=export,
+        console=console,
+        stop_after=stop_after,
+    ).run()

@@ -78,8 +78,9 @@ def demo_frames(seconds: float = 4.0, fps: int = 30, size: tuple[int, int] = (64
         # Affine crop + scale in one warp (sub-pixel smooth motion).
         sx, sy = out_w / win_w, out_h / win_h
         m = np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], dtype=np.float64)
-        yield cv2.warpAffine(img, m, (out_w, out_h), flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REFLECT)
+        yield cv2.warpAffine(
+            img, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+        )
 
 
 def make_demo_clip(path, seconds: float = 4.0, fps: int = 30, size=(640, 480)) -> Path:

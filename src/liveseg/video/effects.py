@@ -48,7 +48,7 @@ def _palette_lut(card, num_classes: int) -> np.ndarray:
 
     pal = list(card.palette or [])
     if len(pal) < num_classes:
-        pal = pal + default_palette(num_classes)[len(pal):]
+        pal = pal + default_palette(num_classes)[len(pal) :]
     lut = np.zeros((256, 3), np.uint8)
     lut[:num_classes] = np.asarray(pal[:num_classes], dtype=np.uint8).reshape(-1, 3)
     return lut
@@ -166,14 +166,21 @@ class Blur(_Matted):
         small = frame
         # Exact halvings take OpenCV's fast INTER_AREA path (3x faster than one fractional
         # INTER_AREA resize at 640x480); the last step is bilinear (blurred right after).
-        while small.shape[1] >= 2 * sw and small.shape[0] >= 2 * sh and \
-                small.shape[1] % 2 == 0 and small.shape[0] % 2 == 0:
-            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2),
-                               interpolation=cv2.INTER_AREA)
+        while (
+            small.shape[1] >= 2 * sw
+            and small.shape[0] >= 2 * sh
+            and small.shape[1] % 2 == 0
+            and small.shape[0] % 2 == 0
+        ):
+            small = cv2.resize(
+                small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA
+            )
         if small.shape[:2] != (sh, sw):
             small = cv2.resize(small, (sw, sh), interpolation=cv2.INTER_LINEAR)
         k = max(3, int(max(sw, sh) / 16 * self.strength) | 1)
-        small = cv2.stackBlur(small, (k, k)) if hasattr(cv2, "stackBlur") else cv2.blur(small, (k, k))
+        small = (
+            cv2.stackBlur(small, (k, k)) if hasattr(cv2, "stackBlur") else cv2.blur(small, (k, k))
+        )
         if (sh, sw) == (h, w):
             return small
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -191,7 +198,7 @@ def cover(img, h, w) -> np.ndarray:
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
     r = cv2.resize(img, (nw, nh), interpolation=interp) if (nh, nw) != (ih, iw) else img
     y, x = (nh - h) // 2, (nw - w) // 2
-    return np.ascontiguousarray(r[y:y + h, x:x + w])
+    return np.ascontiguousarray(r[y : y + h, x : x + w])
 
 
 class _BackgroundVideo:
@@ -206,7 +213,9 @@ class _BackgroundVideo:
             if not self.container.streams.video:
                 raise InputError(f"--background {path} has no video stream")
         except av.FFmpegError as exc:
-            raise InputError(f"--background {path} is not a readable image or video: {exc}") from None
+            raise InputError(
+                f"--background {path} is not a readable image or video: {exc}"
+            ) from None
         self._it = None
         self.frames_read = 0
 
@@ -291,15 +300,21 @@ def default_effect(card) -> str:
     return "blur" if card.task == "foreground" else "overlay"
 
 
-def make_effect(name: str, card, foreground=None, alpha: float = 0.5, background=None,
-                blur_strength: float = 1.0, feather: float = 1.0):
+def make_effect(
+    name: str,
+    card,
+    foreground=None,
+    alpha: float = 0.5,
+    background=None,
+    blur_strength: float = 1.0,
+    feather: float = 1.0,
+):
     """Build an effect by name (``auto``: ``default_effect(card)``); ``foreground`` is the
     --foreground text (or a list)."""
     if name == "auto":
         name = default_effect(card)
     if name not in EFFECTS:
-        raise ConfigError(f"unknown effect {name!r}; choose one of: {', '.join(EFFECTS)} "
-                          "(or auto)")
+        raise ConfigError(f"unknown effect {name!r}; choose one of: {', '.join(EFFECTS)} (or auto)")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ConfigError(f"--alpha must be between 0 and 1, got {alpha}")
     classes = parse_classes(foreground, card)  # validates names even where unused

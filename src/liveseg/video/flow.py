@@ -137,20 +137,24 @@ class FlowResult:
             h, w = hw
             consistent = self.consistent
             if consistent.shape != hw:
-                consistent = cv2.resize(consistent.view(np.uint8), (w, h),
-                                        interpolation=cv2.INTER_NEAREST).view(bool)
+                consistent = cv2.resize(
+                    consistent.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST
+                ).view(bool)
             self._on[hw] = (resize_flow(self.backward, hw), consistent)
         return self._on[hw]
-
-
 
 
 class FlowEstimator:
     """DIS optical flow from the current small gray frame back to the previous one, and a check
     of which pixels it can be trusted on (``check``: ``photo`` or ``fb``, see the module doc)."""
 
-    def __init__(self, check: str = "photo", fb_alpha: float = 0.01, fb_beta: float = 0.5,
-                 photo_tau: float = 0.06):
+    def __init__(
+        self,
+        check: str = "photo",
+        fb_alpha: float = 0.01,
+        fb_beta: float = 0.5,
+        photo_tau: float = 0.06,
+    ):
         if check not in CHECKS:
             raise ValueError(f"unknown flow check {check!r} (use {' or '.join(CHECKS)})")
         self.check = check
@@ -189,11 +193,14 @@ class FlowEstimator:
             # Forward flow sampled where each current pixel came from; a consistent pair
             # cancels. (Per-channel arithmetic: numpy reductions over a last axis of 2 are
             # ~10x slower.)
-            fwd_at = cv2.remap(forward, src, None, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_REPLICATE)
+            fwd_at = cv2.remap(
+                forward, src, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
             fx, fy = fwd_at[..., 0], fwd_at[..., 1]
             dx, dy = bx + fx, by + fy
-            consistent = dx * dx + dy * dy <= self.fb_alpha * (b2 + fx * fx + fy * fy) + self.fb_beta
+            consistent = (
+                dx * dx + dy * dy <= self.fb_alpha * (b2 + fx * fx + fy * fy) + self.fb_beta
+            )
         else:
             consistent = err <= self.photo_tau * 255.0
         # Points that came from outside the previous frame cannot be propagated either.
@@ -201,7 +208,9 @@ class FlowEstimator:
         sx, sy = src[..., 0], src[..., 1]
         consistent &= (sx >= -0.5) & (sx <= w - 0.5) & (sy >= -0.5) & (sy <= h - 0.5)
         n_ok = int(np.count_nonzero(consistent))
-        warp_error = float(cv2.mean(err, mask=consistent.view(np.uint8))[0]) / 255.0 if n_ok else 1.0
+        warp_error = (
+            float(cv2.mean(err, mask=consistent.view(np.uint8))[0]) / 255.0 if n_ok else 1.0
+        )
         frame_diff = float(cv2.absdiff(prev_gray, cur_gray).mean()) / 255.0
         diag = float(np.hypot(h, w))
         magnitude = float(cv2.sqrt(b2).mean()) / diag
@@ -227,8 +236,7 @@ def warp_maps(maps: np.ndarray, flow: FlowResult, fallback: str = "warp"):
     maps = np.ascontiguousarray(maps, dtype=np.float32)
     out = np.empty_like(maps)
     for i in range(c):
-        cv2.remap(maps[i], src, None, cv2.INTER_LINEAR, dst=out[i],
-                  borderMode=cv2.BORDER_REPLICATE)
+        cv2.remap(maps[i], src, None, cv2.INTER_LINEAR, dst=out[i], borderMode=cv2.BORDER_REPLICATE)
     if fallback == "keep":
         out[:, ~consistent] = maps[:, ~consistent]
     return out, consistent

@@ -37,8 +37,18 @@ _END = object()
 class Item:
     """One frame travelling through the stages."""
 
-    __slots__ = ("image", "index", "motion", "name", "out", "pred", "pts", "t_read", "tensor",
-                 "time_base")
+    __slots__ = (
+        "image",
+        "index",
+        "motion",
+        "name",
+        "out",
+        "pred",
+        "pts",
+        "t_read",
+        "tensor",
+        "time_base",
+    )
 
     def __init__(self, sf):
         self.index = sf.index
@@ -130,9 +140,12 @@ class StageTimes:
         for name, arr in self.data.items():
             if len(arr):
                 a = np.frombuffer(arr, dtype=np.float64)
-                out[name] = {"median_ms": round(float(np.median(a)), 3),
-                             "p90_ms": round(float(np.percentile(a, 90)), 3),
-                             "mean_ms": round(float(a.mean()), 3), "count": int(a.size)}
+                out[name] = {
+                    "median_ms": round(float(np.median(a)), 3),
+                    "p90_ms": round(float(np.percentile(a, 90)), 3),
+                    "mean_ms": round(float(a.mean()), 3),
+                    "count": int(a.size),
+                }
         return out
 
 
@@ -141,29 +154,38 @@ class RunStats(dict):
 
     def format(self) -> str:
         lines = [
-            (f"frames: {self['frames']}  fps: {self['fps']:.1f}  wall: {self['wall_s']:.2f}s  "
-             f"inferred: {self['inferred_frames']}  propagated: {self['propagated_frames']}  "
-             f"drops: {self['drops']}  decode errors: {self['decode_errors']}")
+            (
+                f"frames: {self['frames']}  fps: {self['fps']:.1f}  wall: {self['wall_s']:.2f}s  "
+                f"inferred: {self['inferred_frames']}  propagated: {self['propagated_frames']}  "
+                f"drops: {self['drops']}  decode errors: {self['decode_errors']}"
+            )
         ]
         if self.get("timestamps_repaired"):
-            lines.append(f"timestamps repaired: {self['timestamps_repaired']} frame(s) whose "
-                         "timestamp did not increase were placed one frame after the previous")
+            lines.append(
+                f"timestamps repaired: {self['timestamps_repaired']} frame(s) whose "
+                "timestamp did not increase were placed one frame after the previous"
+            )
         skipped = self.get("skipped") or []
         if skipped:
-            lines.append(f"skipped {len(skipped)} unreadable image(s): "
-                         + ", ".join(Path(s["path"]).name for s in skipped[:5])
-                         + (", ..." if len(skipped) > 5 else ""))
+            lines.append(
+                f"skipped {len(skipped)} unreadable image(s): "
+                + ", ".join(Path(s["path"]).name for s in skipped[:5])
+                + (", ..." if len(skipped) > 5 else "")
+            )
         choice = self.get("engine_choice") or {}
         if choice.get("summary"):
             lines.append(f"engine: {choice['summary']}")
         policy = (self.get("temporal") or {}).get("policy")
         if policy:
-            lines.append(f"temporal: {policy}" + ("" if policy != "off" else
-                                                  " (the network ran on every frame)"))
+            lines.append(
+                f"temporal: {policy}"
+                + ("" if policy != "off" else " (the network ran on every frame)")
+            )
         e2e = self.get("e2e_latency_ms") or {}
         if e2e:
-            lines.append(f"end-to-end latency: median {e2e['median_ms']:.1f} ms, "
-                         f"p90 {e2e['p90_ms']:.1f} ms")
+            lines.append(
+                f"end-to-end latency: median {e2e['median_ms']:.1f} ms, p90 {e2e['p90_ms']:.1f} ms"
+            )
         if self["stages"]:
             lines.append("stage          median ms    p90 ms")
             for name, s in self["stages"].items():
@@ -180,11 +202,19 @@ class Pipeline:
 
     STAGES = ("decode", "preprocess", "flow", "infer", "postprocess", "temporal", "effect", "sink")
 
-    def __init__(self, source: FrameSource, model, effect: Effect | None = None,
-                 sinks: Sequence[FrameSink] = (),
-                 temporal: TemporalPolicy | None = None, *,
-                 threaded: bool = True, queue_size: int = 4, max_frames: int | None = None,
-                 on_frame=None):
+    def __init__(
+        self,
+        source: FrameSource,
+        model,
+        effect: Effect | None = None,
+        sinks: Sequence[FrameSink] = (),
+        temporal: TemporalPolicy | None = None,
+        *,
+        threaded: bool = True,
+        queue_size: int = 4,
+        max_frames: int | None = None,
+        on_frame=None,
+    ):
         from liveseg.video.temporal import make_temporal
 
         self.source = source
@@ -240,7 +270,9 @@ class Pipeline:
             t0 = time.perf_counter()
             tensor = item.tensor
             if tensor is None or self.prev_input:
-                tensor = model.preprocess(frame, prev) if self.prev_input else model.preprocess(frame)
+                tensor = (
+                    model.preprocess(frame, prev) if self.prev_input else model.preprocess(frame)
+                )
                 t1 = time.perf_counter()
                 times.add("preprocess", t1 - t0)
             else:
@@ -358,20 +390,31 @@ class Pipeline:
                 item = fn(item)
 
     def _run_threaded(self, poll):
-        stages = [("preprocess", [self._preprocess]), ("infer", [self._infer]),
-                  ("effect", [self._effect]), ("sink", [self._sink])]
+        stages = [
+            ("preprocess", [self._preprocess]),
+            ("infer", [self._infer]),
+            ("effect", [self._effect]),
+            ("sink", [self._sink]),
+        ]
         if not (self.speculate or self.motion_ahead):
             stages = stages[1:]  # nothing to do ahead of inference
         first = LatestSlot() if self.live else BoundedQueue(self.queue_size)
         self._first_q = first
         queues = [first] + [BoundedQueue(self.queue_size) for _ in stages[1:]] + [None]
-        threads = [threading.Thread(target=self._source_thread, args=(first,),
-                                    name="liveseg-source", daemon=True)]
+        threads = [
+            threading.Thread(
+                target=self._source_thread, args=(first,), name="liveseg-source", daemon=True
+            )
+        ]
         for i, (name, fns) in enumerate(stages):
-            threads.append(threading.Thread(target=self._stage_thread,
-                                            args=(fns, queues[i], queues[i + 1],
-                                                  i == len(stages) - 1),
-                                            name=f"liveseg-{name}", daemon=True))
+            threads.append(
+                threading.Thread(
+                    target=self._stage_thread,
+                    args=(fns, queues[i], queues[i + 1], i == len(stages) - 1),
+                    name=f"liveseg-{name}",
+                    daemon=True,
+                )
+            )
         for t in threads:
             t.start()
         # The main thread waits on an Event, not Thread.join: a Ctrl-C inside join() makes
@@ -391,8 +434,9 @@ class Pipeline:
                 t.join(5.0)
             # The sink thread finishes the sinks (flush, trailer, rename) before it ends.
             if not self._sinks_done.wait(60.0):
-                self.notes.append("the output stage did not stop within 60 s; its file may "
-                                  "be incomplete")
+                self.notes.append(
+                    "the output stage did not stop within 60 s; its file may be incomplete"
+                )
             # A live source may sit in a blocking read; it is a daemon thread.
             threads[0].join(0.5 if self.live else 5.0)
 
@@ -463,7 +507,8 @@ class Pipeline:
             fps=round(frames / wall, 2) if wall > 0 else 0.0,
             wall_s=round(wall, 3),
             inferred_frames=inferred,
-            propagated_frames=int(propagated) if propagated is not None
+            propagated_frames=int(propagated)
+            if propagated is not None
             else max(0, frames - inferred),
             drops=int(drops),
             decode_errors=int(self.source.decode_errors),

@@ -2,7 +2,8 @@
 
 A frame source, a sink, a temporal policy and an effect are anything with these members; the
 classes in ``sources``, ``sinks``, ``temporal`` and ``effects`` implement them (their base
-classes give every member a default, so a new stage states only what differs). Code that drives stages reads these
+classes give every member a default, so a new stage states only what differs). Code that drives
+stages reads these
 members directly, never ``getattr(stage, "x", default)``.
 """
 

@@ -66,8 +66,10 @@ def build_sinks(source: FrameSource, output, effect, opts: RunOptions) -> list[F
                 check_output(out_path, inputs, overwrite)
                 out.append(lambda: S.ImageFileSink(out_path))
             elif ext in VIDEO_EXTS:
-                raise ConfigError("image inputs write images: give -o a folder (or an image "
-                                  "file for a single image)")
+                raise ConfigError(
+                    "image inputs write images: give -o a folder (or an image "
+                    "file for a single image)"
+                )
             else:
                 _check_folder(out_path, inputs, overwrite, "output")
                 out.append(lambda: S.ImageDirSink(out_path, ".png", inputs=inputs))
@@ -75,18 +77,33 @@ def build_sinks(source: FrameSource, output, effect, opts: RunOptions) -> list[F
             check_output(out_path, inputs, overwrite)
             tmp = S.partial_path(out_path)
             if tmp.exists() and not overwrite:
-                raise OutputError(f"{tmp} (a partial output of an earlier run) exists; "
-                                  "remove it or pass --overwrite")
-            out.append(lambda: S.VideoSink(out_path, fps=source.fps, time_base=source.time_base,
-                                           rate=source.rate, audio_from=source.audio_path,
-                                           crf=opts.crf, preset=opts.preset,
-                                           alpha=channels == 4, audio=opts.audio))
+                raise OutputError(
+                    f"{tmp} (a partial output of an earlier run) exists; "
+                    "remove it or pass --overwrite"
+                )
+            out.append(
+                lambda: S.VideoSink(
+                    out_path,
+                    fps=source.fps,
+                    time_base=source.time_base,
+                    rate=source.rate,
+                    audio_from=source.audio_path,
+                    crf=opts.crf,
+                    preset=opts.preset,
+                    alpha=channels == 4,
+                    audio=opts.audio,
+                )
+            )
         elif ext in IMAGE_EXTS:
-            raise ConfigError(f"-o {out_path.name}: a video becomes a video file "
-                              f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of PNGs")
+            raise ConfigError(
+                f"-o {out_path.name}: a video becomes a video file "
+                f"({', '.join(sorted(VIDEO_EXTS))}) or a folder of PNGs"
+            )
         elif ext:
-            raise ConfigError(f"unsupported output {out_path.name}: use a video file "
-                              f"({', '.join(sorted(VIDEO_EXTS))}) or a folder")
+            raise ConfigError(
+                f"unsupported output {out_path.name}: use a video file "
+                f"({', '.join(sorted(VIDEO_EXTS))}) or a folder"
+            )
         else:
             _check_folder(out_path, inputs, overwrite, "output")
             out.append(lambda: S.ImageDirSink(out_path, ".png", inputs=inputs))
@@ -125,9 +142,15 @@ class _Progress:
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(TextColumn("segmenting"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[fps]} fps"), TimeRemainingColumn(),
-                            console=Console(stderr=True), transient=True)
+        self.bar = Progress(
+            TextColumn("segmenting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[fps]} fps"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
         self.task = self.bar.add_task("run", total=total, fps="-")
         self.bar.start()
         import time
@@ -169,8 +192,15 @@ def _engine_summary(model) -> dict:
     return out
 
 
-def process_video(input, output=None, *, model, options: RunOptions | None = None,
-                  notes: list | None = None, **kwargs) -> RunStats:
+def process_video(
+    input,
+    output=None,
+    *,
+    model,
+    options: RunOptions | None = None,
+    notes: list | None = None,
+    **kwargs,
+) -> RunStats:
     """Segment ``input`` with ``model`` and render the options' effect into ``output``.
 
     ``model`` is a runtime model object (``liveseg.load(...)``) or a model name/path.
@@ -198,21 +228,39 @@ def process_video(input, output=None, *, model, options: RunOptions | None = Non
         from liveseg.video.effects import default_effect
 
         effect = default_effect(model.card)
-    fx = make_effect(effect, model.card, foreground=opts.foreground, alpha=opts.alpha,
-                     background=opts.background) if effect else None
+    fx = (
+        make_effect(
+            effect,
+            model.card,
+            foreground=opts.foreground,
+            alpha=opts.alpha,
+            background=opts.background,
+        )
+        if effect
+        else None
+    )
     if opts.stats is not None:  # secondary outputs are checked before the run, not after it
         check_output_file(opts.stats, "--stats file", opts.overwrite)
     source = make_source(str(input), live=opts.live)
     try:
-        policy = make_temporal(opts.temporal.resolve(images=isinstance(source, ImageSource)),
-                               flow_side=opts.flow_side)
+        policy = make_temporal(
+            opts.temporal.resolve(images=isinstance(source, ImageSource)), flow_side=opts.flow_side
+        )
         sinks = build_sinks(source, output, fx, opts)
     except BaseException:
         source.close()
         raise
     bar = _Progress(source.total_frames, opts.progress and source.mode is not RunMode.LIVE)
-    pipe = Pipeline(source, model, fx, sinks, policy, threaded=opts.threaded,
-                    max_frames=opts.max_frames, on_frame=opts.on_frame)
+    pipe = Pipeline(
+        source,
+        model,
+        fx,
+        sinks,
+        policy,
+        threaded=opts.threaded,
+        max_frames=opts.max_frames,
+        on_frame=opts.on_frame,
+    )
     try:
         result = pipe.run(poll=bar if bar.bar is not None else None)
     except RunInterrupted as exc:
@@ -227,16 +275,20 @@ def process_video(input, output=None, *, model, options: RunOptions | None = Non
                 with contextlib.suppress(OSError):
                     sink.path.rmdir()
         if source.skipped:
-            raise InputError(f"{source.description} has no readable images "
-                             f"({len(source.skipped)} unreadable; the first: "
-                             f"{source.skipped[0][1]})")
+            raise InputError(
+                f"{source.description} has no readable images "
+                f"({len(source.skipped)} unreadable; the first: "
+                f"{source.skipped[0][1]})"
+            )
         why = f" ({source.decode_errors} decode errors)" if source.decode_errors else ""
         raise InputError(f"{source.description} has no decodable frames{why}")
     result.update(
-        input=source.description, source=source.kind,
+        input=source.description,
+        source=source.kind,
         output=str(output) if output is not None else None,
         save_masks=str(opts.save_masks) if opts.save_masks is not None else None,
-        effect=effect, model=getattr(model.card, "name", ""),
+        effect=effect,
+        model=getattr(model.card, "name", ""),
         input_fps=round(source.fps, 3),
     )
     result.update(_engine_summary(model))

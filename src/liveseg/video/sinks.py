@@ -42,13 +42,17 @@ def check_output(path: Path, inputs: list[Path], overwrite: bool, what: str = "o
     rp = path.resolve()
     for inp in inputs:
         try:
-            if inp.exists() and (inp.resolve() == rp or (path.exists() and os.path.samefile(inp, path))):
+            if inp.exists() and (
+                inp.resolve() == rp or (path.exists() and os.path.samefile(inp, path))
+            ):
                 raise OutputError(f"{what} {path} is the input; choose another name")
         except OSError:
             pass
     if path.is_dir():
-        raise OutputError(f"{what} {path} is a folder; give a file name (or a folder without "
-                          "an extension for one PNG per frame)")
+        raise OutputError(
+            f"{what} {path} is a folder; give a file name (or a folder without "
+            "an extension for one PNG per frame)"
+        )
     if path.exists() and not overwrite:
         raise OutputError(f"{what} {path} already exists; pass --overwrite to replace it")
     check_writable_folder(path.parent, what)
@@ -198,18 +202,32 @@ class VideoSink(Sink):
 
     name = "video"
 
-    def __init__(self, path, *, fps: float = 25.0, time_base: Fraction | None = None,
-                 rate: Fraction | None = None, audio_from: str | None = None,
-                 crf: int = 23, preset: str = "veryfast", codec: str | None = None,
-                 alpha: bool = False, audio: bool = True):
+    def __init__(
+        self,
+        path,
+        *,
+        fps: float = 25.0,
+        time_base: Fraction | None = None,
+        rate: Fraction | None = None,
+        audio_from: str | None = None,
+        crf: int = 23,
+        preset: str = "veryfast",
+        codec: str | None = None,
+        alpha: bool = False,
+        audio: bool = True,
+    ):
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in VIDEO_EXTS:
-            raise ConfigError(f"unsupported video output {self.path.name}: use one of "
-                              f"{', '.join(sorted(VIDEO_EXTS))} or a folder")
+            raise ConfigError(
+                f"unsupported video output {self.path.name}: use one of "
+                f"{', '.join(sorted(VIDEO_EXTS))} or a folder"
+            )
         if alpha and ext not in ALPHA_VIDEO_EXTS:
-            raise ConfigError("the matte effect has an alpha channel: write .webm (VP9 with "
-                              "alpha) or a folder of PNGs, not " + ext)
+            raise ConfigError(
+                "the matte effect has an alpha channel: write .webm (VP9 with "
+                "alpha) or a folder of PNGs, not " + ext
+            )
         self.codec = codec or ("libvpx-vp9" if ext == ".webm" else "libx264")
         import av
 
@@ -268,14 +286,16 @@ class VideoSink(Sink):
 
         h, w = img.shape[:2]
         if (h, w) != (self.enc_h, self.enc_w):
-            img = cv2.copyMakeBorder(img, 0, self.enc_h - h, 0, self.enc_w - w,
-                                     cv2.BORDER_REPLICATE)
+            img = cv2.copyMakeBorder(
+                img, 0, self.enc_h - h, 0, self.enc_w - w, cv2.BORDER_REPLICATE
+            )
         if self.alpha:
             return av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgba")
         # OpenCV's I420 conversion (BT.601 limited range, same as swscale's default) is
         # several times faster than swscale's and releases the GIL.
-        return av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420),
-                                          format="yuv420p")
+        return av.VideoFrame.from_ndarray(
+            cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420), format="yuv420p"
+        )
 
     def write(self, item) -> None:
         img = item.out
@@ -360,8 +380,9 @@ class VideoSink(Sink):
         return f"partial output kept at {self.tmp} ({self.frames} frames)"
 
 
-def write_video(path, frames, fps: float = 30.0, *, crf: int = 23,
-                preset: str = "veryfast") -> Path:
+def write_video(
+    path, frames, fps: float = 30.0, *, crf: int = 23, preset: str = "veryfast"
+) -> Path:
     """Encode RGB uint8 frames into ``path`` by VideoSink's rules (H.264, VP9 for .webm; even
     sizes; renamed into place at the end): the one writer of demo, test and benchmark clips."""
     from types import SimpleNamespace
@@ -441,8 +462,9 @@ class ImageFileSink(Sink):
 
     def write(self, item) -> None:
         if self.frames:
-            raise OutputError(f"{self.path} is one image but the input has several; "
-                              "give -o a folder")
+            raise OutputError(
+                f"{self.path} is one image but the input has several; give -o a folder"
+            )
         _atomic_write(self.path, encode_image(item.out, self.path.suffix.lower()))
         self.frames += 1
 
@@ -485,8 +507,10 @@ class PreviewSink(Sink):
         if os.name != "nt" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise ConfigError("--show needs a display (DISPLAY is not set)")
         if "GUI:                           NONE" in cv2.getBuildInformation():
-            raise DependencyError("--show needs OpenCV with a GUI: pip install opencv-python "
-                                  "(this install is opencv-python-headless)")
+            raise DependencyError(
+                "--show needs OpenCV with a GUI: pip install opencv-python "
+                "(this install is opencv-python-headless)"
+            )
         self.title = title
         self.stop_requested = False
 

@@ -26,8 +26,17 @@ from liveseg.errors import ConfigError, DependencyError, InputError
 from liveseg.images import is_image_path, read_image, to_rgb
 from liveseg.video.protocols import RunMode
 
-STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://",
-                  "srt://", "rtp://")
+STREAM_SCHEMES = (
+    "rtsp://",
+    "rtsps://",
+    "rtmp://",
+    "http://",
+    "https://",
+    "udp://",
+    "tcp://",
+    "srt://",
+    "rtp://",
+)
 
 
 @dataclass(slots=True)
@@ -70,8 +79,12 @@ class Source:
     skipped: tuple = ()  # image inputs: (path, reason) of unreadable images
 
     def info(self) -> dict:
-        return {"kind": self.kind, "input": self.description, "fps": self.fps,
-                "decode_errors": self.decode_errors}
+        return {
+            "kind": self.kind,
+            "input": self.description,
+            "fps": self.fps,
+            "decode_errors": self.decode_errors,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,8 +117,10 @@ class VideoSource(Source):
         except (av.FFmpegError, OSError, ValueError) as exc:
             if self.is_url:
                 raise InputError(f"cannot open the stream {path}: {_short(exc)}") from None
-            raise InputError(f"cannot open {path} as a video (not a video, or corrupt or "
-                             f"truncated): {_short(exc)}") from None
+            raise InputError(
+                f"cannot open {path} as a video (not a video, or corrupt or "
+                f"truncated): {_short(exc)}"
+            ) from None
         if not self.container.streams.video:
             self.container.close()
             raise InputError(f"{path} has no video stream")
@@ -158,8 +173,14 @@ class VideoSource(Source):
                 except (av.FFmpegError, ValueError):
                     self.decode_errors += 1
                     continue
-                yield SourceFrame(index, img, frame.pts, frame.time_base or self.time_base,
-                                  None, time.perf_counter())
+                yield SourceFrame(
+                    index,
+                    img,
+                    frame.pts,
+                    frame.time_base or self.time_base,
+                    None,
+                    time.perf_counter(),
+                )
                 index += 1
         self.frames_out = index
 
@@ -329,8 +350,11 @@ def make_source(spec: str, live: bool | None = None) -> Source:
     if p.is_dir():
         return ImageSource(_images_in(p), f"folder {p}")
     if any(ch in spec for ch in "*?[") and not p.exists():
-        paths = sorted(Path(x) for x in _glob.glob(spec, recursive=True)
-                       if Path(x).is_file() and is_image_path(x))
+        paths = sorted(
+            Path(x)
+            for x in _glob.glob(spec, recursive=True)
+            if Path(x).is_file() and is_image_path(x)
+        )
         if not paths:
             raise InputError(f"no images match {spec}")
         return ImageSource(paths, f"glob {spec}")

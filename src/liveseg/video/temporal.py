@@ -93,8 +93,14 @@ class Temporal:
 
     name = "temporal"
 
-    def __init__(self, smooth: float | None = None, cut: float = DEFAULT_CUT, clock=None,
-                 check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
+    def __init__(
+        self,
+        smooth: float | None = None,
+        cut: float = DEFAULT_CUT,
+        clock=None,
+        check: str = "photo",
+        flow_side: int = MAX_FLOW_SIDE,
+    ):
         self.smooth = smooth
         self.cut = cut
         self.clock = clock or time.perf_counter
@@ -173,8 +179,9 @@ class Temporal:
         if motion is None and self.uses_motion:
             # Inline: no flow where nothing would use it (a first frame, a scheduled keyframe
             # that is not smoothed); the gray is still kept for the next frame.
-            motion = self.motion(frame, flow=self.last is not None and not (
-                scheduled and self.smooth is None))
+            motion = self.motion(
+                frame, flow=self.last is not None and not (scheduled and self.smooth is None)
+            )
         flow = motion.flow if motion is not None else None
         if flow is not None:
             self.flow_ms.append(motion.ms)
@@ -189,8 +196,9 @@ class Temporal:
             do_infer, reason = True, "gap"  # no motion from the previous frame to go on
         else:
             signals = dict(motion.signals, since_key=self.since_key)
-            if self.cut and (signals["cut"] > self.cut
-                             or signals["inconsistent"] > CUT_INCONSISTENT):
+            if self.cut and (
+                signals["cut"] > self.cut or signals["inconsistent"] > CUT_INCONSISTENT
+            ):
                 do_infer, reason = True, "cut"
             else:
                 do_infer, reason = self._decide(signals, flow)
@@ -200,8 +208,13 @@ class Temporal:
             pred = infer(self.last)
             self.infer_ms.append((time.perf_counter() - t0) * 1e3)
             pred.inferred = True
-            if self.smooth is not None and flow is not None and reason != "cut" \
-                    and self.last is not None and self.last.probs.shape == pred.probs.shape:
+            if (
+                self.smooth is not None
+                and flow is not None
+                and reason != "cut"
+                and self.last is not None
+                and self.last.probs.shape == pred.probs.shape
+            ):
                 t0 = time.perf_counter()
                 warped, consistent = warp_maps(self.last.probs, flow)
                 pred.probs = self._smooth(pred.probs, warped, consistent)
@@ -214,10 +227,14 @@ class Temporal:
             t0 = time.perf_counter()
             warped, consistent = warp_maps(self.last.probs, flow)
             self.warp_ms.append((time.perf_counter() - t0) * 1e3)
-            pred = Prediction(probs=warped, frame_size=frame_hw, inferred=False,
-                              extras={"unreliable_share": float(1.0 - consistent.mean())},
-                              classes=self.last.classes,
-                              default_foreground=self.last.default_foreground)
+            pred = Prediction(
+                probs=warped,
+                frame_size=frame_hw,
+                inferred=False,
+                extras={"unreliable_share": float(1.0 - consistent.mean())},
+                classes=self.last.classes,
+                default_foreground=self.last.default_foreground,
+            )
             self.since_key += 1
             self.decisions.append(".")
         if len(self.decisions) > MAX_DECISIONS:
@@ -286,8 +303,15 @@ class EveryFrame(Temporal):
 class FixedKeyframes(Temporal):
     """The network runs every N-th frame (and on scene cuts); flow propagation in between."""
 
-    def __init__(self, interval: int, smooth: float | None = None, cut: float = DEFAULT_CUT,
-                 clock=None, check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
+    def __init__(
+        self,
+        interval: int,
+        smooth: float | None = None,
+        cut: float = DEFAULT_CUT,
+        clock=None,
+        check: str = "photo",
+        flow_side: int = MAX_FLOW_SIDE,
+    ):
         super().__init__(smooth=smooth, cut=cut, clock=clock, check=check, flow_side=flow_side)
         self.interval = interval
         self.spec = TemporalSpec("fixed", interval=interval, cut=cut, check=check, smooth=smooth)
@@ -311,10 +335,17 @@ class AdaptiveKeyframes(Temporal):
     band widths. Doubt accumulates from the last keyframe; over ``thresh`` the network runs.
     """
 
-    def __init__(self, thresh: float = DEFAULT_THRESH, max_interval: int = DEFAULT_MAX_INTERVAL,
-                 cut: float = DEFAULT_CUT,
-                 budget_ms: float | None = None, smooth: float | None = None, clock=None,
-                 check: str = "photo", flow_side: int = MAX_FLOW_SIDE):
+    def __init__(
+        self,
+        thresh: float = DEFAULT_THRESH,
+        max_interval: int = DEFAULT_MAX_INTERVAL,
+        cut: float = DEFAULT_CUT,
+        budget_ms: float | None = None,
+        smooth: float | None = None,
+        clock=None,
+        check: str = "photo",
+        flow_side: int = MAX_FLOW_SIDE,
+    ):
         super().__init__(smooth=smooth, cut=cut, clock=clock, check=check, flow_side=flow_side)
         self.thresh = thresh
         self.max_interval = max_interval
@@ -322,8 +353,15 @@ class AdaptiveKeyframes(Temporal):
         self.credit_ms = 0.0
         self.doubt = 0.0
         self.deferred = 0  # keyframes the time budget postponed
-        self.spec = TemporalSpec("adaptive", thresh=thresh, max_interval=max_interval, cut=cut,
-                                 budget_ms=budget_ms, check=check, smooth=smooth)
+        self.spec = TemporalSpec(
+            "adaptive",
+            thresh=thresh,
+            max_interval=max_interval,
+            cut=cut,
+            budget_ms=budget_ms,
+            check=check,
+            smooth=smooth,
+        )
         self.name = str(self.spec)
 
     def _frame_doubt(self, flow) -> float:
@@ -382,8 +420,16 @@ def make_temporal(spec, clock=None, flow_side: int | None = None) -> Temporal:
     if ts.schedule == "off":
         return EveryFrame(smooth=ts.smooth, clock=clock, flow_side=side)
     if ts.schedule == "fixed":
-        return FixedKeyframes(ts.interval, smooth=ts.smooth, cut=ts.cut, clock=clock,
-                              check=ts.check, flow_side=side)
-    return AdaptiveKeyframes(thresh=ts.thresh, max_interval=ts.max_interval, cut=ts.cut,
-                             budget_ms=ts.budget_ms, smooth=ts.smooth, clock=clock,
-                             check=ts.check, flow_side=side)
+        return FixedKeyframes(
+            ts.interval, smooth=ts.smooth, cut=ts.cut, clock=clock, check=ts.check, flow_side=side
+        )
+    return AdaptiveKeyframes(
+        thresh=ts.thresh,
+        max_interval=ts.max_interval,
+        cut=ts.cut,
+        budget_ms=ts.budget_ms,
+        smooth=ts.smooth,
+        clock=clock,
+        check=ts.check,
+        flow_side=side,
+    )

@@ -123,8 +123,9 @@ def parse(spec) -> TemporalSpec:
         n = _number(spec, "the fixed interval", first.strip(), int, lo=1)
         opts = _kv(spec, rest, ("cut", "check")) if rest.strip() else {}
         cut = _number(spec, "cut", opts["cut"], lo=0, hi=2) if "cut" in opts else DEFAULT_CUT
-        return TemporalSpec("fixed", interval=int(n), cut=cut, check=_check(spec, opts),
-                            smooth=smooth)
+        return TemporalSpec(
+            "fixed", interval=int(n), cut=cut, check=_check(spec, opts), smooth=smooth
+        )
     if name == "adaptive":
         opts = _kv(spec, args, ("thresh", "max", "cut", "budget", "check")) if args.strip() else {}
         if colon and not args.strip():
@@ -161,10 +162,14 @@ def _number(spec, key, value, kind=float, lo=None, hi=None, lo_open=False):
     try:
         x = kind(value)
     except ValueError:
-        raise spec_error(spec, f"{key} must be {'an integer' if kind is int else 'a number'}, "
-                         f"got {value!r}") from None
-    if not math.isfinite(x) or (lo is not None and (x < lo or (lo_open and x == lo))) or \
-            (hi is not None and x > hi):
+        raise spec_error(
+            spec, f"{key} must be {'an integer' if kind is int else 'a number'}, got {value!r}"
+        ) from None
+    if (
+        not math.isfinite(x)
+        or (lo is not None and (x < lo or (lo_open and x == lo)))
+        or (hi is not None and x > hi)
+    ):
         rng = f"{'>' if lo_open else '>='} {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
         raise spec_error(spec, f"{key} must be {rng}, got {value!r}")
     return x

@@ -20,8 +20,11 @@ ORT_ENV = "LIVESEG_ORT_WEB_DIR"
 # The bundles the page loads (wasm: CPU; webgpu: GPU, with its own WASM build) and their
 # WebAssembly files.
 ORT_FILES = (
-    "ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
-    "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+    "ort.wasm.min.mjs",
+    "ort-wasm-simd-threaded.mjs",
+    "ort-wasm-simd-threaded.wasm",
+    "ort.webgpu.min.mjs",
+    "ort-wasm-simd-threaded.asyncify.mjs",
     "ort-wasm-simd-threaded.asyncify.wasm",
 )
 
@@ -46,7 +49,8 @@ def ort_dir() -> Path:
         if missing:
             raise DependencyError(
                 f"${ORT_ENV}={env} lacks onnxruntime-web's {missing[0]}: point it at the dist "
-                f"folder of onnxruntime-web {want}, or unset it and run: {fetch_command()}")
+                f"folder of onnxruntime-web {want}, or unset it and run: {fetch_command()}"
+            )
         return folder
     package = WEB_DIR / "node_modules" / "onnxruntime-web"
     folder = package / "dist"
@@ -54,7 +58,8 @@ def ort_dir() -> Path:
     if missing:
         raise DependencyError(
             f"onnxruntime-web {want} (the page's inference engine) is not installed: run "
-            f"{fetch_command()} (needs npm), or set ${ORT_ENV} to its dist folder")
+            f"{fetch_command()} (needs npm), or set ${ORT_ENV} to its dist folder"
+        )
     try:
         have = json.loads((package / "package.json").read_text()).get("version")
     except (OSError, ValueError):
@@ -62,5 +67,6 @@ def ort_dir() -> Path:
     if have != want:
         raise DependencyError(
             f"onnxruntime-web {have or '(unknown version)'} is installed, the page is tested "
-            f"with {want}: run {fetch_command()}")
+            f"with {want}: run {fetch_command()}"
+        )
     return folder

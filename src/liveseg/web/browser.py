@@ -62,8 +62,11 @@ def chromium_args(fake_video=None, camera: bool = True) -> list[str]:
 
 def launch(playwright, executable: str, fake_video=None, extra_args=(), camera: bool = True):
     """A headless Chromium (the system's binary), with a fake camera unless ``camera=False``."""
-    return playwright.chromium.launch(executable_path=executable, headless=True,
-                                      args=chromium_args(fake_video, camera) + list(extra_args))
+    return playwright.chromium.launch(
+        executable_path=executable,
+        headless=True,
+        args=chromium_args(fake_video, camera) + list(extra_args),
+    )
 
 
 class WebServer:
@@ -73,8 +76,9 @@ class WebServer:
         cmd = [sys.executable, "-m", "liveseg", "web", "--port", "0", "--no-open", *map(str, args)]
         if nice:
             cmd = ["nice", "-n", str(nice), *cmd]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         self.url = None
         line = self._first_line(startup_timeout)
         m = re.search(r"(http://\S+)", line or "")
@@ -114,7 +118,11 @@ def wait_frames(page, n: int, timeout_s: float = 120) -> dict:
     shows an error; the page's stats."""
     page.wait_for_function(
         "n => (window.livesegStats && (window.livesegStats.inferred >= n "
-        "|| window.livesegStats.error))", arg=n, timeout=timeout_s * 1000, polling=100)
+        "|| window.livesegStats.error))",
+        arg=n,
+        timeout=timeout_s * 1000,
+        polling=100,
+    )
     stats = page.evaluate("({...window.livesegStats})")
     if stats.get("error"):
         raise RuntimeError(f"the page reports: {stats['error']}")
@@ -127,7 +135,10 @@ def capture(page, timeout_s: float = 60) -> dict:
 
     page.set_default_timeout(timeout_s * 1000)
     c = page.evaluate("window.livesegCapture()")
-    rgba = np.frombuffer(base64.b64decode(c["pixels"]), np.uint8).reshape(c["height"], c["width"], 4)
+    rgba = np.frombuffer(base64.b64decode(c["pixels"]), np.uint8).reshape(
+        c["height"], c["width"], 4
+    )
     labels = np.frombuffer(base64.b64decode(c["labels"]), np.uint8).reshape(
-        c["outHeight"], c["outWidth"])
+        c["outHeight"], c["outWidth"]
+    )
     return {"rgb": np.ascontiguousarray(rgba[:, :, :3]), "labels": labels, "id": c["id"]}

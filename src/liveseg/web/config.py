@@ -35,7 +35,7 @@ def web_config(model, model_url: str, effect: str | None = None) -> dict:
         dims = dims[1:]
     n = io.num_classes
     palette = [list(map(int, c)) for c in (model.card.palette or [])][:n]
-    palette += default_palette(n)[len(palette):]
+    palette += default_palette(n)[len(palette) :]
     out_h, out_w = io.output_size
     return {
         "name": model.card.name,

@@ -27,9 +27,16 @@ ISOLATION_HEADERS = {
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".mjs": "text/javascript",
-         ".css": "text/css", ".json": "application/json", ".wasm": "application/wasm",
-         ".onnx": "application/octet-stream", ".map": "application/json"}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".onnx": "application/octet-stream",
+    ".map": "application/json",
+}
 
 
 class Site:
@@ -37,8 +44,11 @@ class Site:
 
     def __init__(self, ort_dir: Path, model_path: Path, config: dict, video: Path | None = None):
         self.folders = {"/static/": STATIC_DIR, "/ort/": Path(ort_dir)}
-        self.files = {"/": STATIC_DIR / "index.html", "/index.html": STATIC_DIR / "index.html",
-                      f"/model/{model_path.name}": model_path}
+        self.files = {
+            "/": STATIC_DIR / "index.html",
+            "/index.html": STATIC_DIR / "index.html",
+            f"/model/{model_path.name}": model_path,
+        }
         if video is not None:
             self.files[f"/video/{video.name}"] = video
         self.generated = {"/model/config.json": json.dumps(config).encode()}
@@ -51,7 +61,7 @@ class Site:
             return self.files[path]
         for prefix, folder in self.folders.items():
             if path.startswith(prefix):
-                name = path[len(prefix):]
+                name = path[len(prefix) :]
                 # Files directly in the folder only: no sub-paths, no "..".
                 if name and "/" not in name and "\\" not in name and name not in (".", ".."):
                     f = folder / name
@@ -79,8 +89,11 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(found, bytes):
             self._send(HTTPStatus.OK, found, TYPES[".json"], body)
             return
-        ctype = TYPES.get(found.suffix.lower()) or mimetypes.guess_type(found.name)[0] \
+        ctype = (
+            TYPES.get(found.suffix.lower())
+            or mimetypes.guess_type(found.name)[0]
             or "application/octet-stream"
+        )
         try:
             f = found.open("rb")
         except OSError:
@@ -134,10 +147,14 @@ def make_server(site: Site, host: str, port: int, quiet: bool = True) -> Server:
         return Server((host, port), handler)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is already in use: pick another with "
-                              "--port N (or --port 0 for any free port)") from None
+            raise ConfigError(
+                f"port {port} on {host} is already in use: pick another with "
+                "--port N (or --port 0 for any free port)"
+            ) from None
         if exc.errno == errno.EACCES:
-            raise ConfigError(f"no permission to listen on port {port}: use a port above 1023 "
-                              "(--port N)") from None
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-                          "(check --host)") from None
+            raise ConfigError(
+                f"no permission to listen on port {port}: use a port above 1023 (--port N)"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc} (check --host)"
+        ) from None

@@ -86,4 +86,3 @@ class EfficientNetLite(StagedBackbone):
         self.output_stride = output_stride
         self.width_mult = width_mult
         self.depth_mult = depth_mult
-

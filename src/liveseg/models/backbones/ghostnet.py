@@ -53,8 +53,11 @@ class GhostBottleneck(nn.Module):
         super().__init__()
         self.ghost1 = GhostModule(cin, mid, relu=True)
         self.dw = ConvBNAct(mid, mid, k, stride, groups=mid, act=None) if stride > 1 else None
-        self.se = (SqueezeExcite(mid, make_divisible(mid * se_ratio, 4), "relu", "hsigmoid")
-                   if se_ratio else None)
+        self.se = (
+            SqueezeExcite(mid, make_divisible(mid * se_ratio, 4), "relu", "hsigmoid")
+            if se_ratio
+            else None
+        )
         self.ghost2 = GhostModule(mid, cout, relu=False)
         if cin == cout and stride == 1:
             self.shortcut = None
@@ -94,4 +97,3 @@ class GhostNet(StagedBackbone):
         self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
         self.channels = chans
         self.reductions = [2, 4, 8, 16, 32]
-

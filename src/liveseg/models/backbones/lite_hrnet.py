@@ -34,9 +34,12 @@ class Stem(nn.Module):
         self.conv1 = ConvBNAct(cin, stem_channels, 3, 2)
         mid = round(stem_channels * expand_ratio)
         branch = stem_channels // 2
-        inc = out_channels - branch if stem_channels == out_channels else out_channels - stem_channels
-        self.branch1 = nn.Sequential(ConvBNAct(branch, branch, 3, 2, groups=branch, act=None),
-                                     ConvBNAct(branch, inc, 1))
+        inc = (
+            out_channels - branch if stem_channels == out_channels else out_channels - stem_channels
+        )
+        self.branch1 = nn.Sequential(
+            ConvBNAct(branch, branch, 3, 2, groups=branch, act=None), ConvBNAct(branch, inc, 1)
+        )
         self.branch2 = nn.Sequential(
             ConvBNAct(branch, mid, 1),
             ConvBNAct(mid, mid, 3, 2, groups=mid, act=None),
@@ -64,7 +67,7 @@ class CrossResolutionWeighting(nn.Module):
         pooled = [F.avg_pool2d(x, 2 ** (n - 1 - i)) for i, x in enumerate(xs[:-1])] + [xs[-1]]
         w = self.conv2(self.conv1(torch.cat(pooled, 1)))
         ws = torch.split(w, self.channels, dim=1)
-        return [x * resize_to(a, x, "nearest") for x, a in zip(xs, ws)]
+        return [x * resize_to(a, x, "nearest") for x, a in zip(xs, ws, strict=True)]
 
 
 class ConditionalChannelWeighting(nn.Module):
@@ -78,15 +81,16 @@ class ConditionalChannelWeighting(nn.Module):
     def forward(self, xs):
         parts = [x.chunk(2, dim=1) for x in xs]
         x2 = self.crw([p[1] for p in parts])
-        x2 = [sw(dw(x)) for x, dw, sw in zip(x2, self.dw, self.sw)]
-        return [channel_shuffle(torch.cat([p[0], b], 1), 2) for p, b in zip(parts, x2)]
+        x2 = [sw(dw(x)) for x, dw, sw in zip(x2, self.dw, self.sw, strict=True)]
+        return [channel_shuffle(torch.cat([p[0], b], 1), 2) for p, b in zip(parts, x2, strict=True)]
 
 
 class LiteHRModule(nn.Module):
     def __init__(self, channels, num_blocks, reduce_ratio):
         super().__init__()
-        self.blocks = nn.ModuleList(ConditionalChannelWeighting(channels, reduce_ratio)
-                                    for _ in range(num_blocks))
+        self.blocks = nn.ModuleList(
+            ConditionalChannelWeighting(channels, reduce_ratio) for _ in range(num_blocks)
+        )
         n = len(channels)
         fuse = []
         for i in range(n):
@@ -100,10 +104,15 @@ class LiteHRModule(nn.Module):
                     steps = []
                     for k in range(i - j):
                         last = k == i - j - 1
-                        steps += [ConvBNAct(channels[j], channels[j], 3, 2, groups=channels[j],
-                                            act=None),
-                                  ConvBNAct(channels[j], channels[i] if last else channels[j], 1,
-                                            act=None if last else "relu")]
+                        steps += [
+                            ConvBNAct(channels[j], channels[j], 3, 2, groups=channels[j], act=None),
+                            ConvBNAct(
+                                channels[j],
+                                channels[i] if last else channels[j],
+                                1,
+                                act=None if last else "relu",
+                            ),
+                        ]
                     row.append(nn.Sequential(*steps))
             fuse.append(nn.ModuleList(row))
         self.fuse = nn.ModuleList(fuse)
@@ -138,17 +147,30 @@ class LiteHRNet(nn.Module):
             trans = []
             for i, c in enumerate(cur):
                 if i < len(pre):
-                    trans.append(nn.Identity() if pre[i] == c else nn.Sequential(
-                        ConvBNAct(pre[i], pre[i], 3, groups=pre[i], act=None),
-                        ConvBNAct(pre[i], c, 1)))
+                    trans.append(
+                        nn.Identity()
+                        if pre[i] == c
+                        else nn.Sequential(
+                            ConvBNAct(pre[i], pre[i], 3, groups=pre[i], act=None),
+                            ConvBNAct(pre[i], c, 1),
+                        )
+                    )
                 else:
-                    trans.append(nn.Sequential(
-                        ConvBNAct(pre[-1], pre[-1], 3, 2, groups=pre[-1], act=None),
-                        ConvBNAct(pre[-1], c, 1)))
+                    trans.append(
+                        nn.Sequential(
+                            ConvBNAct(pre[-1], pre[-1], 3, 2, groups=pre[-1], act=None),
+                            ConvBNAct(pre[-1], c, 1),
+                        )
+                    )
             transitions.append(nn.ModuleList(trans))
-            stages.append(nn.Sequential(*[
-                LiteHRModule(cur, spec["num_blocks"][s], spec["reduce_ratios"][s])
-                for _ in range(spec["num_modules"][s])]))
+            stages.append(
+                nn.Sequential(
+                    *[
+                        LiteHRModule(cur, spec["num_blocks"][s], spec["reduce_ratios"][s])
+                        for _ in range(spec["num_modules"][s])
+                    ]
+                )
+            )
             pre = cur
         self.transitions = nn.ModuleList(transitions)
         self.stages = nn.ModuleList(stages)
@@ -158,7 +180,7 @@ class LiteHRNet(nn.Module):
     def forward(self, x):
         s2, x = self.stem(x)
         ys = [x]
-        for trans, stage in zip(self.transitions, self.stages):
+        for trans, stage in zip(self.transitions, self.stages, strict=True):
             xs = [t(ys[i] if i < len(ys) else ys[-1]) for i, t in enumerate(trans)]
             ys = stage(xs)
         return [s2, *ys]

@@ -73,4 +73,3 @@ class MobileNetV2(StagedBackbone):
         self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
         self.channels = chans
         self.reductions = [min(2 ** (i + 1), output_stride) for i in range(len(stages))]
-

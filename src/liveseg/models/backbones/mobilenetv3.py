@@ -3,7 +3,8 @@
 Inverted residuals with optional squeeze-excite (hard-sigmoid gate, squeeze = expansion/4
 rounded to 8) and ReLU / hard-swish. ``output_stride=16`` dilates the last stage (as the paper
 does for segmentation); ``reduced_tail`` halves the last stage's channels (the paper's
-segmentation variant). The final 1x1 conv (960 / 576 channels) is kept for LR-ASPP (``last_conv``); MobileSeg, like
+segmentation variant). The final 1x1 conv (960 / 576 channels) is kept for LR-ASPP (``last_conv``);
+MobileSeg, like
 PaddleSeg's, takes the last block's output instead.
 """
 
@@ -53,8 +54,9 @@ class MBv3Block(nn.Module):
         layers = []
         if exp != cin:
             layers.append(ConvBNAct(cin, exp, 1, act=act))
-        layers.append(ConvBNAct(exp, exp, k, 1 if dilation > 1 else stride, dilation,
-                                groups=exp, act=act))
+        layers.append(
+            ConvBNAct(exp, exp, k, 1 if dilation > 1 else stride, dilation, groups=exp, act=act)
+        )
         if se:
             layers.append(SqueezeExcite(exp, make_divisible(exp // 4, 8), "relu", "hsigmoid"))
         layers.append(ConvBNAct(exp, cout, 1, act=None))
@@ -68,8 +70,15 @@ class MBv3Block(nn.Module):
 class MobileNetV3(StagedBackbone):
     """Features at strides 2, 4, 8, 16, 32 (the last one after the final 1x1 conv)."""
 
-    def __init__(self, variant="large", in_channels=3, width_mult=1.0, output_stride=32,
-                 reduced_tail=False, last_conv=True):
+    def __init__(
+        self,
+        variant="large",
+        in_channels=3,
+        width_mult=1.0,
+        output_stride=32,
+        reduced_tail=False,
+        last_conv=True,
+    ):
         super().__init__()
         if variant not in ("large", "small"):
             raise ValueError(f"variant must be 'large' or 'small', got {variant!r}")
@@ -102,4 +111,3 @@ class MobileNetV3(StagedBackbone):
         self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
         self.channels = chans
         self.reductions = [min(2 ** (i + 1), output_stride) for i in range(len(stages))]
-

@@ -53,7 +53,7 @@ class ShuffleNetV2(nn.Module):
         self.conv1 = ConvBNAct(in_channels, stem, 3, 2)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         stages, cin = [], stem
-        for cout, n in zip(WIDTHS[size], REPEATS):
+        for cout, n in zip(WIDTHS[size], REPEATS, strict=True):
             units = [ShuffleUnit(cin, cout, 2)] + [ShuffleUnit(cout, cout, 1) for _ in range(n - 1)]
             stages.append(nn.Sequential(*units))
             cin = cout

@@ -39,8 +39,11 @@ class ASPP(nn.Module):
         super().__init__()
         branches = [ConvBNAct(cin, cout, 1)]
         for r in rates:
-            branches.append(SeparableConv(cin, cout, 3, dilation=r) if separable
-                            else ConvBNAct(cin, cout, 3, dilation=r))
+            branches.append(
+                SeparableConv(cin, cout, 3, dilation=r)
+                if separable
+                else ConvBNAct(cin, cout, 3, dilation=r)
+            )
         branches.append(ImagePooling(cin, cout))
         self.branches = nn.ModuleList(branches)
         self.project = nn.Sequential(ConvBNAct(cout * len(branches), cout, 1), nn.Dropout(dropout))
@@ -51,8 +54,9 @@ class ASPP(nn.Module):
 
 
 class DeepLabV3Head(nn.Module):
-    def __init__(self, in_channels, num_classes, rates, aspp_channels=256, separable=True,
-                 dropout=0.1):
+    def __init__(
+        self, in_channels, num_classes, rates, aspp_channels=256, separable=True, dropout=0.1
+    ):
         super().__init__()
         self.aspp = ASPP(in_channels[-1], aspp_channels, rates, separable, dropout)
         self.classifier = nn.Conv2d(aspp_channels, num_classes, 1)
@@ -61,8 +65,9 @@ class DeepLabV3Head(nn.Module):
         return self.classifier(self.aspp(feats[-1]))
 
 
-def _deeplab_common(name, width_mult, output_stride, in_channels, prev_mask, aspp_channels,
-                    dropout):
+def _deeplab_common(
+    name, width_mult, output_stride, in_channels, prev_mask, aspp_channels, dropout
+):
     opt.choice(name, "width_mult", width_mult, (0.35, 0.5, 0.75, 1.0))
     opt.choice(name, "output_stride", output_stride, (8, 16, 32))
     opt.positive_int(name, "aspp_channels", aspp_channels, 8, 1024)
@@ -72,18 +77,43 @@ def _deeplab_common(name, width_mult, output_stride, in_channels, prev_mask, asp
 
 
 @register_model
-def deeplabv3_mobilenetv2(num_classes=21, width_mult=1.0, output_stride=16, in_channels=None,
-                          prev_mask=False, aspp_channels=256, separable=True, dropout=0.1):
+def deeplabv3_mobilenetv2(
+    num_classes=21,
+    width_mult=1.0,
+    output_stride=16,
+    in_channels=None,
+    prev_mask=False,
+    aspp_channels=256,
+    separable=True,
+    dropout=0.1,
+):
     """DeepLabV3 + MobileNetV2: ASPP, no decoder. Options: width_mult 0.35/0.5/0.75/1.0,
     output_stride 8/16/32, separable (depthwise-separable ASPP), aspp_channels."""
     name = "deeplabv3_mobilenetv2"
-    backbone, cin = _deeplab_common(name, width_mult, output_stride, in_channels, prev_mask,
-                                    aspp_channels, dropout)
-    head = DeepLabV3Head(backbone.channels, num_classes, RATES[output_stride], aspp_channels,
-                         bool(separable), dropout)
-    return SegmentationModel(backbone, head, num_classes, cin, name, {
-        "width_mult": width_mult, "output_stride": output_stride, "separable": bool(separable),
-        "aspp_channels": aspp_channels})
+    backbone, cin = _deeplab_common(
+        name, width_mult, output_stride, in_channels, prev_mask, aspp_channels, dropout
+    )
+    head = DeepLabV3Head(
+        backbone.channels,
+        num_classes,
+        RATES[output_stride],
+        aspp_channels,
+        bool(separable),
+        dropout,
+    )
+    return SegmentationModel(
+        backbone,
+        head,
+        num_classes,
+        cin,
+        name,
+        {
+            "width_mult": width_mult,
+            "output_stride": output_stride,
+            "separable": bool(separable),
+            "aspp_channels": aspp_channels,
+        },
+    )
 
 
 __all__ = ["ASPP", "RATES", "DeepLabV3Head", "resize_to"]

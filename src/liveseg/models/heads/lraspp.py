@@ -32,30 +32,81 @@ class LRASPPHead(nn.Module):
         return self.low_classifier(low) + self.high_classifier(x)
 
 
-def _lraspp(name, variant, num_classes, width_mult, output_stride, reduced_tail, in_channels,
-            prev_mask, inter_channels):
+def _lraspp(
+    name,
+    variant,
+    num_classes,
+    width_mult,
+    output_stride,
+    reduced_tail,
+    in_channels,
+    prev_mask,
+    inter_channels,
+):
     opt.choice(name, "width_mult", width_mult, (0.5, 0.75, 1.0, 1.25))
     opt.choice(name, "output_stride", output_stride, (16, 32))
     opt.positive_int(name, "inter_channels", inter_channels, 8, 1024)
     cin = opt.in_channels(name, in_channels, prev_mask)
     backbone = MobileNetV3(variant, cin, width_mult, output_stride, bool(reduced_tail))
     head = LRASPPHead(backbone.channels, backbone.reductions, num_classes, inter_channels)
-    return SegmentationModel(backbone, head, num_classes, cin, name, {
-        "width_mult": width_mult, "output_stride": output_stride, "reduced_tail": bool(reduced_tail),
-        "inter_channels": inter_channels})
+    return SegmentationModel(
+        backbone,
+        head,
+        num_classes,
+        cin,
+        name,
+        {
+            "width_mult": width_mult,
+            "output_stride": output_stride,
+            "reduced_tail": bool(reduced_tail),
+            "inter_channels": inter_channels,
+        },
+    )
 
 
 @register_model
-def lraspp_mobilenetv3_large(num_classes=21, width_mult=1.0, output_stride=16, reduced_tail=False,
-                             in_channels=None, prev_mask=False, inter_channels=128):
+def lraspp_mobilenetv3_large(
+    num_classes=21,
+    width_mult=1.0,
+    output_stride=16,
+    reduced_tail=False,
+    in_channels=None,
+    prev_mask=False,
+    inter_channels=128,
+):
     """LR-ASPP + MobileNetV3-Large. Options: width_mult, output_stride 16/32, reduced_tail."""
-    return _lraspp("lraspp_mobilenetv3_large", "large", num_classes, width_mult, output_stride,
-                   reduced_tail, in_channels, prev_mask, inter_channels)
+    return _lraspp(
+        "lraspp_mobilenetv3_large",
+        "large",
+        num_classes,
+        width_mult,
+        output_stride,
+        reduced_tail,
+        in_channels,
+        prev_mask,
+        inter_channels,
+    )
 
 
 @register_model
-def lraspp_mobilenetv3_small(num_classes=21, width_mult=1.0, output_stride=16, reduced_tail=False,
-                             in_channels=None, prev_mask=False, inter_channels=128):
+def lraspp_mobilenetv3_small(
+    num_classes=21,
+    width_mult=1.0,
+    output_stride=16,
+    reduced_tail=False,
+    in_channels=None,
+    prev_mask=False,
+    inter_channels=128,
+):
     """LR-ASPP + MobileNetV3-Small. Options: width_mult, output_stride 16/32, reduced_tail."""
-    return _lraspp("lraspp_mobilenetv3_small", "small", num_classes, width_mult, output_stride,
-                   reduced_tail, in_channels, prev_mask, inter_channels)
+    return _lraspp(
+        "lraspp_mobilenetv3_small",
+        "small",
+        num_classes,
+        width_mult,
+        output_stride,
+        reduced_tail,
+        in_channels,
+        prev_mask,
+        inter_channels,
+    )

@@ -34,12 +34,13 @@ class PyramidContext(nn.Module):
         super().__init__()
         self.bins = tuple(bins)
         self.convs = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(cin, inter, 1), nn.ReLU(inplace=True)) for _ in self.bins)
+            nn.Sequential(nn.Conv2d(cin, inter, 1), nn.ReLU(inplace=True)) for _ in self.bins
+        )
         self.out = ConvBNAct(inter, cout, 3)
 
     def forward(self, x):
         y = None
-        for b, conv in zip(self.bins, self.convs):
+        for b, conv in zip(self.bins, self.convs, strict=True):
             z = resize_to(conv(adaptive_avg_pool(x, b)), x)
             y = z if y is None else y + z
         return self.out(y)
@@ -57,14 +58,32 @@ class UAFM(nn.Module):
     def forward(self, low, high):
         x = self.conv_low(low)
         y = resize_to(high, x)
-        a = self.atten(torch.cat([x.mean(1, keepdim=True), x.amax(1, keepdim=True),
-                                  y.mean(1, keepdim=True), y.amax(1, keepdim=True)], 1))
+        a = self.atten(
+            torch.cat(
+                [
+                    x.mean(1, keepdim=True),
+                    x.amax(1, keepdim=True),
+                    y.mean(1, keepdim=True),
+                    y.amax(1, keepdim=True),
+                ],
+                1,
+            )
+        )
         return self.out(x * a + y * (1 - a))
 
 
 class MobileSegHead(nn.Module):
-    def __init__(self, in_channels, reductions, num_classes, bins=(1, 2, 4), context_channels=128,
-                 arm_channels=(32, 64, 128), head_channels=32, levels=(8, 16, 32)):
+    def __init__(
+        self,
+        in_channels,
+        reductions,
+        num_classes,
+        bins=(1, 2, 4),
+        context_channels=128,
+        arm_channels=(32, 64, 128),
+        head_channels=32,
+        levels=(8, 16, 32),
+    ):
         super().__init__()
         self.index = [reductions.index(r) for r in levels]
         chans = [in_channels[i] for i in self.index]
@@ -74,8 +93,9 @@ class MobileSegHead(nn.Module):
             high = context_channels if i == n - 1 else arm_channels[i + 1]
             arms.append(UAFM(chans[i], high, arm_channels[i]))
         self.arms = nn.ModuleList(arms)
-        self.seg = nn.Sequential(ConvBNAct(arm_channels[0], head_channels, 3),
-                                 nn.Conv2d(head_channels, num_classes, 1))
+        self.seg = nn.Sequential(
+            ConvBNAct(arm_channels[0], head_channels, 3), nn.Conv2d(head_channels, num_classes, 1)
+        )
 
     def forward(self, feats):
         xs = [feats[i] for i in self.index]
@@ -102,32 +122,59 @@ LEVELS = {"lite_hrnet_18": (4, 8, 16, 32)}
 def _make_builder(backbone_name):
     name = f"mobileseg_{backbone_name}"
 
-    def builder(num_classes=21, in_channels=None, prev_mask=False, context_bins=(1, 2, 4),
-                context_channels=128, arm_channels=None):
+    def builder(
+        num_classes=21,
+        in_channels=None,
+        prev_mask=False,
+        context_bins=(1, 2, 4),
+        context_channels=128,
+        arm_channels=None,
+    ):
         cin = opt.in_channels(name, in_channels, prev_mask)
         bins = tuple(context_bins) if isinstance(context_bins, (list, tuple)) else None
         if not bins or not all(isinstance(b, int) and 1 <= b <= 16 for b in bins):
-            raise opt.ConfigError(f"{name}: context_bins must be integers in [1, 16], "
-                                  f"got {context_bins!r}")
+            raise opt.ConfigError(
+                f"{name}: context_bins must be integers in [1, 16], got {context_bins!r}"
+            )
         opt.positive_int(name, "context_channels", context_channels, 8, 1024)
         levels = LEVELS.get(backbone_name, (8, 16, 32))
         if arm_channels is None:
-            arm_channels = (32, 32, 64, 128)[-len(levels):]
+            arm_channels = (32, 32, 64, 128)[-len(levels) :]
         arms = tuple(arm_channels) if isinstance(arm_channels, (list, tuple)) else ()
         if len(arms) != len(levels) or not all(isinstance(c, int) and 1 <= c <= 1024 for c in arms):
-            raise opt.ConfigError(f"{name}: arm_channels must be {len(levels)} integers, "
-                                  f"got {arm_channels!r}")
+            raise opt.ConfigError(
+                f"{name}: arm_channels must be {len(levels)} integers, got {arm_channels!r}"
+            )
         backbone = BACKBONES[backbone_name](cin)
-        head = MobileSegHead(backbone.channels, backbone.reductions, num_classes, bins,
-                             context_channels, arms, levels=levels)
+        head = MobileSegHead(
+            backbone.channels,
+            backbone.reductions,
+            num_classes,
+            bins,
+            context_channels,
+            arms,
+            levels=levels,
+        )
         pad = 32 if backbone_name.startswith("lite_hrnet") else 1
-        return SegmentationModel(backbone, head, num_classes, cin, name, {
-            "context_bins": list(bins), "context_channels": context_channels,
-            "arm_channels": list(arms)}, pad_multiple=pad)
+        return SegmentationModel(
+            backbone,
+            head,
+            num_classes,
+            cin,
+            name,
+            {
+                "context_bins": list(bins),
+                "context_channels": context_channels,
+                "arm_channels": list(arms),
+            },
+            pad_multiple=pad,
+        )
 
     builder.__name__ = name
-    builder.__doc__ = (f"MobileSeg head over {backbone_name}. Options: context_bins, "
-                       "context_channels, arm_channels, in_channels/prev_mask.")
+    builder.__doc__ = (
+        f"MobileSeg head over {backbone_name}. Options: context_bins, "
+        "context_channels, arm_channels, in_channels/prev_mask."
+    )
     return register_model(builder, name=name)
 
 

@@ -84,12 +84,22 @@ STAGES = {"bilinear": BilinearStage, "attention": AttentionStage, "mlp": MLPStag
 
 
 class UNetLiteHead(nn.Module):
-    def __init__(self, in_channels, num_classes, decoder="bilinear", conv="dw", width_mult=1.0,
-                 bottleneck_channels=128, decoder_channels=(64, 48, 32, 16), group_width=16):
+    def __init__(
+        self,
+        in_channels,
+        num_classes,
+        decoder="bilinear",
+        conv="dw",
+        width_mult=1.0,
+        bottleneck_channels=128,
+        decoder_channels=(64, 48, 32, 16),
+        group_width=16,
+    ):
         super().__init__()
         bneck = make_divisible(bottleneck_channels * width_mult, 8)
-        self.bottleneck = nn.Sequential(ConvBNAct(in_channels[-1], bneck, 1),
-                                        spatial_conv(bneck, conv, group_width))
+        self.bottleneck = nn.Sequential(
+            ConvBNAct(in_channels[-1], bneck, 1), spatial_conv(bneck, conv, group_width)
+        )
         self.coarse = nn.Conv2d(bneck, num_classes, 1)
         stages, cin = [], bneck
         for i, c in enumerate(decoder_channels):
@@ -107,8 +117,17 @@ class UNetLiteHead(nn.Module):
         return self.classifier(x) + resize_to(coarse, x)
 
 
-def _unet(name, num_classes, width_mult, decoder, conv, in_channels, prev_mask, group_width,
-          encoder="lite0"):
+def _unet(
+    name,
+    num_classes,
+    width_mult,
+    decoder,
+    conv,
+    in_channels,
+    prev_mask,
+    group_width,
+    encoder="lite0",
+):
     opt.choice(name, "width_mult", width_mult, (1.0, 1.5, 2.0))
     opt.choice(name, "encoder", encoder, tuple(LITE_VARIANTS))
     opt.choice(name, "decoder", decoder, DECODERS)
@@ -117,34 +136,95 @@ def _unet(name, num_classes, width_mult, decoder, conv, in_channels, prev_mask, 
     cin = opt.in_channels(name, in_channels, prev_mask)
     enc_w, enc_d = LITE_VARIANTS[encoder]
     backbone = EfficientNetLite(cin, width_mult * enc_w, enc_d)
-    head = UNetLiteHead(backbone.channels, num_classes, decoder, conv, width_mult,
-                        group_width=group_width)
-    return SegmentationModel(backbone, head, num_classes, cin, name, {
-        "width_mult": width_mult, "decoder": decoder, "conv": conv, "group_width": group_width,
-        "encoder": encoder})
+    head = UNetLiteHead(
+        backbone.channels, num_classes, decoder, conv, width_mult, group_width=group_width
+    )
+    return SegmentationModel(
+        backbone,
+        head,
+        num_classes,
+        cin,
+        name,
+        {
+            "width_mult": width_mult,
+            "decoder": decoder,
+            "conv": conv,
+            "group_width": group_width,
+            "encoder": encoder,
+        },
+    )
 
 
 @register_model
-def unet_efficientnet_lite0(num_classes=21, width_mult=1.0, decoder="bilinear", conv="dw",
-                            in_channels=None, prev_mask=False, group_width=16, encoder="lite0"):
+def unet_efficientnet_lite0(
+    num_classes=21,
+    width_mult=1.0,
+    decoder="bilinear",
+    conv="dw",
+    in_channels=None,
+    prev_mask=False,
+    group_width=16,
+    encoder="lite0",
+):
     """EfficientNet-Lite U-net. Options: width_mult 1.0/1.5/2.0, decoder bilinear|attention|mlp,
     conv dw|group (group_width channels per group), in_channels/prev_mask, encoder
     lite0|lite1|lite2 (the published variants, whose ImageNet weights load)."""
-    return _unet("unet_efficientnet_lite0", num_classes, width_mult, decoder, conv, in_channels,
-                 prev_mask, group_width, encoder)
+    return _unet(
+        "unet_efficientnet_lite0",
+        num_classes,
+        width_mult,
+        decoder,
+        conv,
+        in_channels,
+        prev_mask,
+        group_width,
+        encoder,
+    )
 
 
 @register_model(name="unet_efficientnet_lite0_attention")
-def _unet_attention(num_classes=21, width_mult=1.0, conv="dw", in_channels=None, prev_mask=False,
-                    group_width=16, encoder="lite0"):
+def _unet_attention(
+    num_classes=21,
+    width_mult=1.0,
+    conv="dw",
+    in_channels=None,
+    prev_mask=False,
+    group_width=16,
+    encoder="lite0",
+):
     """unet_efficientnet_lite0 with decoder='attention'."""
-    return _unet("unet_efficientnet_lite0_attention", num_classes, width_mult, "attention", conv,
-                 in_channels, prev_mask, group_width, encoder)
+    return _unet(
+        "unet_efficientnet_lite0_attention",
+        num_classes,
+        width_mult,
+        "attention",
+        conv,
+        in_channels,
+        prev_mask,
+        group_width,
+        encoder,
+    )
 
 
 @register_model(name="unet_efficientnet_lite0_mlp")
-def _unet_mlp(num_classes=21, width_mult=1.0, conv="dw", in_channels=None, prev_mask=False,
-              group_width=16, encoder="lite0"):
+def _unet_mlp(
+    num_classes=21,
+    width_mult=1.0,
+    conv="dw",
+    in_channels=None,
+    prev_mask=False,
+    group_width=16,
+    encoder="lite0",
+):
     """unet_efficientnet_lite0 with decoder='mlp'."""
-    return _unet("unet_efficientnet_lite0_mlp", num_classes, width_mult, "mlp", conv, in_channels,
-                 prev_mask, group_width, encoder)
+    return _unet(
+        "unet_efficientnet_lite0_mlp",
+        num_classes,
+        width_mult,
+        "mlp",
+        conv,
+        in_channels,
+        prev_mask,
+        group_width,
+        encoder,
+    )
