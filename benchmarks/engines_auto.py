@@ -156,7 +156,7 @@ def fresh_auto_load(spec, threads):
 
 def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]:
     from liveseg.runtime import load_model
-    from liveseg.runtime.autoselect import probe_frame
+    from liveseg.runtime.probe import probe_frame
 
     frame, _ = probe_frame()
     rows = []

@@ -45,7 +45,8 @@ def run(args) -> int:
     import time
 
     from liveseg.runtime.cli_args import load_model_from_args, overrides_from_args
-    from liveseg.runtime.teacher import check_writable_folder, image_paths, label_images
+    from liveseg.runtime.teacher import check_writable_folder, label_images
+    from liveseg.video.sources import image_paths
 
     overrides_from_args(args)  # bad flags fail before anything is read
     paths = image_paths(args.inputs)

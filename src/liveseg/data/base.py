@@ -14,9 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.card import default_palette
-from liveseg.data.io import check_values, read_mask
+from liveseg.data.io import check_values
 from liveseg.errors import InputError
 from liveseg.images import read_image
+from liveseg.metrics.labelmap import read_mask
 
 
 @dataclass

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from liveseg.errors import InputError
+from liveseg.metrics.labelmap import read_mask
 from liveseg.metrics.segmentation import ConfusionMatrix
 from liveseg.metrics.video import dtssd, evaluate_sequence, flicker_rate, summarize
 
@@ -47,8 +48,6 @@ def evaluate_label_dirs(
     pred_dir, gt_dir, num_classes: int, ignore_index: int | None = 255, class_names=None
 ) -> dict:
     """mIoU & co. over label-map PNGs matched by (relative) file name."""
-    from liveseg.data.io import read_mask
-
     cm = ConfusionMatrix(num_classes, ignore_index)
     pairs = _match(pred_dir, gt_dir)
     for _, pp, gp in pairs:
@@ -66,8 +65,6 @@ def evaluate_label_dirs(
 
 def evaluate_clip_dirs(pred_dir, gt_dir, all_frames: bool = False, bound_th: float = 0.008) -> dict:
     """DAVIS J&F over ``<clip>/<frame>.png`` folders; any non-zero pixel is foreground."""
-    from liveseg.data.io import read_mask
-
     pairs = _match(pred_dir, gt_dir)
     clips: dict[str, list] = {}
     for key, pp, gp in pairs:

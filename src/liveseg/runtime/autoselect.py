@@ -3,7 +3,7 @@
 On first use of a model file on a machine, :func:`select_model` opens the file with its
 reference engine (ONNX Runtime on the CPU for .onnx, OpenVINO f32 for .xml, LiteRT for
 .tflite), runs it on the probe frame (the first frame of the demo clip, a real photograph:
-``liveseg.video.demo``; a synthetic image only when matplotlib, which ships the photograph, is
+``liveseg.runtime.probe``; a synthetic image only when matplotlib, which ships the photograph, is
 missing) and then tries every other engine that can run the file here:
 
 - OpenVINO on the CPU with the precision hints the CPU has (f32; bf16 with AVX-512 BF16/AMX;
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.errors import LivesegError
+from liveseg.runtime.probe import probe_frame
 
 PROBE_VERSION = 2
 MIN_AGREEMENT = 0.995  # fraction of output pixels that must agree with the reference
@@ -489,20 +489,6 @@ def write_cached(key: dict, choice: EngineChoice) -> tuple[Path | None, str | No
 # ------------------------------------------------------------------------------------------
 # The probe
 # ------------------------------------------------------------------------------------------
-def probe_frame() -> tuple[np.ndarray, str]:
-    """(RGB frame, what it is): the demo clip's first frame, else a synthetic image."""
-    try:
-        from liveseg.video.demo import demo_frames
-
-        frame = next(demo_frames(seconds=1 / 30, fps=30, size=(640, 480)))
-        return frame, "first frame of the demo clip (640x480 photograph)"
-    except (LivesegError, ImportError, OSError, StopIteration) as exc:
-        from liveseg.runtime.iodetect import probe_image
-
-        why = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        return probe_image(640, 480), f"synthetic 640x480 image (no demo photograph: {why})"
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]

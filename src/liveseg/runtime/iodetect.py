@@ -45,6 +45,7 @@ import numpy as np
 
 from liveseg.errors import ConfigError, ModelError
 from liveseg.runtime.engine import PASSTHROUGH_OPS
+from liveseg.runtime.probe import probe_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -604,15 +605,6 @@ def _constant_note(arr: np.ndarray, name: str, r: _Read) -> str | None:
             f"probe image (no foreground in it?)"
         )
     return None
-
-
-def probe_image(W: int, H: int) -> np.ndarray:
-    """A deterministic synthetic RGB frame: colour blocks plus noise (exercises every class)."""
-    rng = np.random.default_rng(1234)
-    img = rng.integers(0, 256, size=(H, W, 3), dtype=np.uint8)
-    img[: H // 2, : W // 2] = (220, 30, 30)
-    img[H // 2 :, W // 2 :] = (30, 30, 220)
-    return img
 
 
 def _class_count_hint(card, ov: IOOverrides, engine) -> int | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -312,26 +311,3 @@ def label_images(
     }
     write_text_atomic(info_path, json.dumps(info, indent=2) + "\n")
     return info
-
-
-def image_paths(inputs) -> list[Path]:
-    """Image files from INPUTS (files, folders, globs), in order, duplicates dropped."""
-    from liveseg.video.sources import ImageSource, is_image_input, make_source
-
-    out, seen = [], set()
-    for spec in inputs:
-        spec = os.fspath(spec)
-        if not is_image_input(spec):
-            if not Path(spec).exists():
-                raise InputError(f"input not found: {spec}")
-            raise InputError(f"{spec} is not an image, a folder of images or a glob of images")
-        src = make_source(spec)
-        if not isinstance(src, ImageSource):  # pragma: no cover - is_image_input said images
-            src.close()
-            raise InputError(f"{spec} is not an image, a folder of images or a glob of images")
-        for p in src.paths:
-            key = Path(p).resolve()
-            if key not in seen:
-                seen.add(key)
-                out.append(Path(p))
-    return out

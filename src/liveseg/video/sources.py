@@ -367,3 +367,25 @@ def make_source(spec: str, live: bool | None = None) -> Source:
     if is_image_path(p):
         return ImageSource([p], f"image {p}")
     return VideoSource(spec, live=bool(live))
+
+
+def image_paths(inputs) -> list[Path]:
+    """Image files from INPUTS (files, folders, globs), in order, duplicates dropped
+    (``liveseg label``'s inputs)."""
+    out, seen = [], set()
+    for spec in inputs:
+        spec = os.fspath(spec)
+        if not is_image_input(spec):
+            if not Path(spec).exists():
+                raise InputError(f"input not found: {spec}")
+            raise InputError(f"{spec} is not an image, a folder of images or a glob of images")
+        src = make_source(spec)
+        if not isinstance(src, ImageSource):  # pragma: no cover - is_image_input said images
+            src.close()
+            raise InputError(f"{spec} is not an image, a folder of images or a glob of images")
+        for p in src.paths:
+            key = Path(p).resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(Path(p))
+    return out
