@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from vfixtures import tiny_onnx
 
 from liveseg.batch import manifest as M
 from liveseg.batch.inputs import plan
 from liveseg.cli import main
 from liveseg.errors import ConfigError, InputError, OutputError
+from tests.helpers.videos import tiny_onnx
 
 
 def touch(path, data=b"x"):

@@ -18,10 +18,10 @@ import av
 import cv2
 import numpy as np
 import pytest
-from vfixtures import make_video, probe, tiny_onnx
 
 from liveseg.batch import process_batch
 from liveseg.cli import main
+from tests.helpers.videos import make_video, probe, tiny_onnx
 
 ray = pytest.importorskip("ray")
 LONG_FRAMES = 300

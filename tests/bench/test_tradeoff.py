@@ -3,11 +3,11 @@
 import json
 
 import pytest
-from data.segfixtures import make_folder
-from model_fixtures import fixture_card, make_qdq_model, make_seg_model, write_card
 
 from liveseg.bench.pareto import pareto_front
 from liveseg.cli import main
+from tests.helpers.datasets import make_folder
+from tests.helpers.models import fixture_card, make_qdq_model, make_seg_model, write_card
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from data.segfixtures import make_camvid, make_folder
 from liveseg.data import build_dataset
 from liveseg.data.datasets import read_dataset
 from liveseg.errors import ConfigError, InputError
+from tests.helpers.datasets import make_camvid, make_folder
 
 
 def _folder(tmp_path):

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from data.segfixtures import write_mask, write_rgb
 from liveseg.data.datasets import build_dataset
 from liveseg.data.person import paste_person
 from liveseg.data.transforms import TrainTransform, degrade
 from liveseg.errors import InputError
+from tests.helpers.datasets import write_mask, write_rgb
 
 
 def _figure(h, w, rng):

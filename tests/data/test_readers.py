@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
 
-from data.segfixtures import (
+from liveseg.data import build_dataset, davis_clips
+from liveseg.data.datasets import cityscapes_train_to_label_ids
+from liveseg.data.transforms import TrainTransform, ValTransform
+from liveseg.errors import ConfigError, InputError
+from tests.helpers.datasets import (
     make_camvid,
     make_cityscapes,
     make_davis2016,
@@ -11,10 +15,6 @@ from data.segfixtures import (
     write_mask,
     write_rgb,
 )
-from liveseg.data import build_dataset, davis_clips
-from liveseg.data.datasets import cityscapes_train_to_label_ids
-from liveseg.data.transforms import TrainTransform, ValTransform
-from liveseg.errors import ConfigError, InputError
 
 
 def test_camvid_void_to_ignore_and_cache(tmp_path):

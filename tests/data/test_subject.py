@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from data.segfixtures import make_davis2016, write_mask, write_rgb
 from liveseg.data.datasets import build_dataset
 from liveseg.data.transforms import letterbox_pair
 from liveseg.errors import InputError
+from tests.helpers.datasets import make_davis2016, write_mask, write_rgb
 
 
 def make_subject_root(root, n=10):

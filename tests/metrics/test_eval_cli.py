@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
-from data.segfixtures import write_mask
 
 from liveseg.cli import main
+from tests.helpers.datasets import write_mask
 
 
 def test_eval_miou_on_saved_predictions(tmp_path):

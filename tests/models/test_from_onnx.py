@@ -2,8 +2,6 @@
 
 import pytest
 import torch
-from data.segfixtures import make_folder
-from train.tinymodel import NAME
 
 from liveseg.errors import ConfigError
 from liveseg.export.onnx_export import export_onnx
@@ -13,6 +11,8 @@ from liveseg.quant.fp16 import convert_fp16
 from liveseg.train.config import load_config
 from liveseg.train.init_from import freeze_batchnorm, load_init_weights
 from liveseg.train.trainer import train
+from tests.helpers.datasets import make_folder
+from tests.helpers.tiny_model import NAME
 
 W, H = 64, 48
 
@@ -131,6 +131,7 @@ def test_recalibration_keeps_the_function_and_restores_normalisation(exported):
     assert (trained_mode - ref).abs().max() / ref.abs().max() < 0.1
 
 
+@pytest.mark.usefixtures("tiny_model")
 def test_training_from_onnx_recalibrates(tmp_path, capsys):
     from liveseg.train.checkpoint import load_checkpoint
 
@@ -145,12 +146,14 @@ def test_training_from_onnx_recalibrates(tmp_path, capsys):
     assert "statistics of 1 folded layers re-estimated" in log
 
 
+@pytest.mark.usefixtures("tiny_model")
 def test_freeze_bn_must_be_a_boolean(tmp_path):
     root = make_folder(tmp_path / "data", n=3)
     with pytest.raises(ConfigError, match="freeze_bn"):
         _cfg(tmp_path, root, tmp_path / "run", freeze_bn="maybe")
 
 
+@pytest.mark.usefixtures("tiny_model")
 def test_frozen_statistics_stay_through_a_run(tmp_path):
     from liveseg.train.checkpoint import load_checkpoint
 

@@ -43,9 +43,9 @@ def _one_thread():
     torch.set_num_threads(old)
 
 
-# Names starting with "_" are fixtures other test modules register (tests/train/tinymodel.py);
-# whether they exist depends on which test files were collected first.
-ZOO_MODELS = [n for n in list_models() if not n.startswith("_")]
+# Tests register their throwaway models only for the test that uses them (tests/conftest.py,
+# tests/helpers/registry.py), so at collection the registry holds exactly the zoo.
+ZOO_MODELS = list_models()
 
 
 @pytest.mark.parametrize("name", ZOO_MODELS)
@@ -124,6 +124,18 @@ def test_every_required_architecture_is_registered():
         "deeplabv3plus_efficientnet_lite0",
     ):
         assert n in names
+
+
+def test_scoped_registration_leaves_only_the_zoo(tiny_model):
+    """The tiny_model fixture registers for one test; unregister_model takes the name out again."""
+    from liveseg.models.registry import register_model, unregister_model
+
+    assert tiny_model in list_models() and tiny_model not in ZOO_MODELS
+    builder = unregister_model(tiny_model)
+    assert tiny_model not in list_models()
+    with pytest.raises(ConfigError, match="unknown model"):
+        unregister_model(tiny_model)
+    register_model(builder, name=tiny_model)  # the fixture removes it after the test
 
 
 def test_unknown_name_lists_close_matches():

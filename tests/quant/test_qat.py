@@ -1,20 +1,15 @@
 """QAT: fine-tune under fake quantization, export QDQ ONNX that ORT runs with int8 kernels."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(Path(__file__).parent))
-from test_quant import TinySeg, images
-
 from liveseg.card import ModelCard
 from liveseg.quant import kernels, onnx_io, sensitivity
 from liveseg.quant.qat import export_qat_onnx, normalize, qat_finetune
+from tests.helpers.tiny_seg import TinySeg, images
 
 W, H = 48, 32
 

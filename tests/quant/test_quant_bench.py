@@ -96,9 +96,8 @@ def test_bench_quant_table(tmp_path, capsys):
 def test_data_from_a_training_config_keeps_its_split_and_class_map(tmp_path):
     """--data CONFIG.yaml: the config's reader options (val_every split, class map) apply, and
     calibration links only the training split's images."""
-    from data.segfixtures import make_folder
-
     from liveseg.bench.accuracy import calibration_spec, parse_spec
+    from tests.helpers.datasets import make_folder
 
     root = make_folder(tmp_path / "f", n=10, num_classes=4)
     cfg = tmp_path / "c.yaml"

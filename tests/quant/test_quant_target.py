@@ -1,22 +1,17 @@
 """liveseg quantize (issue 14): reduce_range chosen from the target CPU, with an override; an
 fp16 model (a shipped -fp16 file) is quantized from its exact float32 copy. No torch."""
 
-import sys
-from pathlib import Path
-
 import cv2
 import numpy as np
 import onnx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from model_fixtures import fixture_card, make_seg_model, write_card
 
 from liveseg import sysinfo
 from liveseg.card import ModelCard
 from liveseg.cli import main
 from liveseg.errors import ConfigError
 from liveseg.quant import onnx_io, ptq
+from tests.helpers.models import fixture_card, make_seg_model, write_card
 
 X86 = {"cpu": "test", "arch": "x86", "cores": 2, "amx": False, "bf16": False, "fp16": False}
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from model_fixtures import fixture_card, make_seg_model, write_card
 
 from liveseg.cli import main
 from liveseg.errors import ConfigError, ModelError
 from liveseg.runtime import autoselect, load_model
 from liveseg.runtime.autoselect import Candidate, agreement
 from liveseg.runtime.engine import Engine, TensorInfo, parse_engine
+from tests.helpers.models import fixture_card, make_seg_model, write_card
 
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 

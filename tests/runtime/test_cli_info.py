@@ -5,7 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from model_fixtures import (
+
+from liveseg.cli import main
+from liveseg.runtime import load_model
+from tests.helpers.models import (
     COLOR_CLASSES,
     embed_card,
     fixture_card,
@@ -16,9 +19,6 @@ from model_fixtures import (
     truncated_model,
     write_card,
 )
-
-from liveseg.cli import main
-from liveseg.runtime import load_model
 
 
 def _info(capsys, *argv):

@@ -576,10 +576,9 @@ def test_litert_quiet_without_mediapipe(tmp_path):
 def test_person_card_keeps_working_with_soft_alpha(tmp_path, maker):
     """A card naming (background, person), task foreground: the person class is the
     foreground and the alpha stays soft (blur/matte feather) for confidence maps too."""
-    from model_fixtures import write_card
-
     from liveseg.card import ModelCard
     from liveseg.video.effects import make_effect
+    from tests.helpers.models import write_card
 
     if maker == "uint8":
         path = onnx_confidence_model(tmp_path / "person.onnx", "uint8")

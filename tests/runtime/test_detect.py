@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
-from model_fixtures import (
+
+from liveseg.runtime import IOOverrides, Prediction, load_model
+from tests.helpers.models import (
     COLOR_CLASSES,
     CONVENTIONS,
     PATCHES,
@@ -12,8 +14,6 @@ from model_fixtures import (
     make_seg_model,
     patch_labels,
 )
-
-from liveseg.runtime import IOOverrides, Prediction, load_model
 
 
 def _eq(a, b):

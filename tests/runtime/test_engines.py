@@ -4,17 +4,17 @@ import importlib.util
 
 import numpy as np
 import pytest
-from model_fixtures import (
+
+from liveseg.errors import ConfigError, DependencyError, ModelError
+from liveseg.runtime import OnnxRuntimeEngine, load_model, make_engine
+from liveseg.runtime.engine import engine_for_path
+from tests.helpers.models import (
     color_test_image,
     expected_patch_labels,
     make_seg_model,
     make_tflite_model,
     patch_labels,
 )
-
-from liveseg.errors import ConfigError, DependencyError, ModelError
-from liveseg.runtime import OnnxRuntimeEngine, load_model, make_engine
-from liveseg.runtime.engine import engine_for_path
 
 HAS_LITERT = importlib.util.find_spec("ai_edge_litert") is not None
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None

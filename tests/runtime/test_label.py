@@ -11,11 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from model_fixtures import COLOR_CLASSES, make_seg_model, make_tflite_model
 
 from liveseg.cli import main
 from liveseg.errors import InputError
 from liveseg.runtime.teacher import read_info, read_soft_label
+from tests.helpers.models import COLOR_CLASSES, make_seg_model, make_tflite_model
 
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)

@@ -22,9 +22,10 @@ def _worker(rank, world, port, cfg_path, root, out):
         MASTER_PORT=str(port),
         OMP_NUM_THREADS="1",
     )
-    import train.tinymodel
     from liveseg.train.config import load_config
     from liveseg.train.trainer import train
+    from tests.helpers.registry import registered_model
+    from tests.helpers.tiny_model import NAME, build
 
     cfg = load_config(
         cfg_path,
@@ -38,13 +39,13 @@ def _worker(rank, world, port, cfg_path, root, out):
             "device=cpu",
         ],
     )
-    train(cfg, export=False)
+    with registered_model(NAME, build):  # a spawned process: the parent's registration is not here
+        train(cfg, export=False)
 
 
 def test_two_process_gloo_training(tmp_path):
-    from data.segfixtures import make_folder
-
-    from train.tinymodel import NAME
+    from tests.helpers.datasets import make_folder
+    from tests.helpers.tiny_model import NAME
 
     root = make_folder(tmp_path / "data", n=9)
     cfg = tmp_path / "c.yaml"

@@ -5,17 +5,17 @@ import json
 import numpy as np
 import pytest
 import torch
-from data.segfixtures import make_davis2016
 from torch import nn
 
 from liveseg.cli import main
 from liveseg.errors import ConfigError
-from liveseg.models import list_models, register_model
 from liveseg.models.options import in_channels as parse_in_channels
 from liveseg.train.checkpoint import load_checkpoint
 from liveseg.train.config import load_config
 from liveseg.train.init_from import load_init_weights
 from liveseg.train.trainer import build_model, train
+from tests.helpers.datasets import make_davis2016
+from tests.helpers.registry import registered_model
 
 NAME = "_tiny_prev_test_seg"
 
@@ -30,7 +30,7 @@ class TinyPrev(nn.Module):
             nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, num_classes, 1)
         )
 
-    def forward(self, x):  # the checks every zoo model makes (tests/models runs them on it too)
+    def forward(self, x):  # the checks every zoo model makes
         if x.dim() != 4:
             raise ConfigError(f"{NAME}: input must have rank 4 (N, C, H, W), got {x.dim()}")
         if x.shape[1] != self.in_channels:
@@ -40,11 +40,15 @@ class TinyPrev(nn.Module):
         return self.body(x)
 
 
-if NAME not in list_models():
+def _build(num_classes=2, in_channels=None, prev_mask=False):
+    return TinyPrev(num_classes, parse_in_channels(NAME, in_channels, prev_mask))
 
-    @register_model(name=NAME)
-    def _tiny_prev(num_classes=2, in_channels=None, prev_mask=False):
-        return TinyPrev(num_classes, parse_in_channels(NAME, in_channels, prev_mask))
+
+@pytest.fixture(autouse=True)
+def _tiny_prev_registered():
+    """Every test here trains TinyPrev: registered for the test, removed after it."""
+    with registered_model(NAME, _build):
+        yield
 
 
 def _cfg(tmp_path, root, out, prev=True, **extra):

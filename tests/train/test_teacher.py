@@ -3,8 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from data.segfixtures import write_mask, write_rgb
-from model_fixtures import make_seg_model
 
 from liveseg.cli import main
 from liveseg.data.datasets import build_dataset
@@ -14,7 +12,9 @@ from liveseg.runtime.teacher import read_soft_label
 from liveseg.train.config import load_config
 from liveseg.train.losses import teacher_loss
 from liveseg.train.trainer import train
-from train.tinymodel import NAME
+from tests.helpers.datasets import write_mask, write_rgb
+from tests.helpers.models import make_seg_model
+from tests.helpers.tiny_model import NAME
 
 
 def make_fg_folder(root, n=6, labelled=True, h=24, w=32):
@@ -117,6 +117,7 @@ def _cfg(tmp_path, root, soft_dir, **extra):
     return load_config(p, over + [f"{k}={v}" for k, v in extra.items()])
 
 
+@pytest.mark.usefixtures("tiny_model")
 def test_teacher_alone_trains_unlabelled_images(tmp_path, teacher_labels):
     _, soft_dir = teacher_labels
     root = make_fg_folder(tmp_path / "unlabelled", labelled=False)
@@ -129,6 +130,7 @@ def test_teacher_alone_trains_unlabelled_images(tmp_path, teacher_labels):
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
 
 
+@pytest.mark.usefixtures("tiny_model")
 def test_unlabelled_images_without_a_teacher_are_a_config_error(tmp_path):
     root = make_fg_folder(tmp_path / "u", labelled=False)
     p = tmp_path / "cfg.yaml"

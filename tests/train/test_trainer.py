@@ -3,14 +3,17 @@ import json
 import numpy as np
 import pytest
 import torch
-from data.segfixtures import make_davis2016, make_folder
 
 from liveseg.cli import main
 from liveseg.errors import OutputError
 from liveseg.train.checkpoint import load_checkpoint
 from liveseg.train.config import load_config
 from liveseg.train.trainer import train
-from train.tinymodel import NAME
+from tests.helpers.datasets import make_davis2016, make_folder
+from tests.helpers.tiny_model import NAME
+
+# every test trains the tiny model: registered for each test, removed after it
+pytestmark = pytest.mark.usefixtures("tiny_model")
 
 
 def _cfg(tmp_path, root, out, **extra):

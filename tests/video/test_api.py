@@ -2,9 +2,9 @@ import subprocess
 import sys
 
 import numpy as np
-from vfixtures import frame_pattern, make_video, probe, tiny_onnx
 
 import liveseg
+from tests.helpers.videos import frame_pattern, make_video, probe, tiny_onnx
 
 
 def test_three_line_api(tmp_path):

@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from vfixtures import frame_pattern, make_video, probe, tiny_onnx
 
 import liveseg
 from liveseg.errors import ConfigError
+from tests.helpers.videos import frame_pattern, make_video, probe, tiny_onnx
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

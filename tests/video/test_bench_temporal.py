@@ -5,9 +5,9 @@ import json
 import cv2
 import numpy as np
 import pytest
-from vfixtures import tiny_onnx
 
 from liveseg.cli import main
+from tests.helpers.videos import tiny_onnx
 
 W, H, N = 64, 48, 8
 

@@ -1,13 +1,13 @@
 import cv2
 import numpy as np
 import pytest
-from vfixtures import FakeModel, frame_pattern
 
 from liveseg.card import ModelCard
 from liveseg.errors import ConfigError, InputError
 from liveseg.runtime.prediction import Prediction
 from liveseg.video.effects import EFFECTS, cover, default_foreground, make_effect
 from liveseg.video.protocols import Effect
+from tests.helpers.videos import FakeModel, frame_pattern
 
 
 def _pred(h, w, fg_box):
@@ -71,7 +71,7 @@ def test_blur_keeps_foreground_and_blurs_background(card):
 
 
 def test_replace_with_image_and_video(card, tmp_path):
-    from vfixtures import make_video
+    from tests.helpers.videos import make_video
 
     frame = np.full((64, 96, 3), 200, np.uint8)
     pred = _pred(64, 96, (16, 48, 24, 72))

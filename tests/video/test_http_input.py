@@ -7,10 +7,10 @@ import json
 import threading
 
 import pytest
-from vfixtures import make_video, probe, tiny_onnx
 
 from liveseg.cli import main
 from liveseg.video.sources import guess_live, make_source
+from tests.helpers.videos import make_video, probe, tiny_onnx
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -8,13 +8,13 @@ import zlib
 import cv2
 import numpy as np
 import pytest
-from vfixtures import make_video, tiny_onnx
 
 import liveseg
 from liveseg.cli import main
 from liveseg.errors import ConfigError, InputError
 from liveseg.imageheader import image_size
 from liveseg.images import read_image
+from tests.helpers.videos import make_video, tiny_onnx
 
 
 def _chunk(kind, data):

@@ -17,9 +17,9 @@ import av
 import cv2
 import numpy as np
 import pytest
-from vfixtures import make_video, probe, tiny_onnx
 
 from liveseg.cli import main
+from tests.helpers.videos import make_video, probe, tiny_onnx
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ import av
 import cv2
 import numpy as np
 import pytest
-from vfixtures import FakeModel, frame_pattern, make_video, probe
 
 from liveseg.video.options import RunInterrupted
 from liveseg.video.pipeline import Pipeline
 from liveseg.video.runner import process_video
 from liveseg.video.sinks import ImageDirSink, MaskSink, NullSink, VideoSink, partial_path
 from liveseg.video.sources import ImageSource, Source, SourceFrame, make_source
+from tests.helpers.videos import FakeModel, frame_pattern, make_video, probe
 
 
 def _run(inp, out, effect="overlay", model=None, **kw):

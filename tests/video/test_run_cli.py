@@ -5,9 +5,9 @@ import json
 import cv2
 import numpy as np
 import pytest
-from vfixtures import make_video, probe, tiny_onnx
 
 from liveseg.cli import main
+from tests.helpers.videos import make_video, probe, tiny_onnx
 
 
 @pytest.fixture(scope="module")

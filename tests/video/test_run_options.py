@@ -4,7 +4,6 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from vfixtures import FakeModel, make_video
 
 from liveseg.errors import ConfigError
 from liveseg.video.options import RunInterrupted, RunOptions
@@ -14,6 +13,7 @@ from liveseg.video.sinks import ImageDirSink, MaskSink, NullSink, PreviewSink, V
 from liveseg.video.sources import ImageSource, make_source
 from liveseg.video.temporal import make_temporal
 from liveseg.video.temporal_spec import parse
+from tests.helpers.videos import FakeModel, make_video
 
 
 def test_defaults_are_those_of_liveseg_run():

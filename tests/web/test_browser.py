@@ -16,7 +16,6 @@ import importlib.util
 import cv2
 import numpy as np
 import pytest
-from model_fixtures import color_test_image, expected_patch_labels, make_seg_model, patch_labels
 
 from liveseg import zoo
 from liveseg.errors import DependencyError
@@ -29,6 +28,12 @@ from liveseg.web.browser import (
     launch,
     wait_frames,
     write_y4m,
+)
+from tests.helpers.models import (
+    color_test_image,
+    expected_patch_labels,
+    make_seg_model,
+    patch_labels,
 )
 
 CHROMIUM = find_chromium()
@@ -161,7 +166,7 @@ def test_webcam_default_model_matches_python(browser, demo_frame):
 
 @pytest.fixture(scope="module")
 def patches_webm(tmp_path_factory):
-    """A 320x240 VP8 WebM of the colour patches (tests/model_fixtures.color_test_image)."""
+    """A 320x240 VP8 WebM of the colour patches (tests/helpers/models.py: color_test_image)."""
     import av
 
     video = tmp_path_factory.mktemp("video") / "patches.webm"

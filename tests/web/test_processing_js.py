@@ -1,6 +1,6 @@
 """The page's processing.mjs against the Python runtime, in Node (no browser needed).
 
-For every I/O convention the runtime detects (tests/model_fixtures.CONVENTIONS), the shipped
+For every I/O convention the runtime detects (tests/helpers/models.py: CONVENTIONS), the shipped
 models and MediaPipe-style uint8/int8 confidence maps: the same frame goes through the
 runtime's Preprocessor and processing.mjs (the tensors must be equal), the model's raw output
 goes through the runtime's Postprocessor and processing.mjs (same probabilities, labels,
@@ -18,13 +18,13 @@ import cv2
 import numpy as np
 import onnx
 import pytest
-from model_fixtures import CONVENTIONS, make_seg_model
 from onnx import TensorProto, helper, numpy_helper
 
 from liveseg.runtime import IOOverrides, Prediction, load_model
 from liveseg.video.effects import make_effect
 from liveseg.video.temporal import EveryFrame
 from liveseg.web.config import web_config
+from tests.helpers.models import CONVENTIONS, make_seg_model
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "src" / "liveseg" / "web" / "static" / "processing.mjs"

@@ -14,13 +14,13 @@ import urllib.error
 import urllib.request
 
 import pytest
-from model_fixtures import make_seg_model, text_as_onnx
 
 from liveseg import zoo
 from liveseg.cli import main
 from liveseg.errors import DependencyError
 from liveseg.web import assets
 from liveseg.web.browser import WebServer
+from tests.helpers.models import make_seg_model, text_as_onnx
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """Model registry: ``@register_model`` on a builder, ``create_model(name, num_classes, **options)``.
 
+``unregister_model(name)`` removes a builder again, so a registration can be scoped (the tests
+register throwaway models this way; ``list_models`` lists whatever is registered, unfiltered).
+
 Builders live one family per module (``liveseg.models.<family>``); importing
 ``liveseg.models`` imports them all so every name is registered.
 """
@@ -25,6 +28,13 @@ def register_model(fn: Callable | None = None, *, name: str | None = None):
         return f
 
     return wrap(fn) if fn is not None else wrap
+
+
+def unregister_model(name: str) -> Callable:
+    """Remove a registered builder and return it (a registration scoped to a test or a plugin)."""
+    builder = get_builder(name)
+    del _REGISTRY[name]
+    return builder
 
 
 def list_models() -> list[str]:

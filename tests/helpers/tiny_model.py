@@ -1,8 +1,10 @@
-"""A tiny registered model for trainer tests (BN + dropout, so modes and RNG matter)."""
+"""A tiny model for the trainer tests (BN + dropout, so modes and RNG matter).
+
+Registered in the model registry only while a test runs: ask for the ``tiny_model`` fixture
+(tests/conftest.py), or use ``registered_model(NAME, build)`` in a process of your own.
+"""
 
 from torch import nn
-
-from liveseg.models import list_models, register_model
 
 NAME = "_tiny_test_seg"
 
@@ -23,8 +25,6 @@ class Tiny(nn.Module):
         return nn.functional.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
-if NAME not in list_models():
-
-    @register_model(name=NAME)
-    def _tiny(num_classes=21):
-        return Tiny(num_classes)
+def build(num_classes=21):
+    """The registry builder for ``NAME``."""
+    return Tiny(num_classes)

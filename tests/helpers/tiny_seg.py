@@ -1,0 +1,41 @@
+"""Quantization test models: a tiny torch network with the zoo's layer types, calibration images."""
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class TinySeg(nn.Module):
+    """conv-bn-relu6 stem, depthwise residual block, stride-2 branch, resize, concat, head."""
+
+    def __init__(self, k=5):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6()
+        )
+        self.dw = nn.Sequential(
+            nn.Conv2d(16, 16, 3, 1, 1, groups=16, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU6(),
+            nn.Conv2d(16, 16, 1),
+        )
+        self.down = nn.Sequential(nn.Conv2d(16, 32, 3, 2, 1), nn.ReLU())
+        self.head = nn.Conv2d(48, k, 1)
+
+    def forward(self, x):
+        a = self.stem(x)
+        a = a + self.dw(a)
+        b = F.interpolate(self.down(a), size=a.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.head(torch.cat([a, b], 1))
+        return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def images(folder, n=8, size=(40, 60), seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        img = rng.integers(0, 255, (*size, 3), dtype=np.uint8)
+        cv2.imwrite(str(folder / f"{i:03d}.png"), cv2.GaussianBlur(img, (5, 5), 0))
+    return folder
