@@ -3,15 +3,26 @@
 A card travels as JSON beside the weights (``model.onnx`` + ``model.json``) and, for ONNX
 files, inside the model's ``metadata_props`` under the key ``liveseg.card``. Class names and
 palettes live here, never in drawing code.
+
+Finding a model file's card is :func:`read_card`'s job, everywhere (the runtime, the
+quantizer, re-export). Its one precedence rule: **the JSON beside the file wins over the card
+embedded in the file.** Every writer (``liveseg export``, ``liveseg quantize``, the trainer)
+writes both, with the same content, so for an untouched model the two agree; the JSON is the
+one a user edits (class names, palette, foreground, mean/std of a third-party model) and an
+edit must take effect without rewriting the model. The embedded card is the fallback for a
+model file that travels alone. A JSON beside the file that cannot be read is an error naming
+that file, not a silent fall back to the embedded card the user meant to replace.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
-from liveseg.errors import ConfigError, ModelError
+from liveseg.errors import ConfigError, DependencyError, ModelError
 
 ONNX_METADATA_KEY = "liveseg.card"
 
@@ -179,3 +190,52 @@ class ModelCard:
 def card_path_for(model_path) -> Path:
     """The JSON card that sits beside a model file: model.onnx -> model.json."""
     return Path(model_path).with_suffix(".json")
+
+
+class FoundCard(NamedTuple):
+    """A model file's card and where it came from: ``"json (NAME.json)"`` for the JSON beside
+    the file, ``"onnx metadata"`` for the embedded one; ``(None, "")`` when it has none."""
+
+    card: ModelCard | None
+    source: str
+
+
+def _onnx_metadata(path: Path) -> dict:
+    """An ONNX file's metadata_props (the graph is parsed, external weights are not read)."""
+    try:
+        import onnx
+    except ImportError:
+        raise DependencyError(
+            f"reading the card embedded in {path} needs the onnx package: pip install onnx"
+        ) from None
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError, OSError, ...
+        raise ModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
+    return {p.key: p.value for p in proto.metadata_props}
+
+
+def read_card(model_path, metadata=None) -> FoundCard:
+    """The card of the model file ``model_path``: the JSON beside it (``card_path_for``) when
+    there is one, else the card embedded in the model's metadata, else none (see the module
+    docstring for why the JSON wins).
+
+    ``metadata`` is the model's metadata when the caller has it at hand: a mapping (an
+    engine's ``metadata``, onnxruntime's ``custom_metadata_map``) or a loaded
+    ``onnx.ModelProto``. When None, an ``.onnx`` file's metadata is read from the file, and
+    only when there is no JSON beside it. Raises ModelError naming the file for a JSON card
+    that is unusable or an embedded card that is unreadable.
+    """
+    path = Path(model_path)
+    side = card_path_for(path)
+    if side != path and side.is_file():
+        try:
+            return FoundCard(ModelCard.load(side), f"json ({side.name})")
+        except Exception as exc:  # noqa: BLE001 - ConfigError, or a field of the wrong type
+            raise ModelError(f"the model card {side} is unusable: {exc}") from None
+    if metadata is None:
+        metadata = _onnx_metadata(path) if path.suffix.lower() == ".onnx" else {}
+    elif not isinstance(metadata, Mapping):  # an onnx.ModelProto
+        metadata = {p.key: p.value for p in metadata.metadata_props}
+    card = ModelCard.from_onnx_metadata(metadata)
+    return FoundCard(card, "onnx metadata") if card is not None else FoundCard(None, "")

@@ -114,8 +114,9 @@ def model_variants(spec, precisions, data, workdir, log=print) -> tuple[dict, li
 def fixed_input_size(path) -> tuple[int, int] | None:
     """(width, height) an .onnx file's graph fixes its input at; None when the graph takes any
     size or the file is not ONNX (for a .tflite the runtime says whether it takes a size)."""
+    from liveseg.card import read_card
     from liveseg.errors import ModelError
-    from liveseg.quant.onnx_io import input_shape, load_onnx, read_card
+    from liveseg.quant.onnx_io import input_shape, load_onnx
 
     path = Path(path)
     if path.suffix.lower() != ".onnx":
@@ -127,7 +128,7 @@ def fixed_input_size(path) -> tuple[int, int] | None:
         return None
     if len(shape) != 4:
         return None
-    card = read_card(path, model)
+    card = read_card(path, model).card
     nhwc = card.layout == "nhwc" if card else shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
     h, w = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
     return (w, h) if w and h else None
@@ -137,7 +138,7 @@ def readable_float(spec) -> Path | None:
     """The float ONNX file whose network liveseg can read back for model ``spec`` (the shipped
     fp32, else fp16, sibling; or the file itself), when its card names a liveseg architecture;
     None otherwise (int8 only, .tflite, third-party, or no torch)."""
-    from liveseg.quant.onnx_io import read_card
+    from liveseg.card import read_card
     from liveseg.runtime import resolve_model_path
 
     family = shipped_family(spec)
@@ -149,7 +150,7 @@ def readable_float(spec) -> Path | None:
     for path in candidates:
         if path is None or path.suffix.lower() != ".onnx" or file_precision(path) == "int8":
             continue
-        card = read_card(path)
+        card = read_card(path).card
         if card is not None and card.architecture in list_models():
             return path
     return None

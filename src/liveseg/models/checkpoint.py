@@ -144,24 +144,14 @@ def _from_onnx(path: Path, num_classes, options):
     """The network of a float ONNX export, weights loaded back (liveseg.models.from_onnx):
     its card names the architecture and the classes; ``options`` are the architecture's
     options when they differ from the defaults (the load fails clearly when they must)."""
-    import onnx
-
-    from liveseg.card import ModelCard, card_path_for
+    from liveseg.card import read_card
     from liveseg.errors import ModelError
     from liveseg.models import create_model, list_models
     from liveseg.models.from_onnx import load_onnx_weights
 
-    # The card as the runtime finds it: the JSON beside the file, else the embedded one.
-    side = card_path_for(path)
+    # The card as the runtime finds it (liveseg.card.read_card).
     try:
-        if side.is_file():
-            found = ModelCard.load(side)
-        else:
-            meta = {
-                p.key: p.value
-                for p in onnx.load(str(path), load_external_data=False).metadata_props
-            }
-            found = ModelCard.from_onnx_metadata(meta)
+        found = read_card(path).card
     except (ConfigError, ModelError) as exc:
         raise InputError(f"{path}: cannot read its model card ({exc})") from None
     card = found.to_dict() if found is not None else {}

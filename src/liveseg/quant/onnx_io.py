@@ -1,11 +1,11 @@
 """The ONNX model file a quantizer reads and the one it writes.
 
-Reading: the model (one-line errors), its single image input, and its card (embedded in the
-ONNX metadata, else the JSON beside the file, else a default one for a fixed-size third-party
-model), checked against the graph. Writing: the derived card (name suffix, notes, float
-metrics labelled as such) embedded with a quantization note, model and JSON card written
-atomically; ``QuantizeResult`` says what was written. And a check that the written model loads
-and runs in ONNX Runtime. No torch.
+Reading: the model (one-line errors), its single image input, and its card
+(``liveseg.card.read_card``: the JSON beside the file, else the one embedded in the ONNX
+metadata; else a default one for a fixed-size third-party model), checked against the graph.
+Writing: the derived card (name suffix, notes, float metrics labelled as such) embedded with a
+quantization note, model and JSON card written atomically; ``QuantizeResult`` says what was
+written. And a check that the written model loads and runs in ONNX Runtime. No torch.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.atomic import atomic_output
-from liveseg.card import ModelCard, card_path_for
+from liveseg.card import ModelCard, card_path_for, read_card
 from liveseg.errors import InputError, ModelError, OutputError
 from liveseg.quant.preprocess import card_preprocessor
 
@@ -57,23 +57,13 @@ def input_shape(model) -> list:
     return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
 
 
-def read_card(model_path, model=None) -> ModelCard | None:
-    """The card embedded in the ONNX metadata, else the JSON beside the file, else None."""
-    model = model if model is not None else load_onnx(model_path)
-    meta = {p.key: p.value for p in model.metadata_props}
-    card = ModelCard.from_onnx_metadata(meta)
-    if card is None and card_path_for(model_path).is_file():
-        card = ModelCard.load(card_path_for(model_path))
-    return card
-
-
 def card_for_model(model_path, model=None) -> ModelCard:
     """The model's card, checked against its input shape; a default card for bare models."""
     model = model if model is not None else load_onnx(model_path)
     shape = input_shape(model)
     if len(shape) != 4:
         raise ModelError(f"expected a 4-D image input (N,C,H,W or N,H,W,C), got shape {shape}")
-    card = read_card(model_path, model)
+    card = read_card(model_path, model).card
     if card is None:
         # A third-party model without a card: take the size from the graph when it is static.
         nhwc = shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)

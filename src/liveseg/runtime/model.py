@@ -1,11 +1,12 @@
 """SegModel: a model file + its card + its I/O conventions, ready to segment frames.
 
 ``load_model(spec)`` accepts a shipped model name (``liveseg.zoo.resolve``) or a path. The card
-comes from the JSON beside the file, else the ONNX metadata key ``liveseg.card``, else it is
-synthesised from auto-detected I/O (task "foreground" for 1-/2-channel foreground outputs).
-With ``engine="auto"`` (the default) the engine, its precision and, for shipped models, the
-file among the model's int8/fp16 siblings are chosen by measurement on this machine
-(``liveseg.runtime.autoselect``); ``model.engine_choice`` says what ran and why.
+comes from ``liveseg.card.read_card`` (the JSON beside the file, else the ONNX metadata key
+``liveseg.card``), else it is synthesised from auto-detected I/O (task "foreground" for
+1-/2-channel foreground outputs). With ``engine="auto"`` (the default) the engine, its
+precision and, for shipped models, the file among the model's int8/fp16 siblings are chosen by
+measurement on this machine (``liveseg.runtime.autoselect``); ``model.engine_choice`` says what
+ran and why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.card import ModelCard, card_path_for
+from liveseg.card import ModelCard, read_card
 from liveseg.errors import ModelError
 from liveseg.runtime.engine import Engine, make_engine, parse_engine
 from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io
@@ -42,19 +43,6 @@ def resolve_model_path(spec) -> Path:
         f"shipped models: {', '.join(names)}" if names else "no models are shipped in this install"
     )
     raise ModelError(f"model {s!r} is neither a shipped model name nor an existing file ({hint})")
-
-
-def _load_card(path: Path, engine: Engine):
-    js = card_path_for(path)
-    if js.is_file() and js != path:
-        try:
-            return ModelCard.load(js), f"json ({js.name})"
-        except Exception as exc:  # ConfigError from the card loader: say which file
-            raise ModelError(f"the model card {js} is unusable: {exc}") from None
-    card = ModelCard.from_onnx_metadata(engine.metadata)
-    if card is not None:
-        return card, "onnx metadata"
-    return None, "auto-detected"
 
 
 class SegModel:
@@ -174,7 +162,8 @@ def _card_with_io(card: ModelCard, io: IOSpec) -> ModelCard:
 
 def build_model(path: Path, engine: Engine, overrides: IOOverrides | None = None) -> SegModel:
     """A SegModel for ``path`` run by the open ``engine``: card, I/O detection, processing."""
-    card, source = _load_card(path, engine)
+    card, source = read_card(path, engine.metadata)
+    source = source or "auto-detected"
     io = detect_io(engine, card, overrides)
     card = _synthesise_card(path, io) if card is None else _card_with_io(card, io)
     return SegModel(path, engine, card, io, source)
