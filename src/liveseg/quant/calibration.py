@@ -3,8 +3,9 @@
 Images come from an image folder, a glob, or a data-set spec (``camvid:ROOT[:split]``,
 ``davis:ROOT``, any reader of ``liveseg.data``), spread evenly over the set, read with
 ``liveseg.images``, and turned into input tensors by the runtime's own preprocessing
-(``liveseg.quant.preprocess``). ``ImageCalibrationReader`` hands them to
-ONNX Runtime's calibrators. No torch.
+(``liveseg.quant.preprocess.make_feed``: for a previous-mask model, each image both as a first
+frame and as a later one, with the channel ``liveseg run`` gives it). ``ImageCalibrationReader``
+hands them to ONNX Runtime's calibrators. No torch.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from liveseg.errors import InputError
 from liveseg.images import IMAGE_EXTS, read_image
 from liveseg.quant.onnx_io import card_for_model, graph_inputs, load_onnx
-from liveseg.quant.preprocess import make_preprocess
+from liveseg.quant.preprocess import make_feed
 
 
 def _images_in(folder: Path, recursive=False) -> list[Path]:
@@ -106,12 +107,15 @@ def read_rgb(path) -> np.ndarray | None:
 
 
 class ImageCalibrationReader:
-    """An ORT CalibrationDataReader over image files (preprocessed lazily, rewindable)."""
+    """An ORT CalibrationDataReader over image files (preprocessed lazily, rewindable).
 
-    def __init__(self, images, input_name, preprocess):
+    ``feed(frame)``: the input tensor of a frame, or a list of them (``make_feed``: a
+    previous-mask model's frame gives two); every tensor is one calibration sample."""
+
+    def __init__(self, images, input_name, feed):
         self.images = list(images)
         self.input_name = input_name
-        self.preprocess = preprocess
+        self.feed = feed
         self.unreadable: list[Path] = []
         self._cache: list[np.ndarray] | None = None
         self._pos = 0
@@ -124,7 +128,8 @@ class ImageCalibrationReader:
                 if frame is None:
                     self.unreadable.append(Path(p))
                     continue
-                out.append(self.preprocess(frame))
+                x = self.feed(frame)
+                out.extend(x if isinstance(x, list) else [x])
             if not out:
                 raise InputError(
                     f"none of the {len(self.images)} calibration images could be read "
@@ -134,7 +139,13 @@ class ImageCalibrationReader:
         return self._cache
 
     def __len__(self):
+        """Calibration samples (tensors), not images: see ``images_read``."""
         return len(self.tensors())
+
+    @property
+    def images_read(self) -> int:
+        self.tensors()
+        return len(self.images) - len(self.unreadable)
 
     def get_next(self):
         data = self.tensors()
@@ -156,7 +167,7 @@ def calibration_reader(model_path, calib, samples=64, card=None, model=None):
     card = card or card_for_model(model_path, model)
     images = pick_evenly(list_calibration_images(calib), samples)
     reader = ImageCalibrationReader(
-        images, graph_inputs(model)[0].name, make_preprocess(model_path, card)
+        images, graph_inputs(model)[0].name, make_feed(model_path, card)
     )
     reader.tensors()  # read now: errors surface before any quantization work
     return reader

@@ -270,7 +270,8 @@ def quantize_model(
         "calibration": {
             "method": method,
             "data": str(calib),
-            "images": len(reader),
+            "images": reader.images_read,
+            "samples": len(reader),
             "unreadable": len(reader.unreadable),
         },
         "excluded_nodes": excluded,
@@ -281,7 +282,8 @@ def quantize_model(
         f"int8 QDQ ({activation_type} activations, "
         f"{'7-bit (reduce_range) ' if reduce_range else ''}int8 "
         f"{'per-channel' if per_channel else 'per-tensor'} weights), {method} calibration "
-        f"on {len(reader)} images from {calib}"
+        f"on {reader.images_read} images from {calib}"
+        + (f" ({len(reader)} inputs: first and later frames)" if card.prev_mask_input else "")
         + (f", {len(excluded)} nodes kept float" if excluded else "")
         + (f"; {note_extra}" if note_extra else "")
     )

@@ -19,6 +19,7 @@ a QDQ ONNX model that ONNX Runtime runs with integer kernels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tempfile
 import time
@@ -26,11 +27,42 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from liveseg.errors import ConfigError
+from liveseg.models.common import eval_mode, model_logits
 from liveseg.quant.lowbit import FakeQuantModel, calibrate, fake_quantize_model
 from liveseg.train.evaluate import model_input, normalize  # noqa: F401 - normalize: QAT's callers
 from liveseg.train.loop import distillation_loss, train_one_epoch
+
+
+def input_channels(model) -> int:
+    """The channels a network takes: its ``in_channels`` (the zoo's models say), else its first
+    convolution's; 4 is RGB plus the previous-mask channel."""
+    n = getattr(model, "in_channels", None)
+    if isinstance(n, int):
+        return n
+    conv = next((m for m in model.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    return int(conv.in_channels) if conv is not None else 3
+
+
+@torch.no_grad()
+def runtime_prev_inputs(model, x: torch.Tensor, foreground=None) -> list[torch.Tensor]:
+    """The inputs ``liveseg run`` feeds a previous-mask network for a batch of frames ``x``
+    (normalised RGB, (N,3,H,W)): each frame as a first frame (zero channel) and as the next
+    frame of a still scene, whose channel is the network's own foreground probability on the
+    first at input size. That is what the runtime's ``Preprocessor`` builds from the previous
+    ``Prediction`` (softmax of the logits, summed over ``foreground``, the card's foreground
+    class indices, default the last class; resized bilinearly)."""
+    first = torch.cat([x, x.new_zeros(x.shape[0], 1, *x.shape[-2:])], 1)
+    with eval_mode(model):
+        probs = model_logits(model(first)).float().softmax(1)
+    n = probs.shape[1]
+    fg = [i for i in (foreground or []) if 0 <= i < n] or [max(1, n - 1)]
+    m = probs[:, fg].sum(1, keepdim=True)
+    if m.shape[-2:] != x.shape[-2:]:
+        m = F.interpolate(m, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return [first, torch.cat([x, m.to(x.dtype)], 1)]
 
 
 def qat_finetune(
@@ -50,20 +82,30 @@ def qat_finetune(
     progress=None,
     w_qmax=None,
     distill=1.0,
+    foreground=None,
 ) -> FakeQuantModel:
     """Fine-tune ``model`` under w_bits/a_bits fake quantization.
 
     ``train_batches``: an iterable (re-iterated as needed) of dicts with ``image`` (N,3,H,W)
     uint8 and ``mask`` (N,H,W) int64 (and ``prev``, the previous-mask channel, for a model that
     takes one); ``calib_batches``: the same kind, used to calibrate the activation ranges first.
-    ``distill``: weight of the KL term towards the float model's predictions (0: labels only).
+    A previous-mask model's calibration batches without ``prev`` are fed as the runtime feeds
+    the model (``runtime_prev_inputs``, with ``foreground``: the card's foreground class
+    indices). ``distill``: weight of the KL term towards the float model's predictions (0:
+    labels only).
     The steps are the trainer's (``liveseg.train.loop.train_one_epoch``) with QAT's loss
     (``distillation_loss``). Returns the fake-quant model in eval mode.
     """
     if iters < 0:
         raise ConfigError("QAT iterations must be >= 0")
     cpu = torch.device("cpu")
-    calib = [model_input(b, cpu, mean, std) for b in calib_batches]
+    prev_model = input_channels(model) == 4
+    calib = []
+    for b in calib_batches:
+        x = model_input(b, cpu, mean, std)
+        calib.extend(
+            runtime_prev_inputs(model, x, foreground) if x.shape[1] == 3 and prev_model else [x]
+        )
     if not calib:
         raise ConfigError("QAT needs calibration images")
     example = calib[0][:1] if example is None else example
@@ -179,6 +221,9 @@ def export_qat_onnx(
             "kernels); lower bit widths are evaluated in simulation"
         )
     net = fq.float_model().eval()
+    prev = input_channels(net) == 4
+    if bool(card.prev_mask_input) != prev:  # a checkpoint's card may not say: the network does
+        card = dataclasses.replace(card, prev_mask_input=prev)
     with tempfile.TemporaryDirectory(prefix="liveseg-qat-") as tmp:
         fp32 = Path(tmp) / "qat_float.onnx"
         export_onnx(net, fp32, input_size=tuple(input_size), card=card)
@@ -201,7 +246,8 @@ def calibration_batches(
     dataset: str, root, split: str, input_size, n: int = 64, batch: int = 8
 ) -> list[dict]:
     """n images spread evenly over a split, resized to the model input (the validation
-    transform), as batches of {"image": uint8 (N,3,H,W)}."""
+    transform), as batches of {"image": uint8 (N,3,H,W)} (``qat_finetune`` adds a
+    previous-mask model's channel as the runtime feeds it)."""
     from liveseg.data import build_dataset, collate
     from liveseg.data.transforms import ValTransform
 
@@ -288,6 +334,7 @@ def qat_from_checkpoint(
         progress=progress,
         w_qmax=64 if reduce_range and bits[0] == 8 else None,
         distill=distill,
+        foreground=card.class_indices(card.foreground) if card.foreground else None,
     )
     if bits != (8, 8):
         return fq, None
@@ -306,8 +353,10 @@ def qat_from_checkpoint(
 
 def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=None) -> dict:
     """Val-split metrics of a (QAT) fake-quant model with the trainer's evaluator, on the
-    checkpoint's own data set."""
+    checkpoint's own data set (with the trainer's validation previous-mask channel when its
+    config has ``data.prev_mask``)."""
     from liveseg.data import build_dataset, collate
+    from liveseg.data.prevmask import PrevMaskDataset, parse_prev_mask
     from liveseg.data.transforms import ValTransform
     from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint
     from liveseg.train.evaluate import evaluate_model
@@ -322,6 +371,10 @@ def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=No
         split or d.get("val_split") or "val",
         transform=ValTransform(card.input_size),
         cache=False,
+        **dict(d.get("options") or {}),  # the reader's options, as the trainer passes them
     )
+    prev = parse_prev_mask(d.get("prev_mask"))
+    if prev is not None:
+        ds = PrevMaskDataset(ds, prev, fixed=True)
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
     return evaluate_model(fq, loader, ds.info, torch.device("cpu"), card.mean, card.std)

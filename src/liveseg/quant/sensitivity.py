@@ -130,7 +130,7 @@ def sensitivity_report(
         "method": method,
         "activation_type": activation_type,
         "per_channel": per_channel,
-        "calibration_images": len(reader),
+        "calibration_images": reader.images_read,
         "eval_images": len(eval_inputs),
         "full_int8": full,
         "layers": rows,
