@@ -77,7 +77,8 @@ class TestEveryModel:
         import onnx
 
         from liveseg.card import ModelCard
-        from liveseg.export.onnx_export import export_onnx, onnx_parity
+        from liveseg.export.onnx_export import export_onnx
+        from liveseg.models.from_onnx import onnx_parity
 
         model = _model(name)
         card = ModelCard(name=name, classes=["a", "b", "c"], input_size=[64, 64], architecture=name)

@@ -28,8 +28,9 @@ def machine_info() -> dict:
 def bench_one(name, size, threads=(1, 2), runs=10, warmup=2, num_classes=21, log=print) -> dict:
     import torch
 
-    from liveseg.export.onnx_export import export_onnx, ort_session
+    from liveseg.export.onnx_export import export_onnx
     from liveseg.models import create_model
+    from liveseg.models.from_onnx import ort_session
     from liveseg.models.profile import count_macs, count_params
 
     w, h = size

@@ -72,8 +72,9 @@ def run(args):
 
     from liveseg.card import card_path_for
     from liveseg.errors import OutputError
-    from liveseg.export.onnx_export import export_card, export_onnx, onnx_parity
+    from liveseg.export.onnx_export import export_card, export_onnx
     from liveseg.models.checkpoint import load_torch_model
+    from liveseg.models.from_onnx import onnx_parity
     from liveseg.parsing import parse_size
 
     out = Path(args.output)

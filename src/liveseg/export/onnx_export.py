@@ -3,7 +3,7 @@
 ``export_onnx(model, path, input_size=(W, H), dynamic=False, card=None, opset=17)`` writes the
 file atomically (temporary file renamed over the target), embeds the ModelCard in the ONNX
 metadata (key ``liveseg.card``) and writes the JSON card beside it; ``export_card`` makes that
-card. ``onnx_parity`` compares onnxruntime with PyTorch on random inputs.
+card. ``liveseg.models.from_onnx.onnx_parity`` checks the written file against the network.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from liveseg.atomic import write_bytes_atomic
-from liveseg.errors import ConfigError, DependencyError, ModelError, OutputError
+from liveseg.errors import ConfigError, DependencyError, OutputError
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -106,55 +106,6 @@ def export_card(model, card_dict, name, size, what, options=None):
     if card_dict is None:
         d["notes"] = f"exported from {what}"
     return ModelCard.from_dict(d)
-
-
-def ort_session(path, threads=1):
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.log_severity_level = 3
-    try:
-        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
-        raise ModelError(f"onnxruntime cannot load {path}: {exc}") from None
-
-
-def onnx_parity(model, path, sizes=None, batch=1, seed=0) -> dict:
-    """Max abs logit difference and argmax agreement between ORT and PyTorch.
-
-    ``sizes`` is a list of (width, height) (default: the file's fixed input size). Returns
-    {"max_abs_diff": float, "argmax_agreement": float, "sizes": [...]}.
-    """
-    import numpy as np
-    import torch
-
-    sess = ort_session(path)
-    inp = sess.get_inputs()[0]
-    if sizes is None:
-        hh, ww = inp.shape[2], inp.shape[3]
-        if not (isinstance(hh, int) and isinstance(ww, int)):
-            raise ConfigError("the model has dynamic H/W: pass sizes=[(W, H), ...]")
-        sizes = [(ww, hh)]
-    g = torch.Generator().manual_seed(seed)
-    model.eval()
-    worst, agree, total = 0.0, 0, 0
-    for w, h in sizes:
-        x = torch.randn(batch, _input_channels(model), h, w, generator=g)
-        with torch.no_grad():
-            ref = model(x).numpy()
-        out = sess.run(None, {inp.name: x.numpy()})[0]
-        if out.shape != ref.shape:
-            raise ModelError(f"ONNX output shape {out.shape} != PyTorch {ref.shape} at {w}x{h}")
-        worst = max(worst, float(np.abs(out - ref).max()))
-        agree += int((out.argmax(1) == ref.argmax(1)).sum())
-        total += ref.shape[0] * ref.shape[2] * ref.shape[3]
-    return {
-        "max_abs_diff": worst,
-        "argmax_agreement": agree / total,
-        "sizes": [list(s) for s in sizes],
-    }
 
 
 def require_onnxruntime():

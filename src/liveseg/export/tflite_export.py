@@ -85,7 +85,7 @@ def tflite_parity(tflite_path, onnx_path, samples=2, seed=0) -> dict:
     """Logit max abs diff and argmax agreement of the .tflite vs the ONNX model on random input."""
     import numpy as np
 
-    from liveseg.export.onnx_export import ort_session
+    from liveseg.models.from_onnx import ort_session
 
     it = _interpreter(tflite_path)
     shape = [int(v) for v in it.get_input_details()[0]["shape"]]

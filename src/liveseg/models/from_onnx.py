@@ -13,7 +13,8 @@ no normalisation left, and Adam's steps (the same size whatever a weight's scale
 small fused weights about (measured: the loss rose during warm-up with frozen statistics).
 
 The match is checked twice: every pair must agree in shape, groups, stride and dilation, and
-the loaded network must reproduce the ONNX model's logits on a random image.
+the loaded network must reproduce the ONNX model's logits on a random image (``onnx_parity``,
+the same check ``liveseg export`` runs on the file it writes).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from liveseg.errors import ConfigError
+from liveseg.errors import ConfigError, ModelError
 from liveseg.models.common import eval_mode, model_logits
 
 # fp16 files store every weight rounded to 11 significant bits; the logits of a deep network
@@ -171,23 +172,81 @@ def _assign(conv: torch.nn.Conv2d, bn, src: dict, index: int, path: Path):
         raise ConfigError(f"{path}: BatchNorm after convolution {index} is not affine")
 
 
-def _check_outputs(model, path: Path, shape):
+def ort_session(path, threads=1):
+    """An ONNX Runtime session for ``path`` on the CPU with ``threads`` threads (ModelError
+    with ORT's reason when it cannot load the file)."""
     import onnxruntime as ort
 
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal(shape).astype(np.float32)
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types
+        raise ModelError(f"onnxruntime cannot load {path}: {exc}") from None
+
+
+def onnx_parity(model, path, sizes=None, batch=None, seed=0) -> dict:
+    """How closely the ONNX file ``path`` computes what the network ``model`` computes: both
+    run on the same random inputs (ONNX Runtime on the CPU; an fp16 file gets them in fp16),
+    the network in eval mode (its mode is restored afterwards), its main output
+    (``model_logits``) against the file's first output.
+
+    ``sizes`` is a list of (width, height) (default: the file's fixed input size); ``batch``
+    defaults to the file's fixed batch size, else 1. Returns {"max_abs_diff": float,
+    "max_rel_diff": float (each size's max abs diff over the largest |value| of the file's
+    output, the worst size), "argmax_agreement": float, "sizes": [[w, h], ...]}. ModelError
+    when the output shapes differ. The export's check (``liveseg export``) and the weight
+    read-back's (``load_onnx_weights``) are both this function.
+    """
+    sess = ort_session(path)
     inp = sess.get_inputs()[0]
-    x_onnx = x.astype(np.float16) if inp.type == "tensor(float16)" else x
-    ref = sess.run(None, {inp.name: x_onnx})[0].astype(np.float32)
+    dims = list(inp.shape)
+    if sizes is None:
+        hh, ww = dims[2], dims[3]
+        if not (isinstance(hh, int) and isinstance(ww, int)):
+            raise ConfigError("the model has dynamic H/W: pass sizes=[(W, H), ...]")
+        sizes = [(ww, hh)]
+    if batch is None:
+        batch = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else 1
+    channels = dims[1] if isinstance(dims[1], int) else int(getattr(model, "in_channels", 3))
+    fp16 = inp.type == "tensor(float16)"
+    g = torch.Generator().manual_seed(seed)
+    worst = worst_rel = 0.0
+    agree = total = 0
     with eval_mode(model), torch.no_grad():
-        out = model_logits(model(torch.from_numpy(x))).numpy()
-    if out.shape != ref.shape:
-        raise ConfigError(
-            f"{path}: the file gives logits of shape {ref.shape}, "
-            f"the network {out.shape}: not the same architecture"
-        )
-    err = float(np.abs(out - ref).max() / max(float(np.abs(ref).max()), 1e-6))
+        for w, h in sizes:
+            x = torch.randn(batch, channels, h, w, generator=g)
+            out = model_logits(model(x)).numpy()
+            feed = x.numpy().astype(np.float16) if fp16 else x.numpy()
+            ref = sess.run(None, {inp.name: feed})[0].astype(np.float32)
+            if out.shape != ref.shape:
+                raise ModelError(
+                    f"{path}: the file gives an output of shape {ref.shape}, "
+                    f"the network {out.shape} at {w}x{h}"
+                )
+            diff = float(np.abs(out - ref).max())
+            worst = max(worst, diff)
+            worst_rel = max(worst_rel, diff / max(float(np.abs(ref).max()), 1e-6))
+            agree += int((out.argmax(1) == ref.argmax(1)).sum())
+            total += ref.shape[0] * ref.shape[2] * ref.shape[3]
+    return {
+        "max_abs_diff": worst,
+        "max_rel_diff": worst_rel,
+        "argmax_agreement": agree / total,
+        "sizes": [list(s) for s in sizes],
+    }
+
+
+def _check_outputs(model, path: Path, shape) -> float:
+    """The loaded network's logits against the file's (``onnx_parity``); ConfigError when
+    they differ in shape or by more than ``_TOLERANCE`` of their range."""
+    try:
+        r = onnx_parity(model, path, sizes=[(shape[3], shape[2])], batch=shape[0])
+    except ModelError as exc:
+        raise ConfigError(f"{exc}: not the same architecture") from None
+    err = r["max_rel_diff"]
     if err > _TOLERANCE:
         raise ConfigError(
             f"{path}: the loaded network does not reproduce the file's "
