@@ -14,7 +14,8 @@ from liveseg.cli import main
 from liveseg.errors import ConfigError, ModelError
 from liveseg.runtime import autoselect, load_model
 from liveseg.runtime.autoselect import Candidate, agreement
-from liveseg.runtime.engine import Engine, TensorInfo, parse_engine
+from liveseg.runtime.engine import parse_engine
+from liveseg.runtime.engines.base import Engine, TensorInfo
 from tests.helpers.models import fixture_card, make_seg_model, write_card
 
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None

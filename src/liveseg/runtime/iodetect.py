@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from liveseg.errors import ConfigError, ModelError
-from liveseg.runtime.engine import PASSTHROUGH_OPS
+from liveseg.runtime.engines.base import PASSTHROUGH_OPS
 from liveseg.runtime.probe import probe_image
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -19,7 +19,8 @@ import numpy as np
 
 from liveseg.card import ModelCard, read_card
 from liveseg.errors import ModelError
-from liveseg.runtime.engine import Engine, make_engine, parse_engine
+from liveseg.runtime.engine import make_engine, parse_engine
+from liveseg.runtime.engines.base import Engine
 from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io
 from liveseg.runtime.prediction import Prediction
 from liveseg.runtime.processing import Postprocessor, Preprocessor, to_rgb
