@@ -13,8 +13,9 @@ import pytest
 from liveseg.cli import main
 from liveseg.errors import ConfigError, ModelError
 from liveseg.runtime import autoselect, load_model
-from liveseg.runtime.autoselect import Candidate, agreement
+from liveseg.runtime.autoselect import Candidate
 from liveseg.runtime.engine import parse_engine
+from liveseg.runtime.engine_choice import agreement
 from liveseg.runtime.engines.base import Engine, TensorInfo
 from tests.helpers.models import fixture_card, make_seg_model, write_card
 
@@ -469,7 +470,7 @@ def test_agreement_tolerates_the_references_own_ties():
 
 
 def test_agreement_tolerates_one_pixel_edge_shifts():
-    from liveseg.runtime.autoselect import class_boundary
+    from liveseg.runtime.engine_choice import class_boundary
 
     labels = np.zeros((6, 8), int)
     labels[:, 4:] = 1  # an edge between columns 3 and 4

@@ -29,8 +29,9 @@ def add_arguments(parser):
 
 def system_report() -> dict:
     """CPU features, engines, GPUs and liveseg's cache folder (``liveseg info --system``)."""
-    from liveseg.runtime.autoselect import gpu_signature, nvidia_gpu_present
     from liveseg.runtime.cache import cache_root
+    from liveseg.runtime.choice_cache import gpu_signature
+    from liveseg.runtime.devices import nvidia_gpu_present
     from liveseg.sysinfo import cpu_features, engines_installed, library_versions
 
     engines = engines_installed()

@@ -22,24 +22,22 @@ edges (a one-pixel shift of an edge). Plain argmax agreement would reject every 
 every second int8 implementation of the shipped models on the demo frame (98.4-99.7%: 1-2% of
 pixels flip where the reference is itself unsure, OpenVINO's int8 agrees with the float model
 exactly as well as ONNX Runtime's does), while a broken path disagrees on tens of percent
-(BENCHMARKS.md, "Engines chosen by measurement"). The plain agreement is reported beside it. The
-survivors are timed
-interleaved for a few rounds with the thread count in use and the fastest median wins; the
-reference keeps its place unless another candidate is at least 5% faster. A model whose
-reference run takes under 1 ms is not probed (nothing to gain against decode and effects).
+(BENCHMARKS.md, "Engines chosen by measurement"). The plain agreement is reported beside it
+(the rule and the records of what was measured: ``liveseg.runtime.engine_choice``). The
+survivors are timed interleaved for a few rounds with the thread count in use and the fastest
+median wins; the reference keeps its place unless another candidate is at least 5% faster. A
+model whose reference run takes under 1 ms is not probed (nothing to gain against decode and
+effects).
 
 The choice is cached per (model file hashes, card, CPU model + flags, thread count, library
 versions, GPU presence, I/O overrides) as one JSON file under liveseg's user cache folder
-(``liveseg.runtime.cache``): a later run opens the chosen engine directly, with no probe. A
-corrupt entry or an unwritable folder is ignored (the choice is measured again / not saved).
+(``liveseg.runtime.choice_cache``): a later run opens the chosen engine directly, with no
+probe. A corrupt entry or an unwritable folder is ignored (the choice is measured again / not
+saved). What the machine offers (GPUs, OpenVINO devices) is ``liveseg.runtime.devices``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -47,11 +45,12 @@ from pathlib import Path
 
 import numpy as np
 
+from liveseg.runtime.choice_cache import choice_key, read_cached, write_cached
+from liveseg.runtime.devices import installed, nvidia_gpu_present, openvino_info
+from liveseg.runtime.engine_choice import EngineChoice, Measurement, agreement
 from liveseg.runtime.probe import probe_frame
 
-PROBE_VERSION = 2
 MIN_AGREEMENT = 0.995  # fraction of output pixels that must agree with the reference
-TIE_MARGIN = 0.10  # reference probability gap under which a different class still agrees
 MIN_GAIN = 0.05  # another engine must be this much faster than the reference to replace it
 NOT_WORTH_MS = 1.0  # reference model time under which no other engine is tried
 ROUNDS = 5  # interleaved timing rounds (fewer for slow models, see TIMING_BUDGET_MS)
@@ -97,55 +96,13 @@ def reference_candidate(path: Path) -> Candidate:
     return Candidate("onnxruntime", Path(path))
 
 
-def _installed(module: str) -> bool:
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-_OV_INFO: dict | None = None
-
-
-def openvino_info() -> dict:
-    """OpenVINO's devices and CPU optimisation capabilities ({} when not installed)."""
-    global _OV_INFO
-    if _OV_INFO is None:
-        _OV_INFO = {}
-        if _installed("openvino"):
-            try:
-                import openvino as ov
-
-                core = ov.Core()
-                _OV_INFO = {
-                    "devices": list(core.available_devices),
-                    "cpu_caps": list(core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")),
-                }
-            except Exception:  # noqa: BLE001 - a broken plugin: no OpenVINO candidates
-                _OV_INFO = {}
-    return _OV_INFO
-
-
-def nvidia_gpu_present() -> bool:
-    """An NVIDIA GPU with its driver loaded (what ORT's CUDA/TensorRT providers need)."""
-    gpus = Path("/proc/driver/nvidia/gpus")
-    try:
-        if gpus.is_dir() and any(gpus.iterdir()):
-            return True
-    except OSError:
-        pass
-    return Path("/dev/nvidia0").exists()
-
-
 def gpu_candidates(path: Path) -> tuple[list[Candidate], list[tuple[str, str]]]:
     """GPU ways to run ``path`` and the GPU ways skipped, with why (no GPU, not installed)."""
     cands, skipped = [], []
     ext = Path(path).suffix.lower()
     if ext == ".onnx":
         providers = []
-        if _installed("onnxruntime"):
+        if installed("onnxruntime"):
             import onnxruntime as ort
 
             providers = ort.get_available_providers()
@@ -160,7 +117,7 @@ def gpu_candidates(path: Path) -> tuple[list[Candidate], list[tuple[str, str]]]:
                 cands.append(c)
             else:
                 skipped.append((c.spec, "no NVIDIA GPU"))
-    if ext in (".onnx", ".xml") and _installed("openvino"):
+    if ext in (".onnx", ".xml") and installed("openvino"):
         info = openvino_info()
         c = Candidate("openvino", Path(path), "gpu")
         if any(str(d).upper().startswith("GPU") for d in info.get("devices", [])):
@@ -194,7 +151,7 @@ def file_candidates(path: Path, reference_engine) -> tuple[list[Candidate], list
     cands: list[Candidate] = []
     skipped: list[tuple[str, str]] = []
     if ext in (".onnx", ".xml"):
-        if _installed("openvino"):
+        if installed("openvino"):
             quantized = bool(getattr(reference_engine, "is_quantized", lambda: False)())
             for prec in cpu_precisions(quantized):
                 c = Candidate("openvino", path, prec)
@@ -237,253 +194,6 @@ def shipped_siblings(path: Path) -> list[Path]:
         if mo and mo.group("base") == m.group("base") and other.with_suffix(".json").is_file():
             out.append(other)
     return out
-
-
-# ------------------------------------------------------------------------------------------
-# What was measured
-# ------------------------------------------------------------------------------------------
-@dataclass
-class Measurement:
-    label: str
-    spec: str
-    file: str
-    status: str  # chosen | ok | rejected | failed | skipped
-    ms: float | None = None
-    open_ms: float | None = None
-    agreement: float | None = None  # tie-tolerant, what the guard uses
-    plain_agreement: float | None = None
-    why: str = ""
-
-    def describe(self) -> str:
-        parts = [self.label]
-        if self.ms is not None:
-            parts.append(f"{self.ms:.2f} ms")
-        if self.agreement is not None and self.why != "reference":
-            parts.append(
-                f"agrees {100 * self.agreement:.2f}% (plain {100 * self.plain_agreement:.2f}%)"
-            )
-        tag = {
-            "chosen": "chosen",
-            "rejected": "rejected",
-            "failed": "failed",
-            "skipped": "skipped",
-        }.get(self.status)
-        text = ", ".join(parts)
-        if tag:
-            text += f" [{tag}{': ' + self.why if self.why else ''}]"
-        elif self.why:
-            text += f" [{self.why}]"
-        return text
-
-
-@dataclass
-class EngineChoice:
-    """What ran a model and why: ``reason`` is measured, cached, forced, only candidate or
-    not worth probing; ``measurements`` the candidates (from the probe, also for a cached
-    choice); ``probe_ms`` what the probe cost when it ran: the time from the reference
-    engine being open (as every run opens its model) to the choice being made."""
-
-    spec: str
-    file: str
-    reason: str
-    threads: int | None = None
-    measurements: list[Measurement] = field(default_factory=list)
-    probe_ms: float | None = None
-    probe_input: str | None = None
-    cache_file: str | None = None
-    notes: list[str] = field(default_factory=list)
-    measured_at: str | None = None
-
-    @classmethod
-    def forced(cls, spec: str, path: Path, threads: int | None) -> EngineChoice:
-        return cls(spec=spec, file=Path(path).name, reason="forced", threads=threads)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> EngineChoice:
-        ms = [Measurement(**m) for m in d.get("measurements", [])]
-        kw = {k: v for k, v in d.items() if k in {f.name for f in dataclasses.fields(cls)}}
-        kw["measurements"] = ms
-        return cls(**kw)
-
-    def summary(self) -> str:
-        """One line: what ran, and why."""
-        what = self.spec + (f" on {self.file}" if self.file else "")
-        if self.reason == "forced":
-            return f"{what} (forced by --engine)"
-        ok = [m for m in self.measurements if m.ms is not None and m.status in ("chosen", "ok")]
-        timed = ", ".join(f"{m.label} {m.ms:.2f} ms" for m in ok)
-        if self.reason == "cached":
-            when = f" on {self.measured_at[:10]}" if self.measured_at else ""
-            return f"{what} (auto, cached choice measured{when}: {timed or 'no timings'})"
-        if self.reason == "measured":
-            cost = f"; probe {self.probe_ms / 1000:.2f} s" if self.probe_ms is not None else ""
-            others = [m for m in self.measurements if m.status in ("rejected", "failed")]
-            rej = f"; {len(others)} rejected or failed" if others else ""
-            return f"{what} (auto, measured: {timed}{rej}{cost})"
-        return f"{what} (auto: {self.reason})"
-
-    def lines(self) -> list[str]:
-        """Per-candidate detail for ``liveseg info``."""
-        out = [m.describe() for m in self.measurements]
-        if self.probe_input:
-            out.append(f"probe input: {self.probe_input}")
-        out += self.notes
-        if self.cache_file:
-            out.append(f"cache: {self.cache_file}")
-        return out
-
-
-def class_boundary(labels: np.ndarray) -> np.ndarray:
-    """Pixels with a different class among their 8 neighbours (a label map's edges)."""
-    padded = np.pad(labels, 1, mode="edge")
-    h, w = labels.shape
-    edge = np.zeros(labels.shape, bool)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            if dy != 1 or dx != 1:
-                edge |= padded[dy : dy + h, dx : dx + w] != labels
-    return edge
-
-
-def agreement(ref: np.ndarray, cand: np.ndarray, margin: float = TIE_MARGIN) -> tuple[float, float]:
-    """(tolerant, plain) argmax agreement of two (C, h, w) probability maps.
-
-    Plain: the fraction of pixels where both pick the same class. Tolerant (what the guard
-    uses) also lets a pixel agree when the reference itself gives the candidate's class a
-    probability within ``margin`` of its top class (a coin toss for the reference), or when
-    the pixel is on one of the reference's class edges (a one-pixel shift of an edge is not a
-    disagreement). Non-finite candidate outputs or a shape mismatch agree nowhere."""
-    ref = np.asarray(ref, np.float32)
-    cand = np.asarray(cand, np.float32)
-    if ref.shape != cand.shape or ref.ndim != 3 or not np.isfinite(cand).all():
-        return 0.0, 0.0
-    lab = cand.argmax(0)
-    ref_lab = ref.argmax(0)
-    same = lab == ref_lab
-    plain = float(same.mean())
-    top = ref.max(0)
-    pc = np.take_along_axis(ref, lab[None], 0)[0]
-    tolerant = float((same | (top - pc <= margin) | class_boundary(ref_lab)).mean())
-    return tolerant, plain
-
-
-# ------------------------------------------------------------------------------------------
-# The cache
-# ------------------------------------------------------------------------------------------
-_DIGESTS: dict = {}
-
-
-def file_digest(path: Path) -> str:
-    """sha256 of a model file (and of an IR's .bin), memoised per (path, size, mtime)."""
-    path = Path(path)
-    parts = [path] + ([path.with_suffix(".bin")] if path.suffix.lower() == ".xml" else [])
-    h = hashlib.sha256()
-    for p in parts:
-        st = p.stat()
-        memo = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-        d = _DIGESTS.get(memo)
-        if d is None:
-            fh = hashlib.sha256()
-            with open(p, "rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    fh.update(chunk)
-            d = _DIGESTS[memo] = fh.hexdigest()
-        h.update(d.encode())
-    card = path.with_suffix(".json")
-    if card.is_file() and card != path:
-        h.update(hashlib.sha256(card.read_bytes()).hexdigest().encode())
-    return h.hexdigest()
-
-
-def gpu_signature() -> dict:
-    """What says a GPU appeared or went (part of the key, without importing any engine)."""
-    dri = Path("/dev/dri")
-    try:
-        render = sorted(p.name for p in dri.iterdir() if p.name.startswith("renderD"))
-    except OSError:
-        render = []
-    return {"nvidia": nvidia_gpu_present(), "dri": render}
-
-
-def choice_key(files: list[Path], threads: int | None, overrides=None) -> dict:
-    """Everything a measured choice depends on."""
-    from liveseg.sysinfo import cpu_signature, library_versions
-
-    ov = None
-    if overrides is not None:
-        ov = {
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(overrides).items()
-            if v is not None
-        } or None
-    return {
-        "probe": PROBE_VERSION,
-        "files": [[Path(p).name, file_digest(p)] for p in files],
-        "cpu": cpu_signature(),
-        "threads": threads if threads else "default",
-        "versions": library_versions(),
-        "gpu": gpu_signature(),
-        "overrides": ov,
-        "openvino_config": os.environ.get("LIVESEG_OPENVINO_CONFIG") or None,
-    }
-
-
-def _key_id(key: dict) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-
-
-def read_cached(key: dict) -> tuple[dict | None, Path | None, str | None]:
-    """(entry, file, note): the cached entry for ``key`` if there is a valid one."""
-    from liveseg.runtime.cache import cache_root
-
-    try:
-        path = cache_root() / "engines" / f"{_key_id(key)}.json"
-    except RuntimeError:
-        return None, None, None
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None, path, None
-    except OSError as exc:
-        return None, path, f"cache entry {path} unreadable ({exc.strerror or exc}); measured again"
-    try:
-        entry = json.loads(text)
-        ok = (
-            isinstance(entry, dict)
-            and entry.get("key") == key
-            and isinstance(entry.get("choice"), dict)
-            and isinstance(entry["choice"].get("spec"), str)
-            and isinstance(entry["choice"].get("file"), str)
-        )
-    except ValueError:
-        ok = False
-    if not ok:
-        return None, path, f"ignored a corrupt cache entry {path}; measured again"
-    return entry, path, None
-
-
-def write_cached(key: dict, choice: EngineChoice) -> tuple[Path | None, str | None]:
-    """Save a measured choice; (file, None) or (None, why it was not saved)."""
-    from liveseg.atomic import write_text_atomic
-    from liveseg.runtime.cache import writable_cache_dir
-
-    folder, why = writable_cache_dir("engines")
-    if folder is None:
-        return None, f"choice not cached: {why}"
-    path = folder / f"{_key_id(key)}.json"
-    entry = {
-        "key": key,
-        "choice": {"spec": choice.spec, "file": choice.file},
-        "result": choice.to_dict(),
-    }
-    try:
-        write_text_atomic(path, json.dumps(entry, indent=1, default=str) + "\n")
-    except OSError as exc:
-        return None, f"choice not cached: writing {path} failed ({exc.strerror or exc})"
-    return path, None
 
 
 # ------------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ class SegModel:
         )
         self._input_name = io.input_name
         self._squeeze_batch = len(engine.inputs[0].shape) == 3
-        # What ran and why (liveseg.runtime.autoselect.EngineChoice); set by load_model.
+        # What ran and why (liveseg.runtime.engine_choice.EngineChoice); set by load_model.
         self.engine_choice = None
 
     # ---- the three stages -----------------------------------------------------------------
@@ -185,7 +185,8 @@ def load_model(
     files (``<name>-int8.onnx`` / ``<name>-fp16.onnx``) are candidates too unless
     ``siblings=False``. Any other ``engine`` (``"onnxruntime"``, ``"openvino:bf16"``, ...)
     is used as given."""
-    from liveseg.runtime.autoselect import EngineChoice, select_model, shipped_siblings
+    from liveseg.runtime.autoselect import select_model, shipped_siblings
+    from liveseg.runtime.engine_choice import EngineChoice
 
     path = resolve_model_path(spec)
     name, _ = parse_engine(engine)
