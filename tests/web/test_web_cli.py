@@ -136,7 +136,7 @@ def test_missing_onnxruntime_web_says_what_to_run(tmp_path, monkeypatch, capsys)
 
 
 def test_foreign_model_overrides_reach_the_page_config(fake_ort, tmp_path):
-    from liveseg.runtime.iodetect import IOOverrides
+    from liveseg.runtime.iospec import IOOverrides
     from liveseg.runtime.model import load_model
     from liveseg.web.config import web_config
 

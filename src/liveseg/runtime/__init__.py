@@ -10,7 +10,8 @@ from liveseg.runtime.engines.base import Engine, TensorInfo  # noqa: F401
 from liveseg.runtime.engines.litert import LiteRTEngine  # noqa: F401
 from liveseg.runtime.engines.openvino import OpenVINOEngine  # noqa: F401
 from liveseg.runtime.engines.ort import OnnxRuntimeEngine  # noqa: F401
-from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io  # noqa: F401
+from liveseg.runtime.iodetect import detect_io  # noqa: F401
+from liveseg.runtime.iospec import IOOverrides, IOSpec  # noqa: F401
 from liveseg.runtime.model import SegModel, load_model, resolve_model_path  # noqa: F401
 from liveseg.runtime.prediction import Prediction  # noqa: F401
 

@@ -103,7 +103,7 @@ def parse_triplet(text: str, flag: str) -> tuple[float, float, float]:
 def overrides_from_args(args):
     """IOOverrides from parsed args (validates --engine and --threads too, in place)."""
     from liveseg.runtime.engine import parse_engine
-    from liveseg.runtime.iodetect import IOOverrides
+    from liveseg.runtime.iospec import IOOverrides
 
     parse_engine(getattr(args, "engine", "auto") or "auto")  # ConfigError on a bad name
     args.threads = parse_threads(getattr(args, "threads", None))

@@ -33,133 +33,32 @@ Output (found with one probe run on a synthetic image, so dynamic shapes are res
 whose kind then rests on its dtype and graph alone. Everything can be overridden with
 :class:`IOOverrides`. What cannot be understood raises a one-line ModelError naming what was
 found and the override to pass.
+
+This module detects the input and resolves the classes; the spec it fills and the overrides
+are ``liveseg.runtime.iospec``, the reading of each output ``liveseg.runtime.output_kind``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from liveseg.errors import ConfigError, ModelError
-from liveseg.runtime.engines.base import PASSTHROUGH_OPS
+from liveseg.runtime.iospec import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    NORMS,
+    IOOverrides,
+    IOSpec,
+    norm_name,
+)
+from liveseg.runtime.output_kind import classify_output, constant_note
 from liveseg.runtime.probe import probe_image
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-NORMS = {
-    "0_1": ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
-    "-1_1": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
-    "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
-    "0_255": ((0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255)),
-}
 DEFAULT_DYNAMIC_SIZE = (256, 256)
 DEFAULT_LABEL_CLASSES = 21  # PASCAL VOC, the usual arg-maxed public model
-
-
-# Bounds for a model input size chosen by the user (dynamic models): beyond these the input
-# tensor and activations need tens of GiB, and no CPU segments such a frame in real time.
-MAX_INPUT_SIDE = 8192
-MAX_INPUT_PIXELS = 4096 * 4096
-
-
-def check_input_size(size) -> None:
-    """ConfigError (one line) for an input size no CPU model run can allocate."""
-    w, h = (int(v) for v in size)
-    if max(w, h) > MAX_INPUT_SIDE or w * h > MAX_INPUT_PIXELS:
-        gib = w * h * 3 * 4 / 2**30
-        raise ConfigError(
-            f"--input-size {w}x{h} is too large ({gib:.1f} GiB for the input tensor alone): "
-            f"at most {MAX_INPUT_SIDE} per side and {MAX_INPUT_PIXELS / 1e6:.1f} megapixels "
-            "(e.g. 4096x4096); segmentation models take a few hundred pixels per side "
-            "(e.g. 512x512)"
-        )
-
-
-@dataclass
-class IOOverrides:
-    """User overrides for foreign models (CLI: --input-size, --mean, --std, --layout, --classes)."""
-
-    input_size: tuple[int, int] | None = None  # (width, height)
-    mean: tuple[float, float, float] | None = None  # units of pixel/255
-    std: tuple[float, float, float] | None = None
-    layout: str | None = None  # "nchw" | "nhwc"
-    classes: list[str] | None = None
-
-    def __post_init__(self):
-        if self.layout is not None and self.layout not in ("nchw", "nhwc"):
-            raise ConfigError(f"layout must be nchw or nhwc, got {self.layout!r}")
-        for name in ("mean", "std"):
-            v = getattr(self, name)
-            if v is not None:
-                if len(v) != 3:
-                    raise ConfigError(f"--{name} needs three values R,G,B, got {v!r}")
-                setattr(self, name, tuple(float(x) for x in v))
-        if self.std is not None and min(abs(x) for x in self.std) < 1e-8:
-            raise ConfigError("--std values must be non-zero")
-        if self.input_size is not None:
-            w, h = self.input_size
-            if int(w) < 1 or int(h) < 1:
-                raise ConfigError(f"--input-size must be positive, got {w}x{h}")
-            self.input_size = (int(w), int(h))
-            check_input_size(self.input_size)
-        if self.classes is not None:
-            self.classes = [str(c).strip() for c in self.classes]
-            if not self.classes or any(not c for c in self.classes):
-                raise ConfigError("--classes needs a comma-separated list of non-empty names")
-
-
-@dataclass
-class IOSpec:
-    """Everything needed to feed a model and read its output."""
-
-    input_name: str
-    input_dtype: str
-    layout: str
-    channels: int
-    input_size: tuple[int, int]  # (width, height) fed to the model
-    dynamic_size: bool
-    mean: tuple
-    std: tuple
-    input_quant: tuple | None
-    norm: str  # human-readable: "imagenet", "[0,1]", "[-1,1]", "raw 0..255", "custom"
-    norm_source: str  # override | card | metadata | graph | quantization | default
-    layout_source: str = "shape"  # override | card | shape | default
-    output_index: int = 0
-    output_name: str = ""
-    output_kind: str = "logits"
-    output_layout: str = "nchw"  # nchw | nhwc | map (single-channel / label map)
-    output_size: tuple[int, int] = (0, 0)  # (height, width)
-    output_quant: tuple | None = None  # (scale, zero_point) the output's values are decoded with
-    output_kind_source: str = ""  # why output_kind: "graph: SIGMOID", "probe values in [0,1]", ...
-    num_classes: int = 0
-    classes: list[str] = field(default_factory=list)
-    classes_source: str = "detected"
-    prev_mask_input: bool = False
-    color_order: str = "rgb"
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["input_size"] = list(self.input_size)
-        d["output_size"] = list(self.output_size)
-        return d
-
-
-def norm_name(mean, std) -> str:
-    for name, (m, s) in NORMS.items():
-        if np.allclose(mean, m, atol=2e-3) and np.allclose(std, s, atol=2e-3):
-            return {
-                "0_1": "[0,1]",
-                "-1_1": "[-1,1]",
-                "imagenet": "imagenet mean/std",
-                "0_255": "raw 0..255",
-            }[name]
-    return (
-        "mean/std " + ",".join(f"{x:.4g}" for x in mean) + " / " + ",".join(f"{x:.4g}" for x in std)
-    )
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -395,218 +294,6 @@ def _auto_norm(engine, t, layout, quant):
     return IMAGENET_MEAN, IMAGENET_STD, "default"
 
 
-# ---- output --------------------------------------------------------------------------------
-def _strides_match(h, w, H, W) -> bool:
-    if h < 1 or w < 1 or h > H or w > W:
-        return False
-    for s in (1, 2, 4, 8, 16, 32):
-        if abs(h - H / s) <= 1 and abs(w - W / s) <= 1:
-            return True
-    return abs(h / w - H / W) <= 0.05 * (H / W) + 1.0 / min(h, w)
-
-
-def _flat_hw(n, H, W):
-    for s in (1, 2, 4, 8, 16, 32):
-        for h, w in ((H // s, W // s), (-(-H // s), -(-W // s))):
-            if h * w == n:
-                return h, w
-    return None
-
-
-# Ops whose integer output is a class index (arg-max) or a thresholded 0/1 mask.
-LABEL_OPS = {
-    "ARGMAX",
-    "ARGMIN",
-    "TOPK",
-    "GREATER",
-    "GREATEREQUAL",
-    "GREATEROREQUAL",
-    "LESS",
-    "LESSEQUAL",
-    "LESSOREQUAL",
-    "EQUAL",
-    "NOTEQUAL",
-    "NOT",
-    "AND",
-    "OR",
-}
-
-
-@dataclass
-class _Read:
-    """How one output is read: kind, layout, (h, w), channels (None for label maps), the
-    (scale, zero_point) its values are decoded with, and a note for ``info``."""
-
-    kind: str
-    layout: str
-    hw: tuple
-    C: int | None
-    quant: tuple | None = None
-    note: str | None = None
-    why: str = ""
-
-
-def _int8_map_kind(arr, info, engine, hint) -> tuple[str, tuple | None, str, int | None]:
-    """A single-channel uint8/int8 output without quantization parameters: a label map, or a
-    confidence map (value/255, int8 shifted by 128) as MediaPipe-style segmenters emit?
-
-    First match wins: the card's output_kind; the graph (an ArgMax or a comparison ->
-    labels, any other computing op -> confidence); 3+ class names from --classes, the card
-    or metadata -> labels; the probe's values (only 0 and 1 -> a binary label map); else a
-    confidence map. Returns (kind, quant or None, why, classes if known)."""
-    dtype = np.dtype(arr.dtype)
-    conf_quant = (1 / 255, 0.0) if dtype == np.uint8 else (1 / 255, -128.0)
-    card_kind = hint.get("card_kind")
-    if card_kind == "labels":
-        return "labels", None, "the card says labels", None
-    if card_kind in ("fg_prob", "fg_logit"):
-        return "fg_prob", conf_quant, "the card says a foreground map", 1
-    chain = [c for c in (engine.output_source(info.name) or []) if c]
-    if chain:
-        src = " <- ".join(chain)
-        if chain[-1] in LABEL_OPS:  # an arg-max's class count is looked up later; masks are 0/1
-            n = None if chain[-1] in ("ARGMAX", "ARGMIN", "TOPK") else 2
-            return "labels", None, f"graph: {src}", n
-        if chain[-1] not in PASSTHROUGH_OPS:
-            return "fg_prob", conf_quant, f"graph: {src}", 1
-    n = hint.get("n_classes")
-    if n is not None and n >= 3:
-        return "labels", None, f"{n} class names given", None
-    v = np.unique(arr)
-    if v.size == 2 and v.min() == 0 and v.max() == 1:
-        return "labels", None, "only values 0 and 1 on the probe", 2
-    return (
-        "fg_prob",
-        conf_quant,
-        (f"values {int(v.min())}..{int(v.max())} on the probe" if v.size > 1 else "default"),
-        1,
-    )
-
-
-def _classify(arr: np.ndarray, info, engine, H, W, ov_layout, in_layout, hint=None):
-    """A :class:`_Read` for one output array, or a string saying why it cannot be read."""
-    hint = hint or {}
-    shape = arr.shape
-    producer = engine.output_producers.get(info.name, "")
-    integer = arr.dtype.kind in "iu" and info.quant is None
-    if arr.dtype.kind == "b":
-        integer = True
-    s = [d for d in shape]
-    # Strip a leading batch of 1.
-    if len(s) >= 3 and s[0] == 1:
-        s = s[1:]
-    quant = info.quant
-    note = None
-    if integer:
-        if len(s) == 3 and s[0] == 1:
-            s = s[1:]
-        elif len(s) == 3 and s[-1] == 1:
-            s = s[:-1]
-        if len(s) == 2 and s[0] == 1 and s[1] > 1:  # [1, H*W]
-            s = [s[1]]
-        if len(s) == 1:
-            hw = _flat_hw(s[0], H, W)
-            if hw is None:
-                return f"a flattened map of {s[0]} values that matches no stride of {W}x{H}"
-        elif len(s) == 2:
-            hw = (s[0], s[1])
-        else:
-            return f"an integer tensor of shape {list(shape)}"
-        if np.dtype(arr.dtype) in (np.dtype(np.uint8), np.dtype(np.int8)):
-            kind, quant, why, C = _int8_map_kind(arr, info, engine, hint)
-            dt = np.dtype(arr.dtype).name
-            if kind == "labels":
-                note = (
-                    f"1-channel {dt} output without quantization parameters read as a "
-                    f"label map [{why}]"
-                )
-                return _Read("labels", "map", hw, C, None, note, why)
-            scale = "value/255" if dt == "uint8" else "(value+128)/255"
-            note = (
-                f"1-channel {dt} output without quantization parameters read as a confidence "
-                f"map: P(foreground) = {scale}, foreground above 0.5 [from {why}]; pass "
-                f"--classes with 3+ names if it is a label map"
-            )
-            return _Read("fg_prob", "map", hw, 1, quant, note, why)
-        return _Read("labels", "map", hw, None, why=f"{np.dtype(arr.dtype).name} output")
-    vals = (
-        arr.astype(np.float32)
-        if info.quant is None
-        else ((arr.astype(np.float32) - info.quant[1]) * info.quant[0])
-    )
-    if len(s) == 2:  # (h, w)
-        s = [1] + s if not (s[0] == 1 and s[1] > 1) else s
-        if len(s) == 2:
-            hw = _flat_hw(s[1], H, W)
-            if hw is None:
-                return f"a float tensor of shape {list(shape)}"
-            s = [1, *hw]
-    if len(s) != 3:
-        return f"a float tensor of shape {list(shape)}"
-    nchw_ok = _strides_match(s[1], s[2], H, W)
-    nhwc_ok = _strides_match(s[0], s[1], H, W)
-    if nchw_ok and nhwc_ok:
-        if ov_layout:
-            layout = ov_layout
-        elif s[0] != s[2]:
-            layout = "nchw" if s[0] < s[2] else "nhwc"
-        else:
-            layout = in_layout
-    elif nchw_ok:
-        layout = "nchw"
-    elif nhwc_ok:
-        layout = "nhwc"
-    else:
-        return (
-            f"a float tensor of shape {list(shape)} with no spatial grid matching the {W}x{H} input"
-        )
-    C, h, w = (s[0], s[1], s[2]) if layout == "nchw" else (s[2], s[0], s[1])
-    if h * w <= 1:
-        return f"a float tensor of shape {list(shape)} with no spatial extent"
-    if C == 1:
-        if producer in ("SIGMOID", "LOGISTIC"):
-            return _Read("fg_prob", "map", (h, w), 1, quant, why=f"graph: {producer}")
-        if np.all(vals.astype(np.float32) == np.rint(vals)) and vals.max() > 1:
-            return _Read("labels", "map", (h, w), None, quant, why="integer probe values above 1")
-        if vals.min() >= 0.0 and vals.max() <= 1.0:
-            return _Read("fg_prob", "map", (h, w), 1, quant, why="probe values in [0,1]")
-        return _Read("fg_logit", "map", (h, w), 1, quant, why="probe values outside [0,1]")
-    if producer == "SOFTMAX":
-        return _Read("probs", layout, (h, w), C, quant, why="graph: SOFTMAX")
-    ax = 0 if layout == "nchw" else 2
-    v = vals.reshape(s)
-    if v.min() >= -1e-4 and v.max() <= 1 + 1e-4 and np.allclose(v.sum(axis=ax), 1.0, atol=2e-3):
-        return _Read("probs", layout, (h, w), C, quant, why="probe values sum to 1")
-    return _Read("logits", layout, (h, w), C, quant, why="probe values do not sum to 1")
-
-
-def _constant_note(arr: np.ndarray, name: str, r: _Read) -> str | None:
-    """A note when the chosen output hardly varies over the probe image (its kind was then
-    decided from its type and graph rather than its values)."""
-    a = np.asarray(arr)
-    if a.size == 0:
-        return None
-    if r.kind == "labels":
-        v = np.unique(a)
-        return (
-            f"output {name} is constant ({v[0].item()}) on liveseg's synthetic probe image"
-            if v.size == 1
-            else None
-        )
-    x = a.astype(np.float32)
-    if r.quant is not None:
-        x = (x - np.float32(r.quant[1])) * np.float32(r.quant[0])
-    lo, hi = float(x.min()), float(x.max())
-    if hi - lo <= 1e-6 * max(1.0, abs(hi)):
-        return f"output {name} is constant ({lo:.4g}) on liveseg's synthetic probe image"
-    if r.kind in ("fg_prob", "probs") and hi - lo < 1 / 255:
-        return (
-            f"output {name} is nearly constant ({lo:.3g}..{hi:.3g}) on liveseg's synthetic "
-            f"probe image (no foreground in it?)"
-        )
-    return None
-
-
 def _class_count_hint(card, ov: IOOverrides, engine) -> int | None:
     """How many classes the user, the card or the metadata name (None when nobody does)."""
     if ov.classes:
@@ -656,7 +343,7 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
         "n_classes": _class_count_hint(card, ov, engine),
     }
     for i, (arr, info) in enumerate(zip(outs, engine.outputs, strict=True)):
-        r = _classify(np.asarray(arr), info, engine, H, W, None, spec.layout, hint)
+        r = classify_output(np.asarray(arr), info, engine, H, W, None, spec.layout, hint)
         if isinstance(r, str):
             reasons.append(f"{info.name}: {r}")
             continue
@@ -673,7 +360,7 @@ def detect_io(engine, card=None, overrides: IOOverrides | None = None) -> IOSpec
     spec.output_kind, spec.output_layout, spec.output_size = kind, olayout, (int(h), int(w))
     spec.output_quant = r.quant
     spec.output_kind_source = r.why
-    for note in (r.note, _constant_note(outs[i], info.name, r)):
+    for note in (r.note, constant_note(outs[i], info.name, r)):
         if note:
             notes.append(note)
     if kind != "labels" and card is not None and card.output_kind == kind:

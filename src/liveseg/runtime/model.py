@@ -21,7 +21,8 @@ from liveseg.card import ModelCard, read_card
 from liveseg.errors import ModelError
 from liveseg.runtime.engine import make_engine, parse_engine
 from liveseg.runtime.engines.base import Engine
-from liveseg.runtime.iodetect import IOOverrides, IOSpec, detect_io
+from liveseg.runtime.iodetect import detect_io
+from liveseg.runtime.iospec import IOOverrides, IOSpec
 from liveseg.runtime.prediction import Prediction
 from liveseg.runtime.processing import Postprocessor, Preprocessor, to_rgb
 
