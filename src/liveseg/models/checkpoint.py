@@ -84,9 +84,12 @@ def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
     for k in ("input_size", "mean", "std"):
         if cfg.get(k) is not None:
             card[k] = [v for v in cfg[k]]
+    options = dict((cfg.get("model") or {}).get("options") or {})
+    # The same rule as the trainer's exported card: the runtime feeds the previous mask when set.
+    card["prev_mask_input"] = bool(options.get("prev_mask", False))
     if name:
         card["architecture"] = name
-        card["architecture_options"] = dict((cfg.get("model") or {}).get("options") or {})
+        card["architecture_options"] = options
     card["notes"] = f"trained with 'liveseg train' ({cfg.get('name', '?')})"
     return card
 
