@@ -8,7 +8,8 @@ import pytest
 torch = pytest.importorskip("torch")
 from liveseg.card import ModelCard
 from liveseg.quant import kernels, onnx_io, sensitivity
-from liveseg.quant.qat import export_qat_onnx, normalize, qat_finetune
+from liveseg.quant.qat import export_qat_onnx, qat_finetune
+from liveseg.train.evaluate import normalize
 from tests.helpers.tiny_seg import TinySeg, images
 
 W, H = 48, 32

@@ -16,12 +16,12 @@ from liveseg.quant.onnx_io import cpu_session
 from liveseg.quant.ptq import quantize_model
 from liveseg.quant.qat import (
     evaluate_fake_quant,
-    normalize,
     qat_from_checkpoint,
     runtime_prev_inputs,
 )
 from liveseg.quant.sensitivity import output_error
 from liveseg.runtime import load_model
+from liveseg.train.evaluate import normalize
 from tests.helpers.datasets import make_davis2016
 from tests.helpers.registry import registered_model
 

@@ -327,7 +327,8 @@ def test_flow_computed_ahead_gives_the_same_predictions_as_inline(tmp_path, spec
 
 
 def test_auto_temporal_reuses_frames_of_videos_but_not_images(tmp_path):
-    from liveseg.video.temporal import AUTO_VIDEO_SPEC, make_temporal
+    from liveseg.video.temporal import make_temporal
+    from liveseg.video.temporal_spec import AUTO_VIDEO_SPEC
 
     src = make_video(tmp_path / "in.mp4", n=9, audio=False)
     stats = process_video(str(src), None, model=FakeModel(), effect="overlay")

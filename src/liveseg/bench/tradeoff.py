@@ -26,7 +26,8 @@ from liveseg.errors import ConfigError
 
 def check_grid(models, precisions, threads, temporal, repeats) -> None:
     """ConfigError for any value of the grid that cannot work, before anything is measured."""
-    from liveseg.video.temporal import make_temporal, resolve_auto
+    from liveseg.video.temporal import make_temporal
+    from liveseg.video.temporal_spec import resolve_auto
 
     if not models:
         raise ConfigError("give at least one --model")
@@ -92,7 +93,7 @@ def sweep(
 ) -> dict:
     """Measure every combination; ``{"rows", "notes", ...}`` (rows carry ``pareto``)."""
     from liveseg.bench.accuracy import runtime_accuracy
-    from liveseg.video.temporal import resolve_auto
+    from liveseg.video.temporal_spec import resolve_auto
 
     check_grid(models, precisions, threads, temporal, repeats)
     parse_spec(data)

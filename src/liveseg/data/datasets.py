@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from liveseg.data.base import DatasetInfo, Sample, SegmentationDataset
-from liveseg.data.io import IMAGE_EXTS, list_files, read_list_file
+from liveseg.data.io import list_files, read_list_file
 from liveseg.errors import ConfigError, InputError
+from liveseg.images import IMAGE_EXTS
 
 
 def _need_dir(path: Path, what: str) -> Path:

@@ -20,7 +20,7 @@ def card_preprocessor(card: ModelCard):
     the card's input size, normalised with its mean/std, in its layout and colour order, a zero
     previous-mask channel for ``prev_mask_input`` models. For a model the runtime cannot load
     (``make_feed`` prefers the loaded model's own)."""
-    from liveseg.runtime.iodetect import IOSpec
+    from liveseg.runtime.iospec import IOSpec
     from liveseg.runtime.processing import Preprocessor
 
     spec = IOSpec(

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from liveseg.errors import ConfigError
 from liveseg.models.common import eval_mode, model_logits
 from liveseg.quant.lowbit import FakeQuantModel, calibrate, fake_quantize_model
-from liveseg.train.evaluate import model_input, normalize  # noqa: F401 - normalize: QAT's callers
+from liveseg.train.evaluate import model_input
 from liveseg.train.loop import distillation_loss, train_one_epoch
 
 

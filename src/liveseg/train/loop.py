@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from liveseg.errors import ConfigError
-from liveseg.train.evaluate import evaluate_model, model_input, model_logits
+from liveseg.models.common import model_logits
+from liveseg.train.evaluate import evaluate_model, model_input
 
 # loss_fn(logits, target, batch, inputs) -> scalar tensor; ``logits`` are at the target's size
 LossFn = Callable[[torch.Tensor, torch.Tensor, dict, torch.Tensor], torch.Tensor]

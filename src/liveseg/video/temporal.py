@@ -43,15 +43,12 @@ from liveseg.video.flow import (
     small_gray,
     warp_maps,
 )
-from liveseg.video.temporal_spec import (  # noqa: F401 - AUTO_VIDEO_SPEC, resolve_auto: re-exported
-    AUTO_VIDEO_SPEC,
+from liveseg.video.temporal_spec import (
     DEFAULT_CUT,
     DEFAULT_MAX_INTERVAL,
-    DEFAULT_SMOOTH_ALPHA,
     DEFAULT_THRESH,
     TemporalSpec,
     parse,
-    resolve_auto,
     spec_error,
 )
 

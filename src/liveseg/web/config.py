@@ -14,7 +14,7 @@ from liveseg.runtime.processing import Preprocessor
 from liveseg.video.effects import default_effect, default_foreground
 
 # The page's defaults, the same as liveseg run's effects and temporal smoothing.
-SMOOTH_ALPHA = 0.5  # liveseg.video.temporal.DEFAULT_SMOOTH_ALPHA
+SMOOTH_ALPHA = 0.5  # liveseg.video.temporal_spec.DEFAULT_SMOOTH_ALPHA
 FEATHER = 1.0
 BLUR_STRENGTH = 1.0
 OVERLAY_ALPHA = 0.5
