@@ -41,6 +41,13 @@ class DependencyError(LivesegError):
     exit_code = 6
 
 
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (its type's name when the message is empty),
+    cut at ``limit`` characters: the reason a one-line error message quotes."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:limit]
+
+
 def require(module: str, extra: str):
     """Import an optional module or raise a DependencyError naming the extra that brings it."""
     import importlib

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 
-from liveseg.errors import ConfigError, DependencyError, LivesegError
+from liveseg.errors import ConfigError, DependencyError, LivesegError, first_line
 
 # Ray's own console chatter (start-up banners, Ray Data's execution log, the traceback of a
 # task whose worker died) is noise next to our progress bar and summary; --verbose keeps it.
@@ -99,7 +99,7 @@ class RaySession:
                 with contextlib.suppress(Exception):
                     ray.shutdown()
                 raise LivesegError(
-                    f"could not start a local Ray: {_first_line(exc)} (Ray "
+                    f"could not start a local Ray: {first_line(exc)} (Ray "
                     "waits 30 s for its processes; on a busy machine try "
                     "again)"
                 ) from exc
@@ -109,7 +109,7 @@ class RaySession:
                 ray.init(address=self.address, log_to_driver=self.verbose, logging_level=level)
             except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, gRPC...
                 raise ConfigError(
-                    f"cannot join the Ray cluster at {self.address}: {_first_line(exc)}"
+                    f"cannot join the Ray cluster at {self.address}: {first_line(exc)}"
                 ) from None
             self.started = True
         self.startup_s = time.perf_counter() - t0
@@ -137,10 +137,6 @@ class RaySession:
                 ray.shutdown()
             self.started = False
         return False
-
-
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:limit]
 
 
 def _quiet_worker_messages(ray) -> None:
@@ -207,9 +203,7 @@ def execute(
     except (KeyboardInterrupt, LivesegError):
         raise
     except Exception as exc:  # Ray's errors: one line (--debug: traceback)
-        raise LivesegError(
-            f"the Ray job stopped: {type(exc).__name__}: {_first_line(exc)}"
-        ) from exc
+        raise LivesegError(f"the Ray job stopped: {type(exc).__name__}: {first_line(exc)}") from exc
     finally:
         stop.set()
         if poller is not None:

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from liveseg.atomic import write_bytes_atomic
-from liveseg.errors import ConfigError, DependencyError, OutputError
+from liveseg.errors import ConfigError, OutputError
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "logits"
@@ -106,10 +106,3 @@ def export_card(model, card_dict, name, size, what, options=None):
     if card_dict is None:
         d["notes"] = f"exported from {what}"
     return ModelCard.from_dict(d)
-
-
-def require_onnxruntime():
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise DependencyError("onnxruntime is not installed: pip install onnxruntime") from None

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liveseg.errors import first_line
 from liveseg.runtime.choice_cache import choice_key, read_cached, write_cached
 from liveseg.runtime.devices import installed, nvidia_gpu_present, openvino_info
 from liveseg.runtime.engine_choice import EngineChoice, Measurement, agreement
@@ -199,11 +200,6 @@ def shipped_siblings(path: Path) -> list[Path]:
 # ------------------------------------------------------------------------------------------
 # The probe
 # ------------------------------------------------------------------------------------------
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
-
-
 def _compatible(model, io) -> str | None:
     """Why an engine cannot stand in for the reference's I/O (None when it can)."""
     eng = model.engine
@@ -324,7 +320,7 @@ def select_model(
                 x = group_ref.preprocess(frame)
                 probs = group_ref.postprocess(group_ref.infer(x), size).probs
             except Exception as exc:  # noqa: BLE001 - a candidate that breaks is only skipped
-                m.status, m.why = "failed", _first_line(exc)
+                m.status, m.why = "failed", first_line(exc, 200)
                 continue
             m.agreement, m.plain_agreement = agreement(ref_probs, probs)
             if m.agreement < MIN_AGREEMENT:
@@ -363,7 +359,7 @@ def select_model(
                     raise ValueError(bad)
                 probs = model.postprocess(model.infer(x), size).probs
             except Exception as exc:  # noqa: BLE001 - a candidate that breaks is only skipped
-                m.status, m.why = "failed", _first_line(exc)
+                m.status, m.why = "failed", first_line(exc, 200)
                 continue
             m.agreement, m.plain_agreement = agreement(ref_probs, probs)
             if m.agreement < MIN_AGREEMENT:
@@ -418,7 +414,7 @@ def _safe_file_candidates(f, engine):
     try:
         return file_candidates(f, engine)
     except Exception as exc:  # noqa: BLE001 - enumeration trouble means fewer candidates
-        return [], [("other engines", f"could not list them ({_first_line(exc)})")]
+        return [], [("other engines", f"could not list them ({first_line(exc, 200)})")]
 
 
 def _time_interleaved(live: list[_Live], ref_ms: float) -> None:
@@ -467,7 +463,7 @@ def _open_cached(entry, files, threads, overrides, cache_path, notes):
         )
     except Exception as exc:  # noqa: BLE001 - a stale entry: measure again
         notes.append(
-            f"cached choice {spec} on {fname} did not open ({_first_line(exc)}); measured again"
+            f"cached choice {spec} on {fname} did not open ({first_line(exc, 200)}); measured again"
         )
         return None
     try:

@@ -139,12 +139,6 @@ def quiet_native_info():
         os.close(saved)
 
 
-def first_line(exc) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line[:300]
-
-
 def check_file(path: Path) -> None:
     if not path.exists():
         raise ModelError(f"model file not found: {path}")

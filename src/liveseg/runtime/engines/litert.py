@@ -6,14 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.errors import ModelError, require
+from liveseg.errors import ModelError, first_line, require
 from liveseg.parsing import parse_threads
 from liveseg.runtime.engines.base import (
     PASSTHROUGH_OPS,
     Engine,
     TensorInfo,
     check_file,
-    first_line,
     op_key,
     quiet_native_info,
 )

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.errors import ConfigError, ModelError, require
+from liveseg.errors import ConfigError, ModelError, first_line, require
 from liveseg.parsing import parse_threads
 from liveseg.runtime.engines.base import (
     PASSTHROUGH_OPS,
     Engine,
     TensorInfo,
     check_file,
-    first_line,
     op_key,
 )
 from liveseg.runtime.engines.onnx_graph import OnnxGraphFacts

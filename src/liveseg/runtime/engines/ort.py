@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from liveseg.errors import ConfigError, ModelError
+from liveseg.errors import ConfigError, ModelError, first_line
 from liveseg.parsing import parse_threads
-from liveseg.runtime.engines.base import Engine, TensorInfo, check_file, first_line
+from liveseg.runtime.engines.base import Engine, TensorInfo, check_file
 from liveseg.runtime.engines.onnx_graph import OnnxGraphFacts
 
 _ORT_TYPES = {
