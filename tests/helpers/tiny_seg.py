@@ -1,4 +1,5 @@
-"""Quantization test models: a tiny torch network with the zoo's layer types, calibration images."""
+"""Quantization test models: a tiny torch network with the zoo's layer types, a tiny
+previous-mask network, calibration images."""
 
 import cv2
 import numpy as np
@@ -30,6 +31,41 @@ class TinySeg(nn.Module):
         b = F.interpolate(self.down(a), size=a.shape[-2:], mode="bilinear", align_corners=False)
         y = self.head(torch.cat([a, b], 1))
         return F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class TinyPrev(nn.Module):
+    """conv-BN-ReLU (RGB + previous mask in) and a 1x1 head."""
+
+    def __init__(self, num_classes=2, in_channels=4):
+        super().__init__()
+        self.in_channels = in_channels
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, 8, 3, padding=1, bias=False),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, num_classes, 1),
+        )
+
+    def forward(self, x):
+        if x.shape[1] != self.in_channels:  # as the zoo's models check
+            raise ValueError(f"input has {x.shape[1]} channels, expected {self.in_channels}")
+        return self.body(x)
+
+
+def build_prev(num_classes=2, in_channels=None, prev_mask=False):
+    """A registry builder for ``TinyPrev`` (``prev_mask=True``: the 4-channel network, as the
+    zoo's ``model.options.prev_mask``); register it with ``tests.helpers.registry``."""
+    return TinyPrev(num_classes, 4 if prev_mask else (in_channels or 3))
+
+
+def leaning_on_its_mask(seed=0, weight=10.0) -> TinyPrev:
+    """A float ``TinyPrev`` whose activations depend strongly on the previous-mask channel, as
+    a trained temporal model's do."""
+    torch.manual_seed(seed)
+    net = TinyPrev().eval()
+    with torch.no_grad():
+        net.body[0].weight[:, 3] *= weight
+    return net
 
 
 def images(folder, n=8, size=(40, 60), seed=0):

@@ -7,7 +7,6 @@ import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
-from torch import nn
 
 from liveseg.card import ModelCard
 from liveseg.export.onnx_export import export_onnx
@@ -24,6 +23,7 @@ from liveseg.runtime import load_model
 from liveseg.train.evaluate import normalize
 from tests.helpers.datasets import make_davis2016
 from tests.helpers.registry import registered_model
+from tests.helpers.tiny_seg import build_prev, leaning_on_its_mask
 
 W, H = 32, 24
 NAME = "_tiny_prev_qat_test"
@@ -38,39 +38,6 @@ CARD = ModelCard(
     std=STD,
     prev_mask_input=True,
 )
-
-
-class TinyPrev(nn.Module):
-    """conv-BN-ReLU (RGB + previous mask in) and a 1x1 head."""
-
-    def __init__(self, num_classes=2, in_channels=4):
-        super().__init__()
-        self.in_channels = in_channels
-        self.body = nn.Sequential(
-            nn.Conv2d(in_channels, 8, 3, padding=1, bias=False),
-            nn.BatchNorm2d(8),
-            nn.ReLU(),
-            nn.Conv2d(8, num_classes, 1),
-        )
-
-    def forward(self, x):
-        if x.shape[1] != self.in_channels:  # as the zoo's models check
-            raise ValueError(f"input has {x.shape[1]} channels, expected {self.in_channels}")
-        return self.body(x)
-
-
-def build(num_classes=2, in_channels=None, prev_mask=False):
-    return TinyPrev(num_classes, 4 if prev_mask else (in_channels or 3))
-
-
-def leaning_on_its_mask(seed=0, weight=10.0) -> TinyPrev:
-    """A float model whose activations depend strongly on the previous-mask channel, as a
-    trained temporal model's do."""
-    torch.manual_seed(seed)
-    net = TinyPrev().eval()
-    with torch.no_grad():
-        net.body[0].weight[:, 3] *= weight
-    return net
 
 
 @pytest.fixture
@@ -102,7 +69,7 @@ def checkpoint(tmp_path, davis):
         "data.prev_mask=true",
         "model.options.prev_mask=true",
     ]
-    with registered_model(NAME, build):
+    with registered_model(NAME, build_prev):
         train(load_config(cfg, over), export=False)
         yield tmp_path / "run" / "best.pt"
 

@@ -105,43 +105,31 @@ def build_variants(
 
 
 def simulated_rows(
-    checkpoint, data, bits, calib_split, calib_samples, limit=None, log=print
+    checkpoint, data, bits, calib_split, calib_samples, limit=None, log=print, val_split="val"
 ) -> list[dict]:
-    """mIoU of the checkpoint under fake quantization at each w/a width."""
-    import torch
-
-    from liveseg.data import build_dataset, collate
-    from liveseg.data.transforms import ValTransform
+    """mIoU of the checkpoint under fake quantization at each w/a width: calibrated and scored
+    as QAT is (``liveseg.quant.qat``), so a previous-mask model is calibrated on the channel
+    the runtime feeds it and scored with the trainer's validation channel."""
     from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint, load_torch_model
     from liveseg.quant.lowbit import calibrate, fake_quantize_model, packed_size_bytes
-    from liveseg.train.evaluate import evaluate_model, normalize
+    from liveseg.quant.qat import calibration_batches, calibration_inputs, evaluate_fake_quant
 
     kind, root, opts = parse_spec(data)
     model, card, _ = load_torch_model(str(checkpoint))
     model.eval()
-    card = card_from_checkpoint(load_checkpoint(checkpoint), card).to_dict()
-    size = card.get("input_size") or [480, 360]
-    mean = card.get("mean") or [0.485, 0.456, 0.406]
-    std = card.get("std") or [0.229, 0.224, 0.225]
-    val = build_dataset(kind, root, "val", transform=ValTransform(size), cache=False, **opts)
-    if limit:
-        val = torch.utils.data.Subset(val, range(min(limit, len(val))))
-        val.info = val.dataset.info
-    loader = torch.utils.data.DataLoader(val, batch_size=4, collate_fn=collate)
-    calib_ds = build_dataset(
-        kind, root, calib_split, transform=ValTransform(size), cache=False, **opts
+    card = card_from_checkpoint(load_checkpoint(checkpoint), card)
+    batches = calibration_batches(
+        kind, root, calib_split, card.input_size, calib_samples, options=opts
     )
-    idx = torch.linspace(0, len(calib_ds) - 1, min(calib_samples, len(calib_ds))).round().long()
-    calib_batches = [
-        normalize(collate([calib_ds[int(i)] for i in idx[j : j + 8]])["image"], mean, std)
-        for j in range(0, len(idx), 8)
-    ]
-    info = val.info if hasattr(val, "info") else val.dataset.info
+    foreground = card.class_indices(card.foreground) if card.foreground else None
+    calib = calibration_inputs(model, batches, card.mean, card.std, foreground)
     rows = []
     for w, a in bits:
-        fq = fake_quantize_model(model, w, a, calib_batches[0][:1])
-        calibrate(fq, calib_batches)
-        res = evaluate_model(fq, loader, info, torch.device("cpu"), mean, std)
+        fq = fake_quantize_model(model, w, a, calib[0][:1])
+        calibrate(fq, calib)
+        res = evaluate_fake_quant(
+            fq, checkpoint, split=val_split, data=(kind, root, opts), limit=limit
+        )
         rows.append(
             {
                 "w": w,
@@ -198,7 +186,7 @@ def quant_table(
     rows_sim, torch_model = [], None
     if checkpoint:
         rows_sim, torch_model = simulated_rows(
-            checkpoint, data, bits, calib_split, calib_samples, limit, log=log
+            checkpoint, data, bits, calib_split, calib_samples, limit, log=log, val_split=val_split
         )
         fns["pytorch-eager"] = torch_runner(torch_model, threads, x)
     timing = time_interleaved(fns, runs=runs)

@@ -65,6 +65,23 @@ def runtime_prev_inputs(model, x: torch.Tensor, foreground=None) -> list[torch.T
     return [first, torch.cat([x, m.to(x.dtype)], 1)]
 
 
+def calibration_inputs(model, batches, mean, std, foreground=None) -> list[torch.Tensor]:
+    """The network inputs that calibrate ``model``'s activation ranges, from batches of dicts
+    with ``image`` (N,3,H,W) uint8 (``calibration_batches``; ``prev`` too if they carry the
+    previous-mask channel). A previous-mask model's batches without ``prev`` are fed as the
+    runtime feeds the model (``runtime_prev_inputs``, with ``foreground``: the card's
+    foreground class indices): each frame as a first frame and as the next of a still scene."""
+    cpu = torch.device("cpu")
+    prev_model = input_channels(model) == 4
+    out = []
+    for b in batches:
+        x = model_input(b, cpu, mean, std)
+        out.extend(
+            runtime_prev_inputs(model, x, foreground) if x.shape[1] == 3 and prev_model else [x]
+        )
+    return out
+
+
 def qat_finetune(
     model,
     train_batches,
@@ -90,7 +107,7 @@ def qat_finetune(
     uint8 and ``mask`` (N,H,W) int64 (and ``prev``, the previous-mask channel, for a model that
     takes one); ``calib_batches``: the same kind, used to calibrate the activation ranges first.
     A previous-mask model's calibration batches without ``prev`` are fed as the runtime feeds
-    the model (``runtime_prev_inputs``, with ``foreground``: the card's foreground class
+    the model (``calibration_inputs``, with ``foreground``: the card's foreground class
     indices). ``distill``: weight of the KL term towards the float model's predictions (0:
     labels only).
     The steps are the trainer's (``liveseg.train.loop.train_one_epoch``) with QAT's loss
@@ -99,13 +116,7 @@ def qat_finetune(
     if iters < 0:
         raise ConfigError("QAT iterations must be >= 0")
     cpu = torch.device("cpu")
-    prev_model = input_channels(model) == 4
-    calib = []
-    for b in calib_batches:
-        x = model_input(b, cpu, mean, std)
-        calib.extend(
-            runtime_prev_inputs(model, x, foreground) if x.shape[1] == 3 and prev_model else [x]
-        )
+    calib = calibration_inputs(model, calib_batches, mean, std, foreground)
     if not calib:
         raise ConfigError("QAT needs calibration images")
     example = calib[0][:1] if example is None else example
@@ -243,15 +254,18 @@ def export_qat_onnx(
 
 
 def calibration_batches(
-    dataset: str, root, split: str, input_size, n: int = 64, batch: int = 8
+    dataset: str, root, split: str, input_size, n: int = 64, batch: int = 8, options=None
 ) -> list[dict]:
     """n images spread evenly over a split, resized to the model input (the validation
-    transform), as batches of {"image": uint8 (N,3,H,W)} (``qat_finetune`` adds a
-    previous-mask model's channel as the runtime feeds it)."""
+    transform), as batches of {"image": uint8 (N,3,H,W)} (``calibration_inputs`` adds a
+    previous-mask model's channel as the runtime feeds it). ``options``: the data set reader's
+    options."""
     from liveseg.data import build_dataset, collate
     from liveseg.data.transforms import ValTransform
 
-    ds = build_dataset(dataset, root, split, transform=ValTransform(input_size), cache=False)
+    ds = build_dataset(
+        dataset, root, split, transform=ValTransform(input_size), cache=False, **(options or {})
+    )
     if len(ds) == 0:
         raise ConfigError(f"{dataset}:{root}:{split} has no images")
     idx = np.linspace(0, len(ds) - 1, min(n, len(ds))).round().astype(int).tolist()
@@ -351,12 +365,16 @@ def qat_from_checkpoint(
     return fq, res
 
 
-def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=None) -> dict:
+def evaluate_fake_quant(
+    fq: FakeQuantModel, checkpoint, data_root=None, split=None, *, data=None, limit=None
+) -> dict:
     """Val-split metrics of a (QAT) fake-quant model with the trainer's evaluator, on the
-    checkpoint's own data set (with the trainer's validation previous-mask channel when its
-    config has ``data.prev_mask``)."""
+    checkpoint's own data set, or on ``data`` = (kind, root, reader options) when given
+    (``liveseg bench quant --data``); ``limit``: its first images only. A previous-mask network
+    is scored with the trainer's validation channel: as its config's ``data.prev_mask`` says,
+    the default one when the checkpoint has no training config."""
     from liveseg.data import build_dataset, collate
-    from liveseg.data.prevmask import PrevMaskDataset, parse_prev_mask
+    from liveseg.data.prevmask import PrevMaskAug, PrevMaskDataset, parse_prev_mask
     from liveseg.data.transforms import ValTransform
     from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint
     from liveseg.train.evaluate import evaluate_model
@@ -365,16 +383,24 @@ def evaluate_fake_quant(fq: FakeQuantModel, checkpoint, data_root=None, split=No
     cfg = ckpt.get("config") or {}
     card = card_from_checkpoint(ckpt, ckpt.get("card"))
     d = cfg.get("data") or {}
+    if data is None:  # the reader's options, as the trainer passes them
+        data = (d.get("dataset", "camvid"), data_root or d.get("root"), d.get("options"))
+    kind, root, options = data
     ds = build_dataset(
-        d.get("dataset", "camvid"),
-        data_root or d.get("root"),
+        kind,
+        root,
         split or d.get("val_split") or "val",
         transform=ValTransform(card.input_size),
         cache=False,
-        **dict(d.get("options") or {}),  # the reader's options, as the trainer passes them
+        **dict(options or {}),
     )
     prev = parse_prev_mask(d.get("prev_mask"))
+    if prev is None and input_channels(fq.net) == 4:
+        prev = PrevMaskAug()
     if prev is not None:
         ds = PrevMaskDataset(ds, prev, fixed=True)
+    info = ds.info
+    if limit:
+        ds = torch.utils.data.Subset(ds, range(min(limit, len(ds))))
     loader = torch.utils.data.DataLoader(ds, batch_size=4, collate_fn=collate)
-    return evaluate_model(fq, loader, ds.info, torch.device("cpu"), card.mean, card.std)
+    return evaluate_model(fq, loader, info, torch.device("cpu"), card.mean, card.std)
