@@ -234,7 +234,7 @@ def select_model(
 ):
     """Open ``path`` with the fastest engine (or sibling file) that agrees with its
     reference; returns a SegModel whose ``engine_choice`` says what ran and why."""
-    from liveseg.runtime.model import SegModel, build_model
+    from liveseg.runtime.model import SegModel
 
     path = Path(path)
     files = [path] + [Path(s) for s in siblings if Path(s).name != path.name]
@@ -256,7 +256,7 @@ def select_model(
 
     ref_cand = reference_candidate(path)
     t0 = _clock()
-    ref_model = build_model(path, open_candidate(ref_cand, threads), overrides)
+    ref_model = SegModel.from_engine(path, open_candidate(ref_cand, threads), overrides)
     ref_open = (_clock() - t0) * 1e3
     # The probe's cost is what first use adds to opening the model as any run does.
     t_probe = _clock()
@@ -315,7 +315,7 @@ def select_model(
             measurements.append(m)
             try:
                 t0 = _clock()
-                group_ref = build_model(f, open_candidate(sib, threads), overrides)
+                group_ref = SegModel.from_engine(f, open_candidate(sib, threads), overrides)
                 m.open_ms = (_clock() - t0) * 1e3
                 x = group_ref.preprocess(frame)
                 probs = group_ref.postprocess(group_ref.infer(x), size).probs
@@ -450,7 +450,7 @@ def _finish(model, choice: EngineChoice, key):
 def _open_cached(entry, files, threads, overrides, cache_path, notes):
     """The SegModel for a cached choice, or None (noted) if it cannot be opened now."""
     from liveseg.runtime.engine import parse_engine
-    from liveseg.runtime.model import build_model
+    from liveseg.runtime.model import SegModel
 
     spec, fname = entry["choice"]["spec"], entry["choice"]["file"]
     target = next((f for f in files if f.name == fname), None)
@@ -458,7 +458,7 @@ def _open_cached(entry, files, threads, overrides, cache_path, notes):
         name, opt = parse_engine(spec)
         if target is None or name == "auto":
             raise ValueError(f"{fname!r} / {spec!r} is not a candidate here")
-        model = build_model(
+        model = SegModel.from_engine(
             target, open_candidate(Candidate(name, target, opt), threads), overrides
         )
     except Exception as exc:  # noqa: BLE001 - a stale entry: measure again

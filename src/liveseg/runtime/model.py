@@ -69,6 +69,18 @@ class SegModel:
         # What ran and why (liveseg.runtime.engine_choice.EngineChoice); set by load_model.
         self.engine_choice = None
 
+    @classmethod
+    def from_engine(
+        cls, path: Path, engine: Engine, overrides: IOOverrides | None = None
+    ) -> SegModel:
+        """The SegModel for ``path`` run by the open ``engine``: its card (``read_card``), its
+        I/O (``detect_io``, with ``overrides``), the processing that follows them."""
+        card, source = read_card(path, engine.metadata)
+        source = source or "auto-detected"
+        io = detect_io(engine, card, overrides)
+        card = _synthesise_card(path, io) if card is None else _card_with_io(card, io)
+        return cls(path, engine, card, io, source)
+
     # ---- the three stages -----------------------------------------------------------------
     def preprocess(self, frame_rgb: np.ndarray, prev: Prediction | None = None) -> np.ndarray:
         """Frame -> model input tensor. ``prev`` is used only by previous-mask models."""
@@ -162,15 +174,6 @@ def _card_with_io(card: ModelCard, io: IOSpec) -> ModelCard:
     return ModelCard.from_dict(d)
 
 
-def build_model(path: Path, engine: Engine, overrides: IOOverrides | None = None) -> SegModel:
-    """A SegModel for ``path`` run by the open ``engine``: card, I/O detection, processing."""
-    card, source = read_card(path, engine.metadata)
-    source = source or "auto-detected"
-    io = detect_io(engine, card, overrides)
-    card = _synthesise_card(path, io) if card is None else _card_with_io(card, io)
-    return SegModel(path, engine, card, io, source)
-
-
 def load_model(
     spec,
     engine: str = "auto",
@@ -197,6 +200,6 @@ def load_model(
         )
         sibs = shipped_siblings(path) if siblings and plain else []
         return select_model(path, threads=threads, overrides=overrides, siblings=sibs)
-    model = build_model(path, make_engine(path, engine, threads), overrides)
+    model = SegModel.from_engine(path, make_engine(path, engine, threads), overrides)
     model.engine_choice = EngineChoice.forced(str(engine).strip().lower(), path, threads)
     return model
