@@ -188,109 +188,6 @@ def _items(ds, limit=None):
         yield img, mask, ds.samples[i].group
 
 
-# ---- predictors ----------------------------------------------------------------------------------
-class RuntimePredictor:
-    """Runtime engine model -> (C, H, W) probabilities at frame size, with flip / scales."""
-
-    def __init__(self, spec, engine, threads, scales, flip):
-        from liveseg.errors import ConfigError
-        from liveseg.runtime import IOOverrides, load_model
-
-        # siblings=False: the scores are those of the file named, never of a sibling.
-        self.main = load_model(spec, engine=engine, threads=threads, siblings=False)
-        self.flip = flip
-        self.models = []
-        w, h = self.main.io.input_size
-        for s in scales:
-            if abs(s - 1.0) < 1e-6:
-                self.models.append(self.main)
-                continue
-            if not getattr(self.main.io, "dynamic_size", False):
-                raise ConfigError(
-                    f"{self.main.path.name} has a fixed {w}x{h} input: multi-scale "
-                    "needs a model exported with a dynamic size, or a checkpoint"
-                )
-            size = (max(8, round(w * s / 8) * 8), max(8, round(h * s / 8) * 8))
-            self.models.append(
-                load_model(
-                    spec,
-                    engine=engine,
-                    threads=threads,
-                    overrides=IOOverrides(input_size=size),
-                    siblings=False,
-                )
-            )
-        if self.main.io.prev_mask_input and (flip or len(self.models) > 1):
-            raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
-        self.prev = None
-
-    @property
-    def card(self):
-        return self.main.card
-
-    def reset(self):
-        self.prev = None
-
-    def __call__(self, image):
-        import numpy as np
-
-        from liveseg.metrics.evaluate import upsample_probs
-
-        total = None
-        for m in self.models:
-            pred = m.predict(image, self.prev)
-            if m is self.main and self.main.io.prev_mask_input:
-                self.prev = pred
-            p = upsample_probs(pred.probs, image.shape[:2])
-            total = p if total is None else total + p
-            if self.flip:
-                fp = m.predict(np.ascontiguousarray(image[:, ::-1])).probs[:, :, ::-1]
-                total = total + upsample_probs(np.ascontiguousarray(fp), image.shape[:2])
-        return total
-
-
-class TorchPredictor:
-    """Checkpoint model: image resized to the trained input size, logits upsampled to it.
-    Previous-mask models get, like in the runtime, the previous frame's foreground probability
-    (at input size, raw [0, 1]; zeros at the start of each clip) as a 4th channel."""
-
-    def __init__(self, model, cfg, device, scales, flip, fg_classes=(1,)):
-        from liveseg.errors import ConfigError
-
-        self.model, self.cfg, self.device = model, cfg, device
-        self.scales, self.flip = scales, flip
-        self.prev_mask = bool((cfg["model"].get("options") or {}).get("prev_mask", False))
-        if self.prev_mask and (flip or len(scales) > 1 or abs(scales[0] - 1.0) > 1e-6):
-            raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
-        self.fg = list(fg_classes)
-        self.prev = None
-
-    def reset(self):
-        self.prev = None
-
-    def __call__(self, image):
-        import cv2
-        import numpy as np
-        import torch
-
-        from liveseg.train.evaluate import normalize, predict_probs
-
-        w, h = int(self.cfg["input_size"][0]), int(self.cfg["input_size"][1])
-        x = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
-        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self.device)
-        t = normalize(t, self.cfg["mean"], self.cfg["std"])
-        if self.prev_mask:
-            m = np.zeros((h, w), np.float32) if self.prev is None else self.prev
-            t = torch.cat([t, torch.from_numpy(m)[None, None].to(t)], 1)
-        with torch.no_grad():
-            p = predict_probs(self.model, t, image.shape[:2], self.scales, self.flip)
-        out = p[0].float().cpu().numpy()
-        if self.prev_mask:
-            fg = out[self.fg].sum(0)
-            self.prev = np.ascontiguousarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_AREA))
-        return out
-
-
 # ---- output --------------------------------------------------------------------------------------
 def _print(result, title):
     from rich.console import Console
@@ -429,6 +326,8 @@ def _run_runtime(args, scales):
     from liveseg.data.base import SegmentationDataset
 
     ds = SegmentationDataset(samples, info, lut, cache=False)
+    from liveseg.runtime.predictor import RuntimePredictor
+
     pred = RuntimePredictor(args.model, args.engine, args.threads, scales, args.flip)
     if pred.main.num_classes != info.num_classes:
         raise ConfigError(
@@ -478,6 +377,7 @@ def _run_checkpoint(args, scales):
     from liveseg.data.base import SegmentationDataset
     from liveseg.data.datasets import read_dataset
     from liveseg.train.checkpoint import load_checkpoint
+    from liveseg.train.evaluate import TorchPredictor
     from liveseg.train.trainer import build_model, pick_device
 
     ckpt = load_checkpoint(args.model)

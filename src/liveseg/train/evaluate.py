@@ -1,5 +1,6 @@
 """Evaluate a PyTorch model on a data set: one confusion matrix over the whole split, optional
-flip and multi-scale (+flip) test-time augmentation, and per-clip J for foreground data sets."""
+flip and multi-scale (+flip) test-time augmentation, and per-clip J for foreground data sets;
+``TorchPredictor``, a checkpoint's network frame by frame, for ``liveseg eval``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from liveseg.errors import ConfigError
 from liveseg.metrics.segmentation import ConfusionMatrix
 from liveseg.metrics.video import j_measure
 from liveseg.models.common import model_logits
@@ -123,3 +125,39 @@ def evaluate_model(
             out["j_mean"] = float(np.mean([np.mean(v) for v in per_clip.values()]))
             out["j_per_clip"] = {k: float(np.mean(v)) for k, v in per_clip.items()}
     return out
+
+
+class TorchPredictor:
+    """Checkpoint model: image resized to the trained input size, logits upsampled to it.
+    Previous-mask models get, like in the runtime, the previous frame's foreground probability
+    (at input size, raw [0, 1]; zeros at the start of each clip) as a 4th channel."""
+
+    def __init__(self, model, cfg, device, scales, flip, fg_classes=(1,)):
+        self.model, self.cfg, self.device = model, cfg, device
+        self.scales, self.flip = scales, flip
+        self.prev_mask = bool((cfg["model"].get("options") or {}).get("prev_mask", False))
+        if self.prev_mask and (flip or len(scales) > 1 or abs(scales[0] - 1.0) > 1e-6):
+            raise ConfigError("previous-mask models cannot be evaluated with --flip or --scales")
+        self.fg = list(fg_classes)
+        self.prev = None
+
+    def reset(self):
+        self.prev = None
+
+    def __call__(self, image):
+        import cv2
+
+        w, h = int(self.cfg["input_size"][0]), int(self.cfg["input_size"][1])
+        x = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
+        t = torch.from_numpy(x).permute(2, 0, 1)[None].to(self.device)
+        t = normalize(t, self.cfg["mean"], self.cfg["std"])
+        if self.prev_mask:
+            m = np.zeros((h, w), np.float32) if self.prev is None else self.prev
+            t = torch.cat([t, torch.from_numpy(m)[None, None].to(t)], 1)
+        with torch.no_grad():
+            p = predict_probs(self.model, t, image.shape[:2], self.scales, self.flip)
+        out = p[0].float().cpu().numpy()
+        if self.prev_mask:
+            fg = out[self.fg].sum(0)
+            self.prev = np.ascontiguousarray(cv2.resize(fg, (w, h), interpolation=cv2.INTER_AREA))
+        return out
