@@ -57,8 +57,8 @@ def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None,
     else:
         state = _first(ckpt, "state_dict", "model_state", "model_state_dict")
     card = ckpt.get("card") if isinstance(ckpt.get("card"), Mapping) else None
-    if card is None and isinstance(ckpt.get("info"), Mapping):
-        card = _card_from_trainer(cfg, ckpt["info"], name)
+    if card is None and isinstance(ckpt.get("info"), Mapping) and cfg.get("input_size"):
+        card = card_from_training(cfg, ckpt["info"]).to_dict()
     if not name and card:
         name = card.get("architecture")
     options = dict(_first(ckpt, "model_options", "options") or _first(cfg_model, "options") or {})
@@ -72,26 +72,43 @@ def describe_checkpoint(ckpt: dict) -> tuple[str, dict, int | None, dict | None,
     return str(name), options, num_classes, dict(card) if card else None, state
 
 
-def _card_from_trainer(cfg: Mapping, info: Mapping, name) -> dict:
-    """Card fields from a 'liveseg train' checkpoint: data-set info + training config."""
-    card = {
-        k: info[k]
-        for k in ("task", "classes", "palette", "foreground", "training_data", "license")
-        if info.get(k) not in (None, "")
-    }
+def card_from_training(
+    cfg: Mapping,
+    info: Mapping,
+    *,
+    name: str | None = None,
+    metrics: Mapping | None = None,
+    notes: str | None = None,
+):
+    """The ModelCard of a network trained by 'liveseg train': its data set's info (the
+    ``DatasetInfo`` fields as a mapping) and its training config. The one place that says how a
+    trained network's card is made: the trainer's export, checkpoints without a card (the
+    per-epoch ``last.pt``), QAT and re-export all use it."""
+    from liveseg.card import ModelCard
+
+    model = cfg.get("model") if isinstance(cfg.get("model"), Mapping) else {}
     export = cfg.get("export") if isinstance(cfg.get("export"), Mapping) else {}
-    card["name"] = export.get("name") or cfg.get("name") or name or "model"
-    for k in ("input_size", "mean", "std"):
-        if cfg.get(k) is not None:
-            card[k] = [v for v in cfg[k]]
-    options = dict((cfg.get("model") or {}).get("options") or {})
-    # The same rule as the trainer's exported card: the runtime feeds the previous mask when set.
-    card["prev_mask_input"] = bool(options.get("prev_mask", False))
-    if name:
-        card["architecture"] = name
-        card["architecture_options"] = options
-    card["notes"] = f"trained with 'liveseg train' ({cfg.get('name', '?')})"
-    return card
+    options = dict(model.get("options") or {})
+    run = cfg.get("name", "?")
+    return ModelCard(
+        name=name or export.get("name") or cfg.get("name") or model.get("name") or "model",
+        task=info.get("task") or "semantic",
+        classes=list(info.get("classes") or []),
+        palette=[list(c) for c in info.get("palette") or []],
+        foreground=list(info.get("foreground") or []),
+        input_size=[int(v) for v in cfg["input_size"]],
+        mean=[float(v) for v in cfg["mean"]],
+        std=[float(v) for v in cfg["std"]],
+        output_kind="logits",
+        # The runtime feeds the previous frame's mask as a 4th channel when the model takes it.
+        prev_mask_input=bool(options.get("prev_mask", False)),
+        architecture=model.get("name") or "",
+        architecture_options=options,
+        training_data=info.get("training_data") or "",
+        license=info.get("license") or "",
+        metrics=dict(metrics or {}),
+        notes=notes or f"trained with 'liveseg train' ({run}, {cfg.get('epochs', '?')} epochs)",
+    )
 
 
 def load_torch_model(source: str, num_classes: int | None = None, options: dict | None = None):
@@ -196,17 +213,4 @@ def card_from_checkpoint(ckpt: dict, card_dict: dict | None = None):
     info = ckpt.get("info") if isinstance(ckpt, dict) else None
     if not isinstance(cfg, dict) or not isinstance(info, dict):
         raise InputError("the checkpoint carries neither a model card nor its training config")
-    return ModelCard(
-        name=cfg.get("name") or "model",
-        task=info.get("task", "semantic"),
-        classes=list(info.get("classes") or []),
-        palette=list(info.get("palette") or []),
-        input_size=[int(v) for v in cfg["input_size"]],
-        mean=[float(v) for v in cfg["mean"]],
-        std=[float(v) for v in cfg["std"]],
-        architecture=(cfg.get("model") or {}).get("name", ""),
-        architecture_options=dict((cfg.get("model") or {}).get("options") or {}),
-        training_data=info.get("training_data", ""),
-        license=info.get("license", ""),
-        notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}",
-    )
+    return card_from_training(cfg, info, notes=f"from checkpoint epoch {ckpt.get('epoch', '?')}")

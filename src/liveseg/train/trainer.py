@@ -157,26 +157,11 @@ def build_model(cfg: dict, num_classes: int, pretrained: bool = False):
 
 
 def make_card(cfg: dict, info, metrics: dict | None = None, name: str | None = None):
-    from liveseg.card import ModelCard
+    """The exported model's card (``models.checkpoint.card_from_training``, from the data
+    set's ``DatasetInfo``)."""
+    from liveseg.models.checkpoint import card_from_training
 
-    return ModelCard(
-        name=name or cfg["export"].get("name") or cfg["name"],
-        task=info.task,
-        classes=list(info.classes),
-        palette=[list(c) for c in info.palette],
-        foreground=list(info.foreground),
-        input_size=[int(v) for v in cfg["input_size"]],
-        mean=[float(v) for v in cfg["mean"]],
-        std=[float(v) for v in cfg["std"]],
-        output_kind="logits",
-        prev_mask_input=bool((cfg["model"].get("options") or {}).get("prev_mask", False)),
-        architecture=cfg["model"]["name"],
-        architecture_options=dict(cfg["model"].get("options") or {}),
-        training_data=info.training_data,
-        license=info.license,
-        metrics=dict(metrics or {}),
-        notes=f"trained with 'liveseg train' ({cfg['name']}, {cfg['epochs']} epochs)",
-    )
+    return card_from_training(cfg, _info_dict(info), name=name, metrics=metrics)
 
 
 def card_metrics(val: dict, split: str, epoch: int) -> dict:
