@@ -93,13 +93,13 @@ def guarded(kind: str, fn):
 
 MODELS = (
     "camvid-unet-lite0-mlp-360x480",
-    "davis-subject-unet-lite0-mlp-144x256",
-    "person-unet-lite0-256x256",
+    "davis-subject-unet-lite0-mlp-216x384",
+    "person-unet-lite0-320x320",
 )
 EFFECT = {
     "camvid-unet-lite0-mlp-360x480": "overlay",
-    "davis-subject-unet-lite0-mlp-144x256": "blur",
-    "person-unet-lite0-256x256": "blur",
+    "davis-subject-unet-lite0-mlp-216x384": "blur",
+    "person-unet-lite0-320x320": "blur",
 }
 
 

@@ -19,7 +19,7 @@ Rows:
 
 Usage (repository root):
   python benchmarks/person_vs_mediapipe.py --config configs/person_unet_lite0_mlp_256.yaml \\
-      --model person-unet-lite0-256x256-int8 --model .../selfie_segmentation.tflite ... \\
+      --model person-unet-lite0-320x320-int8 --model .../selfie_segmentation.tflite ... \\
       --mediapipe-python /tmp/mpvenv/bin/python --repeats 3 --threads 1,2 \\
       --out benchmarks/results/person_vs_mediapipe.json
 """

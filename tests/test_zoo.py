@@ -45,7 +45,7 @@ def test_default_is_the_person_model_and_the_subject_model_stays():
     card = next(c for c in CARDS if c.name == zoo.DEFAULT_MODEL)
     assert card.task == "foreground" and "person" in card.classes
     assert card.foreground == ["person"]
-    assert zoo.resolve("davis-subject-unet-lite0-mlp-144x256-int8") is not None  # still by name
+    assert zoo.resolve("davis-subject-unet-lite0-mlp-216x384-int8") is not None  # still by name
     import liveseg
 
     # --engine auto may run the default's fp16 sibling when it measures faster on this CPU
@@ -73,3 +73,9 @@ def test_default_model_blurs_around_the_person_in_the_demo_still():
         assert left.mean() < 0.15 and right.mean() < 0.15, f"frame {k}: background alpha"
         # soft edges: the alpha is a probability, not a hard argmax
         assert ((alpha > 0.05) & (alpha < 0.95)).any()
+
+
+def test_renamed_models_resolve_to_their_replacements():
+    for old, new in zoo.RENAMED.items():
+        assert zoo.resolve(new) is not None, new
+        assert zoo.resolve(old) == zoo.resolve(new)

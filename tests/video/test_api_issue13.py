@@ -86,7 +86,7 @@ def test_process_video_default_effect_is_the_cli_default(tiny, tmp_path):
 
     s_cli = json.loads((tmp_path / "s.json").read_text())
     assert s_api["effect"] == s_cli["effect"] == "overlay"  # the tiny model is 'semantic'
-    subject = liveseg.load("davis-subject-unet-lite0-mlp-144x256-int8")
+    subject = liveseg.load("davis-subject-unet-lite0-mlp-216x384-int8")
     s = liveseg.process_video(str(video), None, model=subject, max_frames=1)
     assert s["effect"] == "blur"
 

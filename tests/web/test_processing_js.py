@@ -97,8 +97,8 @@ def models(tmp_path):
         path = confidence_model(tmp_path / f"confidence_{dt}.onnx", dt)
         yield f"confidence_{dt}", load_model(path, engine="onnxruntime")
     for name in (
-        "person-unet-lite0-256x256-int8",
-        "person-unet-lite0-256x256-fp16",
+        "person-unet-lite0-320x320-int8",
+        "person-unet-lite0-320x320-fp16",
         "camvid-unet-lite0-mlp-360x480-int8",
     ):
         yield name, load_model(name, engine="onnxruntime", siblings=False)

@@ -64,7 +64,9 @@ def test_serves_page_model_config_with_isolation_headers(fake_ort):
         status, headers, body = get(base + "model/config.json")
         cfg = json.loads(body)
         assert cfg["name"] == zoo.DEFAULT_MODEL and cfg["effect"] == "blur"
-        assert cfg["input"]["dims"] == [1, 3, 256, 256] and cfg["output"]["kind"] == "logits"
+        card = next(c for c in zoo.list_shipped() if c.name == zoo.DEFAULT_MODEL)
+        w, h = card.input_size
+        assert cfg["input"]["dims"] == [1, 3, h, w] and cfg["output"]["kind"] == "logits"
         assert headers["Cross-Origin-Embedder-Policy"] == "require-corp"
 
         status, _, body = get(base + cfg["model_url"].lstrip("/"))

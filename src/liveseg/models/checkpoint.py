@@ -113,7 +113,7 @@ def card_from_training(
 
 def load_torch_model(source: str, num_classes: int | None = None, options: dict | None = None):
     """(model, card dict or None, description) for a checkpoint path, a float ONNX model made
-    by liveseg (a file or a shipped name such as ``person-unet-lite0-256x256-fp16``: its
+    by liveseg (a file or a shipped name such as ``person-unet-lite0-320x320-fp16``: its
     weights read back, ``liveseg.models.from_onnx``), or a registered architecture name
     (random init, ``create_model``)."""
     from liveseg.models import create_model, list_models

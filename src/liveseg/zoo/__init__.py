@@ -11,7 +11,17 @@ from pathlib import Path
 from liveseg.card import ModelCard
 
 ZOO_DIR = Path(__file__).resolve().parent
-DEFAULT_MODEL = "person-unet-lite0-256x256-int8"
+DEFAULT_MODEL = "person-unet-lite0-320x320-int8"
+
+# Names of earlier releases -> the file that replaced them (same task and classes; the subject
+# model holds the same weights exported at a larger input, the person model further-trained
+# ones; the card says which and the new input size).
+RENAMED = {
+    "person-unet-lite0-256x256-int8": "person-unet-lite0-320x320-int8",
+    "person-unet-lite0-256x256-fp16": "person-unet-lite0-320x320-fp16",
+    "davis-subject-unet-lite0-mlp-144x256-int8": "davis-subject-unet-lite0-mlp-216x384-int8",
+    "davis-subject-unet-lite0-mlp-144x256-fp16": "davis-subject-unet-lite0-mlp-216x384-fp16",
+}
 
 
 def list_shipped() -> list[ModelCard]:
@@ -35,4 +45,4 @@ def resolve(name: str) -> Path | None:
     """Path of the shipped model ``name``, or None if no shipped model has that name."""
     if not name or "/" in name or "\\" in name:
         return None
-    return _model_file(name)
+    return _model_file(RENAMED.get(name, name))
