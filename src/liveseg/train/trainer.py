@@ -18,6 +18,7 @@ import math
 import os
 import random
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ import torch.distributed as dist
 
 from liveseg.atomic import write_text_atomic
 from liveseg.errors import ConfigError, DependencyError, OutputError
+from liveseg.models.checkpoint import card_from_training
 from liveseg.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from liveseg.train.loop import supervised_loss, train_one_epoch, validate
 
@@ -154,14 +156,6 @@ def build_model(cfg: dict, num_classes: int, pretrained: bool = False):
 
         load_imagenet_encoder(model.backbone)
     return model
-
-
-def make_card(cfg: dict, info, metrics: dict | None = None, name: str | None = None):
-    """The exported model's card (``models.checkpoint.card_from_training``, from the data
-    set's ``DatasetInfo``)."""
-    from liveseg.models.checkpoint import card_from_training
-
-    return card_from_training(cfg, _info_dict(info), name=name, metrics=metrics)
 
 
 def card_metrics(val: dict, split: str, epoch: int) -> dict:
@@ -381,7 +375,7 @@ class Trainer:
                     "history": history,
                     "rng": rng_state(),
                     "config": cfg,
-                    "info": _info_dict(info),
+                    "info": asdict(info),
                     "val": val,
                 }
                 save_checkpoint(out / "last.pt", payload)
@@ -581,7 +575,7 @@ class Trainer:
             if ckpt.get("val")
             else {}
         )
-        card = make_card(self.cfg, info, metrics)
+        card = card_from_training(self.cfg, asdict(info), metrics=metrics)
         path = out / f"{card.name}.onnx"
         export_onnx(
             model,
@@ -659,12 +653,6 @@ class Trainer:
                 )
 
         return cb
-
-
-def _info_dict(info) -> dict:
-    from dataclasses import asdict
-
-    return asdict(info)
 
 
 def train(
