@@ -117,7 +117,8 @@ def simulated_rows(
     kind, root, opts = parse_spec(data)
     model, card, _ = load_torch_model(str(checkpoint))
     model.eval()
-    card = card_from_checkpoint(load_checkpoint(checkpoint), card)
+    ckpt = load_checkpoint(checkpoint)
+    card = card_from_checkpoint(ckpt, card)
     batches = calibration_batches(
         kind, root, calib_split, card.input_size, calib_samples, options=opts
     )
@@ -127,9 +128,7 @@ def simulated_rows(
     for w, a in bits:
         fq = fake_quantize_model(model, w, a, calib[0][:1])
         calibrate(fq, calib)
-        res = evaluate_fake_quant(
-            fq, checkpoint, split=val_split, data=(kind, root, opts), limit=limit
-        )
+        res = evaluate_fake_quant(fq, ckpt, split=val_split, data=(kind, root, opts), limit=limit)
         rows.append(
             {
                 "w": w,

@@ -370,16 +370,18 @@ def evaluate_fake_quant(
 ) -> dict:
     """Val-split metrics of a (QAT) fake-quant model with the trainer's evaluator, on the
     checkpoint's own data set, or on ``data`` = (kind, root, reader options) when given
-    (``liveseg bench quant --data``); ``limit``: its first images only. A previous-mask network
-    is scored with the trainer's validation channel: as its config's ``data.prev_mask`` says,
-    the default one when the checkpoint has no training config."""
+    (``liveseg bench quant --data``); ``limit``: its first images only. ``checkpoint``: a
+    path, or the checkpoint dict already loaded (a caller scoring several widths reads it
+    once). A previous-mask network is scored with the trainer's validation channel: as its
+    config's ``data.prev_mask`` says, the default one when the checkpoint has no training
+    config."""
     from liveseg.data import build_dataset, collate
     from liveseg.data.prevmask import PrevMaskAug, PrevMaskDataset, parse_prev_mask
     from liveseg.data.transforms import ValTransform
     from liveseg.models.checkpoint import card_from_checkpoint, load_checkpoint
     from liveseg.train.evaluate import evaluate_model
 
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
     cfg = ckpt.get("config") or {}
     card = card_from_checkpoint(ckpt, ckpt.get("card"))
     d = cfg.get("data") or {}
