@@ -7,6 +7,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from liveseg.card import ModelCard
+
 
 class TinySeg(nn.Module):
     """conv-bn-relu6 stem, depthwise residual block, stride-2 branch, resize, concat, head."""
@@ -56,6 +58,19 @@ def build_prev(num_classes=2, in_channels=None, prev_mask=False):
     """A registry builder for ``TinyPrev`` (``prev_mask=True``: the 4-channel network, as the
     zoo's ``model.options.prev_mask``); register it with ``tests.helpers.registry``."""
     return TinyPrev(num_classes, 4 if prev_mask else (in_channels or 3))
+
+
+def prev_card(w: int, h: int, **fields) -> ModelCard:
+    """The card of a TinyPrev foreground model at input size w x h (previous-mask input)."""
+    return ModelCard(
+        name="tp",
+        task="foreground",
+        classes=["background", "foreground"],
+        foreground=["foreground"],
+        input_size=[w, h],
+        prev_mask_input=True,
+        **fields,
+    )
 
 
 def leaning_on_its_mask(seed=0, weight=10.0) -> TinyPrev:

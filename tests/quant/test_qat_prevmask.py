@@ -23,21 +23,12 @@ from liveseg.runtime import load_model
 from liveseg.train.evaluate import normalize
 from tests.helpers.datasets import make_davis2016
 from tests.helpers.registry import registered_model
-from tests.helpers.tiny_seg import build_prev, leaning_on_its_mask
+from tests.helpers.tiny_seg import build_prev, leaning_on_its_mask, prev_card
 
 W, H = 32, 24
 NAME = "_tiny_prev_qat_test"
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
-CARD = ModelCard(
-    name="tp",
-    task="foreground",
-    classes=["background", "foreground"],
-    foreground=["foreground"],
-    input_size=[W, H],
-    mean=MEAN,
-    std=STD,
-    prev_mask_input=True,
-)
+CARD = prev_card(W, H, mean=MEAN, std=STD)
 
 
 @pytest.fixture

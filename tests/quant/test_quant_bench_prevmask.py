@@ -7,7 +7,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from liveseg.bench.quant import simulated_rows
-from liveseg.card import ModelCard
 from liveseg.data import build_dataset, collate
 from liveseg.data.prevmask import PrevMaskAug, PrevMaskDataset
 from liveseg.data.transforms import ValTransform
@@ -15,18 +14,11 @@ from liveseg.quant import lowbit
 from liveseg.train.evaluate import evaluate_model
 from tests.helpers.datasets import make_davis2016
 from tests.helpers.registry import registered_model
-from tests.helpers.tiny_seg import build_prev, leaning_on_its_mask
+from tests.helpers.tiny_seg import build_prev, leaning_on_its_mask, prev_card
 
 W, H = 32, 24
 NAME = "_tiny_prev_bench_test"
-CARD = ModelCard(
-    name="tp",
-    task="foreground",
-    classes=["background", "foreground"],
-    foreground=["foreground"],
-    input_size=[W, H],
-    prev_mask_input=True,
-)
+CARD = prev_card(W, H)
 
 
 def test_simulated_rows_of_a_prev_mask_checkpoint(tmp_path, monkeypatch):
