@@ -59,6 +59,7 @@ def _error(p, over=(), extra=""):
         (["grad_clip=-1"], "grad_clip must be a number > 0"),
         (["data.workers=-1"], "data.workers must be an integer >= 0"),
         (["class_weights=[1, x]"], "class_weights must be"),
+        (["class_weights=balance"], 'class_weights must be a list of numbers >= 0, "balanced"'),
         (["optimizer=adamw"], "optimizer must be a mapping"),
     ],
 )

@@ -23,6 +23,21 @@ def test_ce_with_ignore_and_class_weights():
     assert torch.allclose(loss(logits, target), ref)
 
 
+def test_balanced_class_weights_rare_up_common_down_clipped_absent_one():
+    from liveseg.train.losses import balanced_class_weights
+
+    # frequencies 0.8 / 0.1 / 0.1 / 0 / 0.0001 (of 10000 + 1 pixels)
+    w = balanced_class_weights([8000, 1000, 1000, 0, 1])
+    median = 0.1  # of the four present frequencies (0.8, 0.1, 0.1, 0.0001), torch's lower median
+    assert w[0] == pytest.approx((median / 0.8) ** 0.5, rel=1e-3)  # 0.354
+    assert w[1] == w[2] == pytest.approx(1.0, rel=1e-3)
+    assert w[3] == 1.0  # no pixels: weight irrelevant, left at 1
+    assert w[4] == 5.0  # sqrt(1000) clipped
+    assert balanced_class_weights([1, 10**6], lo=0.2)[1] == 0.2
+    with pytest.raises(ConfigError, match="labelled pixels"):
+        balanced_class_weights([0, 0])
+
+
 def test_lovasz_and_jaccard_zero_for_perfect_and_positive_for_wrong():
     target = torch.randint(0, 3, (1, 6, 6), generator=torch.Generator().manual_seed(1))
     perfect = _logits_for(target, 3)

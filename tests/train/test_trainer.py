@@ -71,6 +71,27 @@ def test_resume_continues_exactly(tmp_path):
     assert (tmp_path / "a" / "best.pt").exists()
 
 
+def test_balanced_class_weights_come_from_the_training_labels(tmp_path, capsys):
+    import cv2
+
+    from liveseg.train.losses import balanced_class_weights
+    from liveseg.train.trainer import build_datasets
+
+    root = make_folder(tmp_path / "data", n=6)
+    cfg = _cfg(tmp_path, root, tmp_path / "run", epochs=1, class_weights="balanced")
+    train_set, _ = build_datasets(cfg)
+    counts = np.zeros(3, np.int64)
+    for s in train_set.samples:  # the label files themselves
+        counts += np.bincount(cv2.imread(str(s.mask), 0).ravel(), minlength=3)[:3]
+    assert train_set.class_pixel_counts().tolist() == counts.tolist()
+    expected = balanced_class_weights(counts)
+    assert len(set(expected)) > 1  # the fixture's classes are unbalanced: a real test
+    result = train(cfg, export=False)
+    assert result["finished"]
+    logged = capsys.readouterr().err
+    assert "class weights (balanced): background " + f"{expected[0]:.2f}" in logged
+
+
 def test_learns_and_exports_onnx_with_card(tmp_path):
     pytest.importorskip("onnx")
     root = make_folder(tmp_path / "data", n=9)

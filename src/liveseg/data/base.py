@@ -212,6 +212,21 @@ class SegmentationDataset:
     def groups(self) -> list[str]:
         return [s.group for s in self.samples]
 
+    def class_pixel_counts(self) -> np.ndarray:
+        """Labelled pixels per class over the whole set (ignored pixels left out), as read
+        (before augmentation, real samples only): what ``class_weights: balanced`` weighs by."""
+        n = self.info.num_classes
+        counts = np.zeros(n, np.int64)
+        for i in range(len(self.samples)):
+            _, mask = self.load(i)
+            if mask is None:
+                continue
+            labels = mask[:, :, 0] if mask.ndim == 3 else mask
+            counts += np.bincount(labels.ravel(), minlength=256 if labels.dtype == np.uint8 else n)[
+                :n
+            ]
+        return counts
+
 
 def collate(batch, ignore_index: int = 255):
     """Stack images (same size after the transforms) and previous-mask channels; pad masks of

@@ -79,7 +79,7 @@ DEFAULTS: dict = {
         "min_lr": 0.0,
     },
     "loss": [{"name": "ce", "weight": 1.0}],
-    "class_weights": None,  # list of C floats
+    "class_weights": None,  # list of C floats, or "balanced" (from the training labels)
     "grad_clip": None,
     "amp": True,  # CUDA only
     "channels_last": True,  # CUDA only
@@ -462,7 +462,16 @@ def _check_values(cfg: dict) -> None:
     _check_scalar(cfg, "schedule.warmup_iters", "int", lo=0)
     _check_scalar(cfg, "schedule.warmup_ratio", "float", lo=0, hi=1)
     _check_scalar(cfg, "schedule.min_lr", "float", lo=0)
-    _check_list(cfg, "class_weights", None, "float", lo=0, optional=True)
+    if _get(cfg, "class_weights") != "balanced":
+        _check_list(
+            cfg,
+            "class_weights",
+            None,
+            "float",
+            lo=0,
+            optional=True,
+            what='a list of numbers >= 0, "balanced" or null',
+        )
     _check_scalar(cfg, "grad_clip", "float", lo=0, lo_open=True, optional=True)
     for path in ("amp", "channels_last", "sync_bn", "export.onnx"):
         _check_scalar(cfg, path, "bool")

@@ -187,6 +187,22 @@ LOSSES = {
 _WEIGHTED = {CrossEntropy, OhemCrossEntropy}
 
 
+def balanced_class_weights(counts, lo=0.2, hi=5.0) -> list[float]:
+    """Class weights from labelled pixel counts: sqrt(median frequency / frequency), clipped to
+    [lo, hi]. The square root and the clip keep rare classes from swamping the loss (plain
+    median-frequency balancing, Eigen & Fergus 2015, can weigh a rare class 100x); classes
+    without pixels get 1 (they add nothing to the loss either way)."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    present = counts > 0
+    if not bool(present.any()):
+        raise ConfigError("class_weights: balanced needs labelled pixels in the training set")
+    freq = counts / counts.sum()
+    median = freq[present].median()
+    weights = torch.ones_like(freq)
+    weights[present] = (median / freq[present]).sqrt().clamp(lo, hi)
+    return [round(float(w), 4) for w in weights]
+
+
 def build_loss(spec, ignore_index=255, class_weights=None) -> WeightedSum:
     """``spec``: list of {name, weight, **options}; class weights go to the CE-type terms."""
     if isinstance(spec, (str, dict)):

@@ -276,7 +276,7 @@ class Trainer:
         train_set, val_set = self._datasets()
         info = train_set.info
         model, raw_model = self._network(info, device, ckpt, channels_last, local_rank)
-        loss_fn = self._loss(info, device)
+        loss_fn = self._loss(info, device, train_set)
         sampler, loader, iters = self._train_loader(train_set, device)
         if ckpt is None and str(cfg.get("init_from") or "").endswith(".onnx"):
             # The file's BatchNorms were folded away: give them statistics again (same function)
@@ -469,19 +469,25 @@ class Trainer:
             )
         return model, raw_model
 
-    def _loss(self, info, device):
+    def _loss(self, info, device, train_set):
         from liveseg.data.prevmask import foreground_ids
-        from liveseg.train.losses import build_loss
+        from liveseg.train.losses import balanced_class_weights, build_loss
 
         cfg = self.cfg
-        criterion = build_loss(cfg["loss"], info.ignore_index, cfg.get("class_weights")).to(device)
+        weights = cfg.get("class_weights")
+        if weights == "balanced":
+            weights = balanced_class_weights(train_set.class_pixel_counts())
+            self.log(
+                "class weights (balanced): "
+                + ", ".join(f"{n} {w:.2f}" for n, w in zip(info.classes, weights, strict=True))
+            )
+        if weights is not None and len(weights) != info.num_classes:
+            raise ConfigError(
+                f"class_weights has {len(weights)} values for {info.num_classes} classes"
+            )
+        criterion = build_loss(cfg["loss"], info.ignore_index, weights).to(device)
         teacher_w = float((cfg["data"].get("teacher") or {}).get("weight", 1.0))
         fg_ids = foreground_ids(info)
-        if cfg.get("class_weights") is not None and len(cfg["class_weights"]) != info.num_classes:
-            raise ConfigError(
-                f"class_weights has {len(cfg['class_weights'])} values for "
-                f"{info.num_classes} classes"
-            )
         return supervised_loss(criterion, info.ignore_index, teacher_w, fg_ids)
 
     def _train_loader(self, train_set, device):
