@@ -217,3 +217,12 @@ def test_cli_train_flags_after_config_and_davis_j(tmp_path, capsys):
         r["video"]["jf"]
     )
     assert main(["train", str(p), "bogus"]) == 4  # ConfigError exit code
+
+
+def test_cli_train_help_after_config_prints_usage(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", str(tmp_path / "any.yaml"), "epochs=1", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: liveseg train") and "--resume" in out
+    assert not (tmp_path / "runs").exists()

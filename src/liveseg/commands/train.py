@@ -44,6 +44,8 @@ def add_arguments(parser):
         metavar="KEY=VALUE",
         help="config overrides, e.g. epochs=2 optimizer.lr=0.01 data.workers=1",
     )
+    # -h after CONFIG lands in the overrides too: _split_rest prints this then.
+    parser.set_defaults(train_help=parser.format_help)
 
 
 def _split_rest(args):
@@ -56,6 +58,9 @@ def _split_rest(args):
     _flags(p)
     p.add_argument("--debug", action="store_true")
     late, rest = p.parse_known_args(args.overrides)
+    if {"-h", "--help"} & set(rest):
+        print(args.train_help(), end="")
+        raise SystemExit(0)
     for key, value in vars(late).items():
         if value not in (None, False):
             setattr(args, key, value)
