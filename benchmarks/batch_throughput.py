@@ -36,8 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
+from liveseg.bench.fresh_run import RunFailed, run_stats
 from liveseg.bench.machine import machine_info
 from liveseg.bench.timing import median_of, rotated, summarize
 from liveseg.parsing import parse_size
@@ -68,37 +70,32 @@ def liveseg(*args: str) -> list[str]:
     return [sys.executable, "-m", "liveseg", *args]
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU busy seconds of the machine meanwhile) of a command that must work."""
+def timed(fn):
+    """(fn's result, wall seconds, CPU busy seconds of the machine meanwhile) of ``fn()``."""
     b0, t0 = busy_seconds(), time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0, busy_seconds() - b0
+
+
+def must_work(cmd: list[str]) -> None:
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall, busy = time.perf_counter() - t0, busy_seconds() - b0
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr[-2000:]}")
-    return wall, busy
 
 
 def run_sequential(clips: list[Path], out: Path, model: str | None) -> dict:
     out.mkdir(parents=True)
     walls, frames, busy = [], 0, 0.0
     for clip in clips:
-        stats = out / f"{clip.stem}.json"
-        cmd = liveseg(
-            "run",
-            str(clip),
-            "-o",
-            str(out / clip.name),
-            "--no-progress",
-            "--quiet",
-            "--stats",
-            str(stats),
-        )
-        if model:
-            cmd += ["--model", model]
-        wall, b = timed(cmd)
+        # As a user runs it: the default effect and --temporal auto (None: flag left out).
+        run = partial(run_stats, clip, model or None, temporal=None, output=out / clip.name)
+        try:
+            stats, wall, b = timed(run)
+        except RunFailed as exc:
+            raise SystemExit(str(exc)) from None
         walls.append(wall)
         busy += b
-        frames += json.loads(stats.read_text())["frames"]
+        frames += stats["frames"]
     total = sum(walls)
     return {
         "frames": frames,
@@ -124,7 +121,7 @@ def run_batch(clips_dir: Path, out: Path, workers: int, threads: int, model: str
     )
     if model:
         cmd += ["--model", model]
-    wall, busy = timed(cmd)
+    _, wall, busy = timed(partial(must_work, cmd))
     rows = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     if any(r["status"] != "done" for r in rows):
         raise SystemExit(f"batch {workers}x{threads}: not every clip was done: {rows}")

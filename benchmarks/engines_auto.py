@@ -42,6 +42,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+from liveseg.bench.fresh_run import run_stats
 from liveseg.bench.timing import median_of, rotated, summarize
 
 SETTINGS = {"foreign_max": 0.03, "retries": 6, "wait": True}
@@ -209,34 +210,6 @@ def model_only(copies: dict, threads_list, rounds: int, runs: int) -> list[dict]
 
 
 # ---- end to end ----------------------------------------------------------------------------
-def run_once(clip, spec, eng, threads, effect, env) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        stats = Path(tmp) / "s.json"
-        cmd = [
-            sys.executable,
-            "-m",
-            "liveseg",
-            "run",
-            str(clip),
-            "--model",
-            spec,
-            "--engine",
-            eng,
-            "--threads",
-            str(threads),
-            "--temporal",
-            "off",
-            "--effect",
-            effect,
-            "--no-progress",
-            "--quiet",
-            "--stats",
-            str(stats),
-        ]
-        subprocess.run(cmd, check=True, env=env)
-        return json.loads(stats.read_text())
-
-
 def e2e(copies: dict, threads_list, rounds: int, clip: Path, env) -> list[dict]:
     rows = []
     for base in selected_models():
@@ -246,9 +219,17 @@ def e2e(copies: dict, threads_list, rounds: int, clip: Path, env) -> list[dict]:
             chosen = {}
             for r in range(rounds):
                 for label, spec, eng in rotated(vs, r):
-                    s = guarded(
-                        "e2e", partial(run_once, clip, spec, eng, threads, EFFECT[base], env)
+                    run = partial(
+                        run_stats,
+                        clip,
+                        spec,
+                        engine=eng,
+                        threads=threads,
+                        temporal="off",
+                        effect=EFFECT[base],
+                        env=env,
                     )
+                    s = guarded("e2e", run)
                     runs[label].append(
                         {"fps": s["fps"], "infer_ms": s["stages"]["infer"]["median_ms"]}
                     )

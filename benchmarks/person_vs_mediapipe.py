@@ -33,6 +33,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from liveseg.bench.fresh_run import run_stats
 from liveseg.bench.machine import machine_info
 from liveseg.bench.timing import median_of
 
@@ -94,26 +95,9 @@ def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
     return row
 
 
-def run_once(model: str, clip: Path, threads: int, work: Path, k: int, effect="blur") -> dict:
-    stats = work / f"stats-{abs(hash(model))}-{threads}-{k}.json"
-    liveseg(
-        "run",
-        clip,
-        "--model",
-        model,
-        "--threads",
-        threads,
-        "--effect",
-        effect,
-        "--temporal",
-        "off",
-        "--stats",
-        stats,
-        "--no-progress",
-        "--quiet",
-        "--overwrite",
-    )
-    s = json.loads(stats.read_text())
+def run_once(model: str, clip: Path, threads: int, effect="blur") -> dict:
+    # --temporal off: every frame through the network (null sink).
+    s = run_stats(clip, model, threads=threads, effect=effect, temporal="off", cwd=ROOT)
     e2e = s.get("e2e_latency_ms") or {}
     return {
         "fps": float(s["fps"]),
@@ -220,9 +204,9 @@ def main(argv=None) -> int:
     for t in threads:
         runs: dict[str, list] = {m: [] for m in args.model}
         mp_runs: dict[int, list] = {0: [], 1: []}
-        for k in range(args.repeats):  # interleaved: A B C ... A B C ...
+        for _ in range(args.repeats):  # interleaved: A B C ... A B C ...
             for m in args.model:
-                runs[m].append(run_once(m, clip, t, work, k, args.effect))
+                runs[m].append(run_once(m, clip, t, args.effect))
             if args.mediapipe_python and t == threads[-1]:
                 for sel, rs in mp_runs.items():
                     rs.append(mediapipe_once(args.mediapipe_python, clip, sel))

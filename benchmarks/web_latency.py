@@ -38,7 +38,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -46,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from liveseg import zoo
+from liveseg.bench.fresh_run import run_stats
 from liveseg.bench.machine import machine_info
 from liveseg.bench.timing import median_of
 from liveseg.web.assets import pinned_version
@@ -77,35 +77,10 @@ def demo_webm(path: Path) -> Path:
     return path
 
 
-def python_once(model: str, clip: Path, threads: int, work: Path, k: int) -> dict:
-    stats = work / f"run-{Path(model).stem}-{threads}-{k}.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "liveseg",
-            "run",
-            str(clip),
-            "--model",
-            model,
-            "--engine",
-            "onnxruntime",
-            "--threads",
-            str(threads),
-            "--temporal",
-            "off",
-            "--effect",
-            "blur",
-            "--stats",
-            str(stats),
-            "--no-progress",
-            "--quiet",
-            "--overwrite",
-        ],
-        check=True,
-        cwd=ROOT,
+def python_once(model: str, clip: Path, threads: int) -> dict:
+    s = run_stats(
+        clip, model, engine="onnxruntime", threads=threads, temporal="off", effect="blur", cwd=ROOT
     )
-    s = json.loads(stats.read_text())
     return {"infer_median_ms": s["stages"]["infer"]["median_ms"], "fps": float(s["fps"])}
 
 
@@ -391,12 +366,12 @@ def main(argv=None) -> int:
                 ]
                 gpu = None if precisions else webgpu_adapter(browser, servers[0].url)
                 # Interleaved: every round runs every subject at every thread count.
-                for k in range(0 if args.no_page else args.repeats):
+                for _ in range(0 if args.no_page else args.repeats):
                     for t in threads:
                         for i, (s, server) in enumerate(zip(subjects, servers, strict=True)):
                             if not args.no_python:
                                 runs.setdefault((i, "python", t), []).append(
-                                    python_once(str(s["path"]), clip, t, work, k)
+                                    python_once(str(s["path"]), clip, t)
                                 )
                             runs.setdefault((i, "wasm", t), []).append(
                                 browser_once(browser, server.url, "wasm", t, args.warmup)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import onnx
 
+from liveseg.bench.fresh_run import run_stats
 from liveseg.card import ModelCard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,28 +56,19 @@ def evaluate(model: Path, config: str, threads: int, work: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int, work: Path) -> dict:
+def e2e_fps(model: Path, clip: Path, threads: int, effect: str, repeats: int) -> dict:
     fps, infer, engines = [], [], set()
-    for i in range(repeats):
-        stats = work / f"stats-{model.stem}-{threads}-{i}.json"
+    for _ in range(repeats):
         # Every frame through the network: the card's speed is the model's, not the reuse's.
-        liveseg(
-            "run",
+        s = run_stats(
             clip,
-            "--model",
             model,
-            "--threads",
-            threads,
-            "--effect",
-            effect,
-            "--temporal",
-            "off",
-            "--stats",
-            stats,
-            "--no-progress",
-            "--quiet",
+            threads=threads,
+            effect=effect,
+            temporal="off",
+            cwd=ROOT,
+            log=lambda line: print(line, flush=True),
         )
-        s = json.loads(stats.read_text())
         fps.append(float(s["fps"]))
         choice = s.get("engine_choice") or {}
         engines.add(choice.get("spec") or (s.get("engine") or {}).get("engine") or "?")
@@ -99,7 +91,7 @@ def measure_speed(models, effect: str, repeats: int, work: Path) -> dict:
 
     clip = make_demo_clip(work / "demo.mp4")
     return {
-        m.stem: {f"{t}_threads": e2e_fps(m, clip, t, effect, repeats, work) for t in (1, 2)}
+        m.stem: {f"{t}_threads": e2e_fps(m, clip, t, effect, repeats) for t in (1, 2)}
         for m in models
     }
 

@@ -6,6 +6,7 @@ subject.
 - ``results``   output checks before a run, JSON and PNG written atomically after it
 - ``models``    the model zoo: params, GMACs, ORT and PyTorch latency (``liveseg bench models``)
 - ``pipeline``  stages and end-to-end fps of the video pipeline (``liveseg bench pipeline``)
+- ``fresh_run`` ``liveseg run`` in a fresh process and its ``--stats`` (the benchmark scripts)
 - ``accuracy``  a data set spec, and a runtime model's mIoU on it
 - ``quant``     quantized variants: accuracy, speed, size (``liveseg bench quant``)
 - ``temporal``  temporal reuse on labelled video (``liveseg bench temporal``)
