@@ -40,20 +40,9 @@ from functools import partial
 from pathlib import Path
 
 from liveseg.bench.fresh_run import RunFailed, run_stats
-from liveseg.bench.machine import machine_info
+from liveseg.bench.machine import cpu_busy_seconds, machine_info
 from liveseg.bench.timing import median_of, rotated, summarize
 from liveseg.parsing import parse_size
-
-
-def busy_seconds() -> float:
-    """Non-idle CPU seconds of the whole machine, all cores (Linux /proc/stat)."""
-    try:
-        with open("/proc/stat") as f:
-            v = [int(x) for x in f.readline().split()[1:9]]
-    except OSError:
-        return float("nan")
-    user, nice, system, _idle, _iowait, irq, softirq, steal = v
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def make_clips(folder: Path, n: int, size=(640, 480), fps: int = 30) -> list[Path]:
@@ -72,9 +61,9 @@ def liveseg(*args: str) -> list[str]:
 
 def timed(fn):
     """(fn's result, wall seconds, CPU busy seconds of the machine meanwhile) of ``fn()``."""
-    b0, t0 = busy_seconds(), time.perf_counter()
+    b0, t0 = cpu_busy_seconds(), time.perf_counter()
     out = fn()
-    return out, time.perf_counter() - t0, busy_seconds() - b0
+    return out, time.perf_counter() - t0, cpu_busy_seconds() - b0
 
 
 def must_work(cmd: list[str]) -> None:

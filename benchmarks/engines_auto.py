@@ -43,18 +43,11 @@ from functools import partial
 from pathlib import Path
 
 from liveseg.bench.fresh_run import run_stats
+from liveseg.bench.machine import cpu_busy_seconds
 from liveseg.bench.timing import median_of, rotated, summarize
 
 SETTINGS = {"foreign_max": 0.03, "retries": 6, "wait": True}
 REDONE = {"model": 0, "e2e": 0, "probe": 0, "kept_noisy": 0}
-
-
-def _busy_seconds() -> float:
-    """Non-idle CPU time of the whole machine (all cores), seconds."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = v
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def _own_seconds() -> float:
@@ -69,9 +62,9 @@ def wait_quiet(max_wait_s: float = 900.0) -> None:
     cores = os.cpu_count() or 1
     t_end = time.time() + max_wait_s
     while time.time() < t_end:
-        b0, o0 = _busy_seconds(), _own_seconds()
+        b0, o0 = cpu_busy_seconds(), _own_seconds()
         time.sleep(2.0)
-        if (_busy_seconds() - b0) - (_own_seconds() - o0) < 0.05 * 2.0 * cores:
+        if (cpu_busy_seconds() - b0) - (_own_seconds() - o0) < 0.05 * 2.0 * cores:
             return
 
 
@@ -81,10 +74,10 @@ def guarded(kind: str, fn):
     for _ in range(SETTINGS["retries"]):
         if SETTINGS["wait"]:
             wait_quiet()
-        b0, o0, t0 = _busy_seconds(), _own_seconds(), time.perf_counter()
+        b0, o0, t0 = cpu_busy_seconds(), _own_seconds(), time.perf_counter()
         out = fn()
         wall = time.perf_counter() - t0
-        foreign = (_busy_seconds() - b0) - (_own_seconds() - o0)
+        foreign = (cpu_busy_seconds() - b0) - (_own_seconds() - o0)
         if foreign <= SETTINGS["foreign_max"] * wall * cores:
             return out
         REDONE[kind] += 1

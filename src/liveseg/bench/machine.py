@@ -43,6 +43,18 @@ def machine_info(*modules: str, **extra) -> dict:
     return info
 
 
+def cpu_busy_seconds() -> float:
+    """Non-idle CPU seconds of the whole machine, all cores (Linux /proc/stat; NaN elsewhere):
+    the benchmarks compare it with their own CPU time to see other jobs running beside them."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = v
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def one_line(info: dict) -> str:
     """``machine: k=v, ...`` as the benchmarks print it."""
     return "machine: " + ", ".join(f"{k}={v}" for k, v in info.items())
