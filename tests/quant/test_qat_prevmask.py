@@ -72,6 +72,8 @@ def test_qat_of_a_prev_mask_checkpoint_calibrates_exports_and_runs(tmp_path, dav
     )
     # calibrated on first frames (zero channel) and later ones (own prediction), both exported
     assert res.info["calibration"]["images"] == 4 and res.info["calibration"]["samples"] == 8
+    # on the training clips of the checkpoint's own reader options: held-out clip c left out
+    assert res.info["calibration"]["data"] == f"davis2016:{davis}:train val_clips=['c']"
     assert res.info["pinned_ranges"] == len(fq.wrapped()) == 2
     assert res.card.prev_mask_input and ModelCard.load(out.with_suffix(".json")).prev_mask_input
     sess = cpu_session(out)

@@ -7,8 +7,6 @@ through the runtime (``SegModel.predict``, what ``liveseg run`` does) at label r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from liveseg.errors import ConfigError
 
 
@@ -29,24 +27,12 @@ def parse_spec(spec):
 
 
 def calibration_spec(data, split, workdir) -> str:
-    """What ``quantize_model`` calibrates on: the data set's ``split`` images. Data sets with
-    reader options (a config's) get a folder of links to them, since a spec string has no room
-    for options; so does ``folder``, which the quantizer reads as a plain image folder."""
-    from liveseg.data.datasets import read_dataset
+    """What ``quantize_model`` calibrates on: the ``split`` images of data spec ``data`` (a
+    config's data set keeps its reader options; see ``dataset_calibration_spec``)."""
+    from liveseg.quant.calibration import dataset_calibration_spec
 
     kind, root, opts = parse_spec(data)
-    if not opts and kind != "folder":
-        return f"{kind}:{root}:{split}"
-    folder = Path(workdir) / f"calib-{split}"
-    if not folder.is_dir():
-        tmp = folder.with_name(folder.name + ".tmp")
-        tmp.mkdir(parents=True, exist_ok=True)
-        for k, sample in enumerate(read_dataset(kind, root, split, **opts)[0]):
-            link = tmp / f"{k:05d}{Path(sample.image).suffix}"
-            if not link.exists():
-                link.symlink_to(Path(sample.image).resolve())
-        tmp.rename(folder)
-    return str(folder)
+    return dataset_calibration_spec(kind, root, opts, split, workdir)
 
 
 def open_dataset(data, split="val"):

@@ -81,6 +81,28 @@ def list_calibration_images(spec) -> list[Path]:
     return images
 
 
+def dataset_calibration_spec(kind, root, opts, split, workdir) -> str:
+    """A calibration spec (see ``list_calibration_images``) for the ``split`` of a data set given
+    as (reader, root, reader options). A spec string has no room for options, so data sets with
+    options get a folder of links to their images under ``workdir``; so does ``folder``, which
+    the quantizer would read as a plain image folder."""
+    from liveseg.data.datasets import read_dataset
+
+    opts = dict(opts or {})
+    if not opts and kind != "folder":
+        return f"{kind}:{root}:{split}"
+    folder = Path(workdir) / f"calib-{split}"
+    if not folder.is_dir():
+        tmp = folder.with_name(folder.name + ".tmp")
+        tmp.mkdir(parents=True, exist_ok=True)
+        for k, sample in enumerate(read_dataset(kind, root, split, **opts)[0]):
+            link = tmp / f"{k:05d}{Path(sample.image).suffix}"
+            if not link.exists():
+                link.symlink_to(Path(sample.image).resolve())
+        tmp.rename(folder)
+    return str(folder)
+
+
 def _dataset_readers() -> dict:
     try:
         from liveseg.data import READERS

@@ -216,8 +216,12 @@ def quantize_model(
     tensor_overrides=None,
     note_extra="",
     reduce_range=True,
+    calib_label=None,
 ) -> QuantizeResult:
     """Static int8 PTQ (QDQ): the whole `liveseg quantize` path, atomic and checked.
+
+    ``calib_label``: what the card and the info call the calibration data (default: ``calib``;
+    callers that calibrate on a temporary folder of links name the data set instead).
 
     ``tensor_overrides``: ORT TensorQuantOverrides ({tensor: [{"rmin": .., "rmax": ..}]}), or a
     callable building them from the pre-processed ONNX model (QAT pins its learned ranges).
@@ -269,7 +273,7 @@ def quantize_model(
         + " symmetric",
         "calibration": {
             "method": method,
-            "data": str(calib),
+            "data": str(calib_label or calib),
             "images": reader.images_read,
             "samples": len(reader),
             "unreadable": len(reader.unreadable),
@@ -282,7 +286,7 @@ def quantize_model(
         f"int8 QDQ ({activation_type} activations, "
         f"{'7-bit (reduce_range) ' if reduce_range else ''}int8 "
         f"{'per-channel' if per_channel else 'per-tensor'} weights), {method} calibration "
-        f"on {reader.images_read} images from {calib}"
+        f"on {reader.images_read} images from {calib_label or calib}"
         + (f" ({len(reader)} inputs: first and later frames)" if card.prev_mask_input else "")
         + (f", {len(excluded)} nodes kept float" if excluded else "")
         + (f"; {note_extra}" if note_extra else "")

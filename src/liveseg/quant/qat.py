@@ -219,7 +219,15 @@ def conv_input_overrides(fq: FakeQuantModel):
 
 
 def export_qat_onnx(
-    fq: FakeQuantModel, output, card, calib, *, input_size, samples=64, overwrite=False
+    fq: FakeQuantModel,
+    output,
+    card,
+    calib,
+    *,
+    input_size,
+    samples=64,
+    overwrite=False,
+    calib_label=None,
 ):
     """QDQ int8 ONNX from a QAT model (8/8 only); returns the QuantizeResult. A model trained
     with ``w_qmax=64`` is exported with ORT's reduce_range (the same +-64 weight grid)."""
@@ -248,6 +256,7 @@ def export_qat_onnx(
             tensor_overrides=overrides,
             reduce_range=fq.w_qmax == 64,
             note_extra=f"QAT fine-tuned ({fq.w_bits}/{fq.a_bits}), ranges pinned",
+            calib_label=calib_label,
         )
     res.info["qat"] = True
     return res
@@ -326,8 +335,10 @@ def qat_from_checkpoint(
         generator=torch.Generator().manual_seed(0),
     )
     dataset, root = cfg["data"]["dataset"], cfg["data"]["root"]
+    split, options = cfg["data"].get("train_split", "train"), cfg["data"].get("options") or {}
+    # The reader options (class_map, val_every, ...) decide which images are training images.
     calib_b = calibration_batches(
-        dataset, root, cfg["data"].get("train_split", "train"), card.input_size, calib_samples
+        dataset, root, split, card.input_size, calib_samples, options=options
     )
 
     def progress(i, n, loss, secs):
@@ -352,16 +363,25 @@ def qat_from_checkpoint(
     )
     if bits != (8, 8):
         return fq, None
-    calib = calib or f"{dataset}:{root}:{cfg['data'].get('train_split', 'train')}"
-    res = export_qat_onnx(
-        fq,
-        output,
-        card,
-        calib,
-        input_size=card.input_size,
-        samples=calib_samples,
-        overwrite=overwrite,
-    )
+    from liveseg.quant.calibration import dataset_calibration_spec
+
+    with tempfile.TemporaryDirectory(prefix="liveseg-qat-calib-") as work:
+        label = None
+        if not calib:
+            calib = dataset_calibration_spec(dataset, root, options, split, work)
+            label = f"{dataset}:{root}:{split}" + "".join(
+                f" {k}={v}" for k, v in sorted(options.items())
+            )
+        res = export_qat_onnx(
+            fq,
+            output,
+            card,
+            calib,
+            input_size=card.input_size,
+            samples=calib_samples,
+            overwrite=overwrite,
+            calib_label=label,
+        )
     return fq, res
 
 
