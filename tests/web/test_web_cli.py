@@ -154,3 +154,23 @@ def test_foreign_model_overrides_reach_the_page_config(fake_ort, tmp_path):
     assert cfg["input"]["offset"] == pytest.approx([-1.0] * 3)
     assert (cfg["output"]["width"], cfg["output"]["height"]) == (48, 32)
     assert cfg["effect"] == "overlay" and cfg["output"]["kind"] == "probs"
+
+
+def test_input_size_serves_the_default_model_rewritten_to_that_size(fake_ort, tmp_path):
+    """--input-size on the fixed-size shipped model: the page gets a 224x160 copy (same
+    weights, its Resize sizes rewritten), the config says 224x160, the shipped file stays."""
+    env = dict(os.environ, LIVESEG_CACHE_DIR=str(tmp_path / "cache"))
+    shipped = zoo.resolve(zoo.DEFAULT_MODEL).read_bytes()
+    server = WebServer("--input-size", "224x160", env=env)
+    try:
+        _, _, body = get(server.url + "model/config.json")
+        cfg = json.loads(body)
+        assert cfg["input"]["dims"] == [1, 3, 160, 224]
+        assert (cfg["output"]["width"], cfg["output"]["height"]) == (224, 160)
+        status, _, model = get(server.url + cfg["model_url"].lstrip("/"))
+        assert status == 200 and model != shipped
+        assert model == next((tmp_path / "cache" / "resized").glob("*.onnx")).read_bytes()
+    finally:
+        code, err = server.stop()
+    assert code == 0, err
+    assert zoo.resolve(zoo.DEFAULT_MODEL).read_bytes() == shipped

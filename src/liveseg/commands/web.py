@@ -43,7 +43,8 @@ def add_arguments(parser):
         "--input-size",
         default=None,
         metavar="WxH",
-        help="model input size, for models with dynamic input dimensions",
+        help="model input size: for models with dynamic input dimensions, or to run a fully "
+        "convolutional model at another size (e.g. 224x224: faster in the browser)",
     )
     g.add_argument(
         "--mean",

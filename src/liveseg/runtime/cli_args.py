@@ -56,8 +56,9 @@ def add_model_arguments(
         "--input-size",
         default=None,
         metavar="WxH",
-        help="model input size, for models with dynamic input dimensions "
-        "(at most 8192 per side and 4096x4096 pixels)",
+        help="model input size: for models with dynamic input dimensions, or to run a "
+        "fully convolutional ONNX model (e.g. a shipped one) at another size, such as "
+        "256x256 for speed (at most 8192 per side and 4096x4096 pixels)",
     )
     g.add_argument(
         "--mean",

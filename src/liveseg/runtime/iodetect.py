@@ -228,7 +228,8 @@ def _detect_input(engine, card, ov: IOOverrides, spec_notes: list) -> dict:
         if ov.input_size and tuple(ov.input_size) != size:
             raise ConfigError(
                 f"the model's input size is fixed at {W}x{H}; --input-size "
-                f"{ov.input_size[0]}x{ov.input_size[1]} cannot be used"
+                f"{ov.input_size[0]}x{ov.input_size[1]} cannot be used (only ONNX graphs "
+                "without fixed shapes inside can be rewritten to another size)"
             )
     elif ov.input_size:
         size = tuple(ov.input_size)

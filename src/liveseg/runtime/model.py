@@ -188,11 +188,17 @@ def load_model(
     the fastest whose output agrees with the reference engine; for a shipped model its sibling
     files (``<name>-int8.onnx`` / ``<name>-fp16.onnx``) are candidates too unless
     ``siblings=False``. Any other ``engine`` (``"onnxruntime"``, ``"openvino:bf16"``, ...)
-    is used as given."""
+    is used as given. ``overrides.input_size`` on an ONNX model whose graph fixes another size
+    runs a rewritten copy of it (``liveseg.runtime.input_resize``)."""
     from liveseg.runtime.autoselect import select_model, shipped_siblings
     from liveseg.runtime.engine_choice import EngineChoice
 
     path = resolve_model_path(spec)
+    if overrides is not None and overrides.input_size and path.suffix.lower() == ".onnx":
+        from liveseg.runtime.input_resize import model_at_input_size
+
+        # A fixed-size liveseg graph runs at another size as a rewritten copy (same weights).
+        path = model_at_input_size(path, overrides.input_size)
     name, _ = parse_engine(engine)
     if name == "auto":
         plain = overrides is None or not any(
