@@ -163,7 +163,6 @@ def test_unsupported_io_messages_say_what_was_found(tmp_path, capsys):
         (["--threads", "-2"], "--threads"),
         (["--engine", "tensorrt"], "--engine"),
         (["--classes", "a,b"], "--classes names 2"),
-        (["--input-size", "64x64"], "fixed"),
     ],
 )
 def test_bad_flag_values_are_config_errors(tmp_path, capsys, flags, needle):
@@ -171,6 +170,13 @@ def test_bad_flag_values_are_config_errors(tmp_path, capsys, flags, needle):
     code, _, err = _info(capsys, path, *flags)
     assert code == 4, err
     assert needle in err and err.count("\n") == 1
+
+
+def test_input_size_of_a_fixed_model_that_cannot_be_rewritten_is_a_config_error(tmp_path, capsys):
+    path = make_seg_model(tmp_path / "m.onnx", layout="nhwc")  # rewriting takes NCHW graphs
+    code, _, err = _info(capsys, path, "--input-size", "64x64")
+    assert code == 4, err
+    assert "fixed at 32x32" in err and err.count("\n") == 1
 
 
 def test_cli_subprocess_exit_code_and_no_traceback(tmp_path):

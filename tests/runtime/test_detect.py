@@ -113,12 +113,15 @@ def test_layout_override_changes_reading(tmp_path):
         load_model(path, overrides=IOOverrides(layout="nhwc"))  # [1,3,32,32] as NHWC: 32 channels
 
 
-def test_fixed_size_rejects_other_input_size(tmp_path):
+def test_fixed_size_takes_another_input_size_only_where_the_graph_can_be_rewritten(tmp_path):
     from liveseg.errors import ConfigError
 
+    # NCHW, fully convolutional: runs at the asked size (tests/runtime/test_input_resize.py)
     path = make_seg_model(tmp_path / "m.onnx")
+    assert load_model(path, overrides=IOOverrides(input_size=(64, 48))).io.input_size == (64, 48)
+    nhwc = make_seg_model(tmp_path / "n.onnx", layout="nhwc")
     with pytest.raises(ConfigError, match="fixed"):
-        load_model(path, overrides=IOOverrides(input_size=(64, 64)))
+        load_model(nhwc, overrides=IOOverrides(input_size=(64, 64)))
 
 
 def test_label_map_without_known_class_count(tmp_path, monkeypatch):

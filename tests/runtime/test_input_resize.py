@@ -92,6 +92,17 @@ def test_graphs_that_may_hold_fixed_shapes_are_refused_with_the_node_named():
         resize_graph(odd, (32, 32))
 
 
+def test_a_pooling_over_the_whole_map_is_refused():
+    model = _unet_like(64, 48)
+    cut = next(i for i, n in enumerate(model.graph.node) if n.output[0] == "c2")
+    model.graph.node.insert(
+        cut + 1, helper.make_node("AveragePool", ["c2"], ["g"], kernel_shape=[12, 16])
+    )
+    model.graph.node[cut + 2].input[0] = "g"  # the Resize now upsamples the pooled 1x1 map
+    with pytest.raises(ModelError, match="pools its whole 16x12 map"):
+        resize_graph(model, (32, 32))
+
+
 def _shipped_like(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(_unet_like(64, 48), str(path))

@@ -99,6 +99,31 @@ def _spatial_sizes(resize, inits, producers):
     raise ModelError(f"Resize node {where} has sizes that are not a constant this can rewrite")
 
 
+def _refuse_whole_map_pooling(model) -> None:
+    """A pooling whose window is its whole input map (how some exporters write global
+    pooling) would stop being global at another size: refuse it."""
+    import onnx
+
+    pools = [n for n in model.graph.node if n.op_type in ("AveragePool", "MaxPool", "LpPool")]
+    if not pools:
+        return
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:  # noqa: BLE001 - then the rewritten graph's inference will say
+        return
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in [*inferred.graph.value_info, *inferred.graph.input]
+    }
+    for node in pools:
+        kernel = next((list(a.ints) for a in node.attribute if a.name == "kernel_shape"), [])
+        if kernel and kernel != [1] * len(kernel) and shapes.get(node.input[0], [])[2:] == kernel:
+            raise ModelError(
+                f"the {node.op_type} node {node.name or node.output[0]} pools its whole "
+                f"{kernel[1]}x{kernel[0]} map, which would not stay global at another size"
+            )
+
+
 def resize_graph(model, size):
     """A copy of ``model`` (onnx.ModelProto, fixed NCHW input) taking ``size`` = (W, H);
     raises ModelError, naming the node, where the graph holds sizes this cannot rewrite."""
@@ -107,6 +132,7 @@ def resize_graph(model, size):
 
     model = onnx.ModelProto.FromString(model.SerializeToString())
     inp, h0, w0 = _static_nchw(model)
+    _refuse_whole_map_pooling(model)
     w, h = int(size[0]), int(size[1])
     inits = {t.name: t for t in model.graph.initializer}
     producers = {o: n for n in model.graph.node for o in n.output}
