@@ -28,6 +28,7 @@ Usage (repository root, on a quiet machine):
 Smoke (few frames, one round): --models person-unet-lite0-320x320-int8 --repeats 1 --warmup 3
 Variants: --models person-unet-lite0-320x320-int8 --variants int8,fp16,fp32
   --out benchmarks/results/web_variants.json
+Input sizes (each file rewritten as ``--input-size`` does): --sizes 320x320,256x256,224x224
 """
 
 from __future__ import annotations
@@ -100,6 +101,21 @@ def browser_once(browser, url: str, backend: str, threads: int, warmup: int) -> 
         "shown_fps": round(s["fps"], 1),
         "threads": s["threads"],
     }
+
+
+def at_size(subject: dict, size: str | None) -> dict:
+    """The subject at input ``size`` (WxH): the file ``--input-size`` would run
+    (``liveseg.runtime.input_resize``: the graph rewritten, same weights), or itself."""
+    if size is None:
+        return dict(subject, size=None)
+    from liveseg.parsing import parse_size
+    from liveseg.runtime.input_resize import model_at_input_size
+
+    src = Path(subject["path"]) if Path(subject["path"]).is_file() else zoo.resolve(subject["path"])
+    path = model_at_input_size(src, parse_size(size, "--sizes"))
+    w, h = parse_size(size, "--sizes")
+    dims = subject.get("dims")
+    return dict(subject, path=path, size=size, dims=dims and [*dims[:2], h, w])
 
 
 def webgpu_adapter(browser, url: str) -> str | None:
@@ -316,6 +332,12 @@ def main(argv=None) -> int:
         default=None,
         help="comma list of int8,fp16,fp32: these precision variants of each model",
     )
+    ap.add_argument(
+        "--sizes",
+        default=None,
+        help="comma list of WxH: run each model (or variant) at these input sizes too, as "
+        "`liveseg web/run --input-size` does (the graph rewritten; default: the file's own)",
+    )
     ap.add_argument("--no-python", action="store_true", help="the browser only")
     ap.add_argument(
         "--session-rounds",
@@ -339,6 +361,7 @@ def main(argv=None) -> int:
     models = [m for m in args.models.split(",") if m]
     threads = sorted({int(t) for t in args.threads.split(",")})
     precisions = [v for v in (args.variants or "").split(",") if v]
+    sizes = [v for v in (args.sizes or "").split(",") if v] or [None]
     rows = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as pw:
         work = Path(tmp)
@@ -355,9 +378,10 @@ def main(argv=None) -> int:
         gpu = None
         for model in models:
             if precisions:
-                subjects = variant_files(model, precisions, work / model)
+                files = variant_files(model, precisions, work / model)
             else:
-                subjects = [{"precision": None, "path": model}]
+                files = [{"precision": None, "path": model}]
+            subjects = [at_size(f, size) for f in files for size in sizes]
             runs = {}
             with contextlib.ExitStack() as stack:
                 servers = [
@@ -404,7 +428,7 @@ def main(argv=None) -> int:
                 s = subjects[i]
                 row = {
                     "model": model,
-                    "input": f"{w}x{h}",
+                    "input": s["size"] or f"{w}x{h}",
                     "where": where,
                     "threads": t,
                     "infer_median_ms": median_of(rs, "infer_median_ms", 2),
@@ -459,8 +483,8 @@ def print_table(rows: list[dict], variants: bool) -> None:
             (
                 b["infer_median_ms"]
                 for b in rows
-                if (b["model"], b["where"], b["threads"], b.get("precision"))
-                == (r["model"], r["where"], r["threads"], "int8")
+                if (b["model"], b["input"], b["where"], b["threads"], b.get("precision"))
+                == (r["model"], r["input"], r["where"], r["threads"], "int8")
             ),
             None,
         )
