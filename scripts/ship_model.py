@@ -224,6 +224,10 @@ def main(argv=None) -> int:
 
     run = Path(args.run)
     fp32_src = Path(args.onnx) if args.onnx else run / f"{run.name}.onnx"
+    if not args.onnx and not fp32_src.is_file():
+        # the config's export.name, when it differs from the run's: the run's only export
+        exports = [p for p in run.glob("*.onnx") if p.with_suffix(".json").is_file()]
+        fp32_src = exports[0] if len(exports) == 1 else fp32_src
     if not fp32_src.is_file():
         fp32_src = None
     if fp32_src is None:
