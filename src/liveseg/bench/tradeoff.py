@@ -21,7 +21,7 @@ from liveseg.bench.machine import machine_info, one_line
 from liveseg.bench.pareto import pareto_front, plot
 from liveseg.bench.pipeline import pipeline_fps
 from liveseg.bench.results import result_files, write_json
-from liveseg.errors import ConfigError
+from liveseg.errors import ConfigError, ModelError
 
 
 def check_grid(models, precisions, threads, temporal, repeats) -> None:
@@ -72,7 +72,7 @@ def _load(path, size, threads, engine):
         return load_model(
             str(path), engine=engine, threads=threads, overrides=overrides, siblings=False
         ), None
-    except ConfigError as exc:  # a fixed input size, most often
+    except (ConfigError, ModelError) as exc:  # a fixed input size its graph cannot change
         return None, str(exc)
 
 

@@ -10,7 +10,9 @@ another size is re-exported at the size asked for when its network can be read b
 float ONNX model (a shipped fp32/fp16 sibling, or a file whose liveseg card names its
 architecture) goes back to PyTorch (``liveseg.models.checkpoint.load_torch_model``), out again
 at the new size (``liveseg.export.onnx_export``) and on to fp16 / int8 as float files do.
-Files without a liveseg card keep their size; the other sizes are skipped with a note.
+Files without a liveseg card are kept as they are: the runtime runs them at the size asked for
+when their graph can be rewritten (``liveseg.runtime.input_resize``, as ``--input-size`` does:
+same weights, int8 ranges as calibrated), else the sweep skips that size with a note.
 """
 
 from __future__ import annotations
