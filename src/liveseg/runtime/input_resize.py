@@ -42,10 +42,18 @@ def _stride(original: int, resized: int) -> int | None:
     return None
 
 
-def _static_nchw(model) -> tuple[object, int, int]:
-    from liveseg.quant.onnx_io import graph_inputs
+def _load(path):
+    import onnx
 
-    ins = graph_inputs(model)
+    try:
+        return onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError, OSError, ...
+        raise ModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
+
+
+def _static_nchw(model) -> tuple[object, int, int]:
+    inits = {t.name for t in model.graph.initializer}
+    ins = [i for i in model.graph.input if i.name not in inits]
     if len(ins) != 1:
         raise ModelError(f"the model has {len(ins)} inputs; resizing needs one image input")
     dims = ins[0].type.tensor_type.shape.dim
@@ -214,10 +222,9 @@ def model_at_input_size(path, size) -> Path:
     copy whose graph takes ``size`` (made once, then reused), with its card beside it."""
     from liveseg.atomic import atomic_output
     from liveseg.card import card_path_for, read_card
-    from liveseg.quant.onnx_io import load_onnx
 
     path = Path(path)
-    model = load_onnx(path)
+    model = _load(path)
     fixed = fixed_input_size(model)
     size = (int(size[0]), int(size[1]))
     if fixed is None or fixed == size:
