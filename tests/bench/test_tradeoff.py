@@ -1,6 +1,8 @@
 """`liveseg bench tradeoff` on generated data and tiny ONNX models (no timing thresholds)."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -155,7 +157,9 @@ def _liveseg_float(path, size=(32, 32)):
     return export_onnx(net, path, size, card=card)
 
 
-def test_sizes_re_export_a_liveseg_float_file(setup):
+def test_sizes_run_fixed_files_as_input_size_does(setup):
+    """A fixed-size file runs at another size as `--input-size` runs it: its graph rewritten
+    (liveseg.runtime.input_resize; the copy in the user cache), same weights and int8 ranges."""
     tmp_path, data, _, q = setup
     fixed = _liveseg_float(tmp_path / "net.onnx")
     rc = main(
@@ -164,23 +168,20 @@ def test_sizes_re_export_a_liveseg_float_file(setup):
     assert rc == 0
     payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
     got = {(r["model"], r["precision"], r["size"]) for r in payload["rows"]}
-    assert got == {(str(fixed), p, s) for p in ("fp32", "int8") for s in ("32x32", "48x32")} | {
-        (str(q), "int8", s) for s in ("32x32", "48x32")
-    }
-    work = tmp_path / "work"
-    assert (work / "net-at-48x32.onnx").is_file() and (work / "net-at-48x32-int8.onnx").is_file()
-    card = json.loads((work / "net-at-48x32.json").read_text())
-    assert card["input_size"] == [48, 32] and card["architecture"] == "lraspp_mobilenetv3_small"
+    want = {(str(fixed), p, s) for p in ("fp32", "int8") for s in ("32x32", "48x32")}
+    assert got == want | {(str(q), "int8", s) for s in ("32x32", "48x32")}
     rows = {(r["precision"], r["size"]): r for r in payload["rows"] if r["model"] == str(fixed)}
     assert rows[("fp32", "32x32")]["file"] == str(fixed)  # its own size: the file as it is
-    assert rows[("int8", "48x32")]["file"] == str(work / "net-at-48x32-int8.onnx")
-    # the third-party int8 file has no card naming a network to re-export: it runs at 48x32
-    # as --input-size runs it (the runtime rewrites its graph, liveseg.runtime.input_resize)
-    q48 = next(r for r in payload["rows"] if r["model"] == str(q) and r["size"] == "48x32")
-    assert q48["file"] == str(q) and 0.0 <= q48["miou"] <= 1.0
+    cache = Path(os.environ["LIVESEG_CACHE_DIR"]) / "resized"
+    at48 = Path(rows[("fp32", "48x32")]["file"])
+    assert at48.parent == cache and at48.name.startswith("net-48x32-")
+    card = json.loads(at48.with_suffix(".json").read_text())
+    assert card["input_size"] == [48, 32] and card["architecture"] == "lraspp_mobilenetv3_small"
+    int8_48 = Path(rows[("int8", "48x32")]["file"])  # the int8 file built here, rewritten
+    assert int8_48.parent == cache and int8_48.name.startswith("net-int8-48x32-")
 
 
-def test_sizes_re_export_a_shipped_model(setup, monkeypatch):
+def test_sizes_of_a_shipped_model(setup, monkeypatch):
     from liveseg import zoo
     from liveseg.quant.fp16 import convert_fp16
 
@@ -196,5 +197,5 @@ def test_sizes_re_export_a_shipped_model(setup, monkeypatch):
     assert rc == 0
     payload = json.loads((tmp_path / "out" / "tradeoff.json").read_text())
     assert {(r["precision"], r["size"]) for r in payload["rows"]} == {("fp16", "48x32")}
-    assert payload["rows"][0]["file"] == str(tmp_path / "work" / "tiny-32x32-at-48x32-fp16.onnx")
+    assert Path(payload["rows"][0]["file"]).name.startswith("tiny-32x32-fp16-48x32-")
     assert "fp32 skipped (shipped as fp16 only)" in " ".join(payload["notes"])

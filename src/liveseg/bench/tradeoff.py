@@ -104,7 +104,7 @@ def sweep(
         notes += why
         at_size = {}
         for size in sizes or [None]:
-            at_size[size], why = var.variants_at_size(spec, files, size, data, workdir, log=log)
+            at_size[size], why = var.variants_at_size(spec, files, size)
             notes += why
         for prec in files:
             for size in sizes or [None]:

@@ -6,13 +6,9 @@ file can be turned into fp16 and int8 (calibrated on the sweep's data) here; any
 are skipped with a note.
 
 Input sizes: a file whose graph takes any size runs at every size as it is. A file fixed at
-another size is re-exported at the size asked for when its network can be read back: a liveseg
-float ONNX model (a shipped fp32/fp16 sibling, or a file whose liveseg card names its
-architecture) goes back to PyTorch (``liveseg.models.checkpoint.load_torch_model``), out again
-at the new size (``liveseg.export.onnx_export``) and on to fp16 / int8 as float files do.
-Files without a liveseg card are kept as they are: the runtime runs them at the size asked for
-when their graph can be rewritten (``liveseg.runtime.input_resize``, as ``--input-size`` does:
-same weights, int8 ranges as calibrated), else the sweep skips that size with a note.
+another size runs at the size asked for as ``--input-size`` runs it: its graph rewritten, same
+weights, int8 ranges as calibrated (``liveseg.runtime.input_resize``; the copy in the user
+cache). Graphs that cannot be rewritten keep their size; the other sizes are skipped with a note.
 """
 
 from __future__ import annotations
@@ -136,81 +132,23 @@ def fixed_input_size(path) -> tuple[int, int] | None:
     return (w, h) if w and h else None
 
 
-def readable_float(spec) -> Path | None:
-    """The float ONNX file whose network liveseg can read back for model ``spec`` (the shipped
-    fp32, else fp16, sibling; or the file itself), when its card names a liveseg architecture;
-    None otherwise (int8 only, .tflite, third-party, or no torch)."""
-    from liveseg.card import read_card
-    from liveseg.runtime import resolve_model_path
-
-    family = shipped_family(spec)
-    candidates = [family.get("fp32"), family.get("fp16")] if family else [resolve_model_path(spec)]
-    try:
-        from liveseg.models import list_models
-    except ImportError:  # the train extra (torch) is not installed
-        return None
-    for path in candidates:
-        if path is None or path.suffix.lower() != ".onnx" or file_precision(path) == "int8":
-            continue
-        card = read_card(path).card
-        if card is not None and card.architecture in list_models():
-            return path
-    return None
-
-
-def export_at_size(source, size, workdir, log=print) -> Path:
-    """The network of float ONNX file ``source`` re-exported at ``size`` (width, height) as
-    ``<workdir>/<base>-at-<W>x<H>.onnx`` with its card (reused when already there)."""
-    from liveseg.runtime.autoselect import VARIANT_RE
-
-    w, h = (int(v) for v in size)
-    stem = Path(source).stem
-    m = VARIANT_RE.match(stem)
-    base = m.group("base") if m else stem
-    workdir = Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    out = workdir / f"{base}-at-{w}x{h}.onnx"
-    if not out.exists():
-        from liveseg.export.onnx_export import export_card, export_onnx
-        from liveseg.models.checkpoint import load_torch_model
-
-        log(f"re-exporting {Path(source).name} at {w}x{h} ...")
-        model, card_dict, what = load_torch_model(str(source))
-        model.eval()
-        export_onnx(model, out, (w, h), card=export_card(model, card_dict, out.stem, (w, h), what))
-    return out
-
-
-def variants_at_size(spec, files, size, data, workdir, log=print) -> tuple[dict, list[str]]:
+def variants_at_size(spec, files, size) -> tuple[dict, list[str]]:
     """({precision: file}, notes) of model ``spec`` at input ``size`` (width, height; None: each
     file's own). ``files`` are its variants at their own size (``model_variants``); those fixed
-    at another size are replaced by files re-exported at ``size`` when the network can be read
-    back (see the module docstring), else kept for the runtime to refuse (the sweep notes it)."""
+    at another size are replaced by their rewritten copies, or kept and noted where the graph
+    cannot be rewritten (the runtime then refuses that size)."""
     from liveseg.errors import LivesegError
+    from liveseg.runtime.input_resize import model_at_input_size
 
+    out, notes = dict(files), []
     if size is None:
-        return dict(files), []
+        return out, notes
     size = (int(size[0]), int(size[1]))
-    fixed = [p for p, f in files.items() if fixed_input_size(f) not in (None, size)]
-    if not fixed:
-        return dict(files), []
-    source = readable_float(spec)
-    if source is None:
-        why = (
-            f"{spec}: its input size is fixed and it has no liveseg float ONNX model "
-            "(with a card naming its architecture) to re-export at other sizes"
-        )
-        return dict(files), [why]
-    try:
-        fp32 = export_at_size(source, size, workdir, log=log)
-        built = {"fp32": fp32}
-        derived = [p for p in fixed if p != "fp32"]
-        if derived:
-            from liveseg.bench.quant import build_variants
-
-            built.update(build_variants(fp32, workdir, data, "train", 64, log=log, names=derived))
-    except LivesegError as exc:
-        return dict(files), [f"{spec}: cannot re-export at {size[0]}x{size[1]} ({exc})"]
-    out = dict(files)
-    out.update({p: built[p] for p in fixed})
-    return out, []
+    for prec, path in files.items():
+        if fixed_input_size(path) in (None, size):
+            continue
+        try:
+            out[prec] = model_at_input_size(path, size)
+        except LivesegError as exc:
+            notes.append(f"{spec} {prec}: cannot run at {size[0]}x{size[1]} ({exc})")
+    return out, notes

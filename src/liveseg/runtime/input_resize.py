@@ -65,7 +65,7 @@ def _static_nchw(model) -> tuple[object, int, int]:
     return ins[0], vals[2], vals[3]
 
 
-def fixed_input_size(model) -> tuple[int, int] | None:
+def _fixed_nchw_size(model) -> tuple[int, int] | None:
     """(W, H) of a model whose NCHW image input has a fixed size, else None."""
     try:
         _, h, w = _static_nchw(model)
@@ -225,7 +225,7 @@ def model_at_input_size(path, size) -> Path:
 
     path = Path(path)
     model = _load(path)
-    fixed = fixed_input_size(model)
+    fixed = _fixed_nchw_size(model)
     size = (int(size[0]), int(size[1]))
     if fixed is None or fixed == size:
         return path
