@@ -185,7 +185,7 @@ def _run(args, rr_note) -> int:
     if args.list_nodes:
         import onnx
 
-        from liveseg.quant.onnx_io import load_onnx
+        from liveseg.runtime.onnx_file import load_onnx
 
         load_onnx(args.model)
         with tempfile.TemporaryDirectory() as tmp:

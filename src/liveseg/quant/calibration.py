@@ -17,8 +17,9 @@ import numpy as np
 
 from liveseg.errors import InputError
 from liveseg.images import IMAGE_EXTS, read_image
-from liveseg.quant.onnx_io import card_for_model, graph_inputs, load_onnx
+from liveseg.quant.onnx_io import card_for_model
 from liveseg.quant.preprocess import make_feed
+from liveseg.runtime.onnx_file import graph_inputs, load_onnx
 
 
 def _images_in(folder: Path, recursive=False) -> list[Path]:

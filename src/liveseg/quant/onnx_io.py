@@ -18,8 +18,9 @@ import numpy as np
 
 from liveseg.atomic import atomic_output
 from liveseg.card import ModelCard, card_path_for, read_card
-from liveseg.errors import InputError, ModelError, OutputError
+from liveseg.errors import ModelError, OutputError
 from liveseg.quant.preprocess import card_preprocessor
+from liveseg.runtime.onnx_file import graph_inputs, load_onnx
 
 QUANT_METADATA_KEY = "liveseg.quantization"
 
@@ -27,24 +28,6 @@ QUANT_METADATA_KEY = "liveseg.quantization"
 # ---------------------------------------------------------------------------------------------
 # Reading: model + card
 # ---------------------------------------------------------------------------------------------
-def load_onnx(path):
-    """Load an ONNX model or raise ModelError with one line."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"model not found: {path}")
-    try:
-        return onnx.load(str(path))
-    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError, OSError, ...
-        raise ModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
-
-
-def graph_inputs(model) -> list:
-    inits = {i.name for i in model.graph.initializer}
-    return [i for i in model.graph.input if i.name not in inits]
-
-
 def input_shape(model) -> list:
     """The single input's shape, with None for symbolic dims."""
     ins = graph_inputs(model)

@@ -11,8 +11,9 @@ import numpy as np
 
 from liveseg.errors import ConfigError, ModelError
 from liveseg.quant.calibration import calibration_reader, pick_evenly
-from liveseg.quant.onnx_io import card_for_model, cpu_session, load_onnx
+from liveseg.quant.onnx_io import card_for_model, cpu_session
 from liveseg.quant.ptq import COMPUTE_OPS, preprocess_for_quant, run_quantize_static
+from liveseg.runtime.onnx_file import load_onnx
 
 
 def output_error(ref: list[np.ndarray], out: list[np.ndarray], channel_axis=1) -> dict:

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 
 from liveseg.errors import ModelError
+from liveseg.runtime.onnx_file import graph_inputs, load_onnx
 
 MAX_STRIDE = 128
 # Ops whose constant inputs can hold spatial shapes this rewrite does not follow.
@@ -42,18 +43,8 @@ def _stride(original: int, resized: int) -> int | None:
     return None
 
 
-def _load(path):
-    import onnx
-
-    try:
-        return onnx.load(str(path))
-    except Exception as exc:  # noqa: BLE001 - protobuf DecodeError, OSError, ...
-        raise ModelError(f"{path} is not a readable ONNX model ({type(exc).__name__})") from None
-
-
 def _static_nchw(model) -> tuple[object, int, int]:
-    inits = {t.name for t in model.graph.initializer}
-    ins = [i for i in model.graph.input if i.name not in inits]
+    ins = graph_inputs(model)
     if len(ins) != 1:
         raise ModelError(f"the model has {len(ins)} inputs; resizing needs one image input")
     dims = ins[0].type.tensor_type.shape.dim
@@ -224,7 +215,7 @@ def model_at_input_size(path, size) -> Path:
     from liveseg.card import card_path_for, read_card
 
     path = Path(path)
-    model = _load(path)
+    model = load_onnx(path)
     fixed = _fixed_nchw_size(model)
     size = (int(size[0]), int(size[1]))
     if fixed is None or fixed == size:
