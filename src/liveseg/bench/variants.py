@@ -109,29 +109,6 @@ def model_variants(spec, precisions, data, workdir, log=print) -> tuple[dict, li
     return out, notes
 
 
-def fixed_input_size(path) -> tuple[int, int] | None:
-    """(width, height) an .onnx file's graph fixes its input at; None when the graph takes any
-    size or the file is not ONNX (for a .tflite the runtime says whether it takes a size)."""
-    from liveseg.card import read_card
-    from liveseg.errors import ModelError
-    from liveseg.quant.onnx_io import input_shape, load_onnx
-
-    path = Path(path)
-    if path.suffix.lower() != ".onnx":
-        return None
-    model = load_onnx(path)
-    try:
-        shape = input_shape(model)
-    except ModelError:  # several inputs: the runtime refuses it with its own message
-        return None
-    if len(shape) != 4:
-        return None
-    card = read_card(path, model).card
-    nhwc = card.layout == "nhwc" if card else shape[3] in (1, 3, 4) and shape[1] not in (1, 3, 4)
-    h, w = (shape[1], shape[2]) if nhwc else (shape[2], shape[3])
-    return (w, h) if w and h else None
-
-
 def variants_at_size(spec, files, size) -> tuple[dict, list[str]]:
     """({precision: file}, notes) of model ``spec`` at input ``size`` (width, height; None: each
     file's own). ``files`` are its variants at their own size (``model_variants``); those fixed
@@ -145,9 +122,9 @@ def variants_at_size(spec, files, size) -> tuple[dict, list[str]]:
         return out, notes
     size = (int(size[0]), int(size[1]))
     for prec, path in files.items():
-        if fixed_input_size(path) in (None, size):
-            continue
-        try:
+        if Path(path).suffix.lower() != ".onnx":
+            continue  # a .tflite: the runtime says whether it takes the size
+        try:  # the file itself when its graph takes any size, or this one already
             out[prec] = model_at_input_size(path, size)
         except LivesegError as exc:
             notes.append(f"{spec} {prec}: cannot run at {size[0]}x{size[1]} ({exc})")
