@@ -112,8 +112,8 @@ def at_size(subject: dict, size: str | None) -> dict:
     from liveseg.runtime.input_resize import model_at_input_size
 
     src = Path(subject["path"]) if Path(subject["path"]).is_file() else zoo.resolve(subject["path"])
-    path = model_at_input_size(src, parse_size(size, "--sizes"))
     w, h = parse_size(size, "--sizes")
+    path = model_at_input_size(src, (w, h))
     dims = subject.get("dims")
     return dict(subject, path=path, size=size, dims=dims and [*dims[:2], h, w])
 

@@ -29,9 +29,8 @@ def add_arguments(parser):
         "--sizes",
         default=None,
         help="model input sizes, N or WxH, comma separated (default: each "
-        "model's own); shipped models and liveseg float ONNX files are "
-        "re-exported at each size, other fixed-input models skip other "
-        "sizes with a note",
+        "model's own); fixed-input ONNX files run at each size as "
+        "--input-size does (graph rewritten), others skip it with a note",
     )
     parser.add_argument(
         "--precisions",

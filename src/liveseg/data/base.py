@@ -222,9 +222,7 @@ class SegmentationDataset:
             if mask is None:
                 continue
             labels = mask[:, :, 0] if mask.ndim == 3 else mask
-            counts += np.bincount(labels.ravel(), minlength=256 if labels.dtype == np.uint8 else n)[
-                :n
-            ]
+            counts += np.bincount(labels.ravel(), minlength=n)[:n]
         return counts
 
 
