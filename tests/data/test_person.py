@@ -134,3 +134,43 @@ def test_aspect_jitter_stretches_image_and_mask_together():
         assert ((out[..., 0] > 127) == (m == 1)).mean() > 0.98  # edges: bilinear vs nearest
     assert min(ratios) < 0.85 and max(ratios) > 1.15  # stretched both ways
     assert all(0.45 < r < 2.2 for r in ratios)
+
+
+def test_portrait_crop_frames_head_and_shoulders_of_the_figure():
+    from liveseg.data.person import portrait_crop
+
+    img = np.zeros((400, 300, 3), np.uint8)
+    mask = np.zeros((400, 300), np.uint8)
+    mask[50:390, 120:180] = 1  # a standing figure, 340 rows tall, top at row 50
+    img[mask == 1] = 200
+    crop, m = portrait_crop(img, mask)
+    h = round(340 * 0.36)
+    assert m.shape == (h, round(h * 4 / 3)) and crop.shape[:2] == m.shape
+    top = np.nonzero(m.any(1))[0][0]
+    assert top == round(0.05 * 340)  # a margin above the head, the figure to the bottom edge
+    assert m[-1].any() and (crop[m == 1] == 200).all()
+    cols = np.nonzero(m.any(0))[0]
+    assert abs((cols[0] + cols[-1]) / 2 - m.shape[1] / 2) <= 1  # centred on the figure
+    big, bm = portrait_crop(img, mask, out_height=320)
+    assert bm.shape[0] == 320 and big.shape[:2] == bm.shape and set(np.unique(bm)) <= {0, 1}
+    empty = np.zeros_like(mask)
+    assert portrait_crop(img, empty)[0] is img  # no person: the sample as it is
+
+
+def test_portrait_view_is_a_val_split_of_ccp_and_train_portraits_add_copies(tmp_path):
+    root = make_people_root(tmp_path)
+    val = build_dataset("person", root, "val", val_every=5, portrait=True)
+    assert [s.name for s in val.samples] == ["ccp_portrait/0000", "ccp_portrait/0005"]
+    assert set(val.groups()) == {"ccp_portrait"}
+    img, m = val.load(0)
+    full = build_dataset("person", root, "val", val_every=5).load(0)
+    assert m.shape[0] < full[1].shape[0] and img.shape[:2] == m.shape  # the crop, not the photo
+    train = build_dataset("person", root, "train", val_every=5, train_portraits=True)
+    plain = build_dataset("person", root, "train", val_every=5)
+    copies = [s for s in train.samples if s.group == "ccp_portrait"]
+    assert len(train.samples) == len(plain.samples) + 8 == len(plain.samples) + len(copies)
+    assert not {s.name for s in copies} & {s.name for s in val.samples}
+    i = train.samples.index(copies[0])
+    assert train.load(i)[1].shape[0] == 320
+    with pytest.raises(InputError, match="validation view"):
+        build_dataset("person", root, "train", portrait=True)

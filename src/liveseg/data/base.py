@@ -8,6 +8,7 @@ not decoding JPEGs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class Sample:
     # With ``preresize``: keep this image's aspect (fit inside, the rest padded black and
     # labelled ignore) instead of stretching it; for photos mixed into a set of another shape.
     keep_aspect: bool = False
+    # A fixed view of the labelled sample, ``view(img, mask) -> (img, mask)``, applied right
+    # after reading (e.g. the person set's head-and-shoulders crops for a close-up val split).
+    view: Callable | None = None
 
 
 class SegmentationDataset:
@@ -135,6 +139,8 @@ class SegmentationDataset:
         mask = mask.astype(dtype, copy=False)
         if self.teacher_dir is not None:
             img, mask = self._with_teacher(img, mask, s)
+        if s.view is not None:  # after the teacher's maps join the label: they move together
+            img, mask = s.view(img, mask)
         return self._resize(img, mask, s.keep_aspect)
 
     def _resize(self, img, mask, keep_aspect=False):

@@ -15,7 +15,10 @@ Sources that are absent are skipped (at least one of ccp_person / sysu_scene is 
 
 Validation is every ``val_every``-th file of ccp_person and, of sysu_scene, every
 ``val_every``-th file that shows a person; training is the rest. The groups let the evaluator
-report mean per-image IoU per source.
+report mean per-image IoU per source. ``portrait=True`` gives a close-up val split instead:
+the ccp_person val photos cut to head and shoulders (``portrait_crop``), as a webcam frames a
+video call (group "ccp_portrait"); sysu_scene's people are too small or too many for it.
+``train_portraits=True`` adds that view of each ccp_person training photo to the training split.
 
 ``CompositeDataset`` adds ``composites`` synthetic images per epoch: a person cut from a cut-out
 source, scaled (from a small full figure to a head-and-shoulders close-up that leaves the frame,
@@ -25,6 +28,8 @@ without people. Each is a function of (seed, epoch, index), like every augmentat
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from pathlib import Path
 
 import cv2
@@ -79,8 +84,20 @@ def _has_value(mask_path: Path, value: int) -> bool:
     return m is not None and bool((m == value).any())
 
 
-def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sources=None, **_):
+def person(
+    root,
+    split="train",
+    val_every=5,
+    davis_stride=4,
+    vton_stride=1,
+    sources=None,
+    portrait=False,
+    train_portraits=False,
+    **_,
+):
     root = Path(root)
+    if portrait:
+        return _portrait_val(root, split, int(val_every))
     wanted = set(sources or LICENSES)
     have = {name for name in LICENSES if name in wanted and (root / name).is_dir()}
     if not have & {"ccp_person", "sysu_scene"}:
@@ -93,7 +110,19 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
             (val if i % val_every == 0 and keep_val(s) else train).append(s)
 
     if "ccp_person" in have:
-        split_every(folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1)))
+        ccp = folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1))
+        split_every(ccp)
+        if train_portraits and split == "train":
+            # A second, head-and-shoulders view of each training photo at a webcam-like 320
+            # rows: close-ups with real backgrounds (composites alone paste them on others).
+            view = functools.partial(portrait_crop, out_height=320)
+            train += [
+                dataclasses.replace(
+                    s, name=f"ccp_portrait/{s.image.stem}", group="ccp_portrait", view=view
+                )
+                for i, s in enumerate(ccp)
+                if i % val_every != 0
+            ]
     if "sysu_scene" in have:
         sysu = root / "sysu_scene"
         idx = _sysu_person_index(sysu)
@@ -138,6 +167,56 @@ def person(root, split="train", val_every=5, davis_stride=4, vton_stride=1, sour
         groups_are_clips=False,
     )
     return (train if split == "train" else val), info, None
+
+
+def _portrait_val(root: Path, split: str, val_every: int):
+    if split != "val":
+        raise InputError("person data: portrait=true is a validation view (split val)")
+    if not (root / "ccp_person").is_dir():
+        raise InputError(f"person data: portrait=true needs ccp_person/ under {root}")
+    samples = folder_samples(root / "ccp_person", "ccp_portrait", _binary_lut(1))[::val_every]
+    info = DatasetInfo(
+        "person",
+        list(PERSON_CLASSES),
+        [[0, 0, 0], [255, 255, 255]],
+        255,
+        "foreground",
+        training_data="head-and-shoulders crops of the ccp_person val photos",
+        license=LICENSES["ccp_person"],
+        foreground=["person"],
+        groups_are_clips=False,
+    )
+    return [dataclasses.replace(s, view=portrait_crop) for s in samples], info, None
+
+
+def portrait_crop(
+    img: np.ndarray,
+    mask: np.ndarray,
+    height: float = 0.36,
+    aspect: float = 4 / 3,
+    out_height: int | None = None,
+):
+    """Head and shoulders of the labelled person (mask == 1): a 4:3 box from a little above the
+    head down ``height`` of the figure's height (about the chest of a standing person), centred
+    on the figure's upper part and kept inside the image, then resized to ``out_height`` rows
+    if given. Without a person: unchanged."""
+    fg = (mask[..., 0] if mask.ndim == 3 else mask) == 1
+    ys, xs = np.nonzero(fg)
+    if ys.size == 0:
+        return img, mask
+    H, W = fg.shape
+    top, fig_h = int(ys.min()), int(ys.max()) + 1 - int(ys.min())
+    box_h = min(H, max(8, round(fig_h * height)))
+    box_w = min(W, round(box_h * aspect))
+    y0 = min(max(0, top - round(0.05 * fig_h)), H - box_h)
+    upper = xs[ys < top + box_h]
+    x0 = min(max(0, round(float(upper.mean()) - box_w / 2)), W - box_w)
+    img, mask = img[y0 : y0 + box_h, x0 : x0 + box_w], mask[y0 : y0 + box_h, x0 : x0 + box_w]
+    if out_height:
+        size = (round(box_w * out_height / box_h), int(out_height))
+        img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    return img, mask
 
 
 def _davis_samples(root: Path, stride: int) -> list[Sample]:
