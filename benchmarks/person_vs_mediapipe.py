@@ -6,8 +6,10 @@ command compares any models of one task (a new street model with the one it repl
 Rows:
 - any model liveseg runs (shipped names, .onnx, .tflite; e.g. MediaPipe's selfie segmenters
   taken from the mediapipe==0.10.14 wheel, Apache-2.0), through liveseg itself:
-  ``liveseg eval`` (per-image IoU and boundary F per source) and ``liveseg run --effect blur
-  --temporal off`` (every frame through the network; null sink), interleaved repeats;
+  ``liveseg eval`` (per-image IoU and boundary F per source; ``--portrait`` adds the person
+  data's close-up view, head-and-shoulders crops of its ccp_person val photos) and
+  ``liveseg run --effect blur --temporal off`` (every frame through the network; null sink),
+  interleaved repeats;
 - per-frame latency as a webcam loop sees it: segment + blur of one 640x480 frame, frame after
   frame, through liveseg's Python API (``liveseg.load``, ``make_effect``), median and p90;
   ``liveseg run``'s own end-to-end latency on a file includes the time frames wait in its queues
@@ -75,9 +77,21 @@ def liveseg(*args) -> None:
     )
 
 
-def accuracy(model: str, config: str, threads: int, work: Path) -> dict:
-    out = work / f"eval-{abs(hash(model))}.json"
-    liveseg("eval", model, "--config", config, "--threads", threads, "--json", out, "--overwrite")
+def accuracy(model: str, config: str, threads: int, work: Path, options=()) -> dict:
+    out = work / f"eval-{abs(hash((model, *options)))}.json"
+    extra = [a for o in options for a in ("--data-option", o)]
+    liveseg(
+        "eval",
+        model,
+        "--config",
+        config,
+        "--threads",
+        threads,
+        *extra,
+        "--json",
+        out,
+        "--overwrite",
+    )
     r = json.loads(out.read_text())
     st = r.get("stills")
     if not st:  # semantic classes (mIoU) or video clips (J&F)
@@ -167,6 +181,11 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--eval-threads", type=int, default=2)
     ap.add_argument("--no-accuracy", action="store_true")
+    ap.add_argument(
+        "--portrait",
+        action="store_true",
+        help="also score the close-up view (person data: head-and-shoulders crops, portrait=true)",
+    )
     ap.add_argument("--effect", default="blur", help="effect of the speed runs (default blur)")
     ap.add_argument(
         "--clip-frames",
@@ -197,9 +216,11 @@ def main(argv=None) -> int:
     }
     if not args.no_accuracy:
         for m in args.model:
-            results["rows"].setdefault(m, {})["accuracy"] = accuracy(
-                m, args.config, args.eval_threads, work
-            )
+            row = accuracy(m, args.config, args.eval_threads, work)
+            if args.portrait:
+                close = accuracy(m, args.config, args.eval_threads, work, ["portrait=true"])
+                row.update({k: v for k, v in close.items() if k.endswith("_ccp_portrait")})
+            results["rows"].setdefault(m, {})["accuracy"] = row
             print(m, results["rows"][m]["accuracy"], flush=True)
     for t in threads:
         runs: dict[str, list] = {m: [] for m in args.model}
