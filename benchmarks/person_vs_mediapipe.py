@@ -8,8 +8,8 @@ Rows:
   taken from the mediapipe==0.10.14 wheel, Apache-2.0), through liveseg itself:
   ``liveseg eval`` (per-image IoU and boundary F per source; ``--portrait`` adds the person
   data's close-up view, head-and-shoulders crops of its ccp_person val photos) and
-  ``liveseg run --effect blur --temporal off`` (every frame through the network; null sink),
-  interleaved repeats;
+  ``liveseg run --effect blur --temporal off`` (every frame through the network; null sink;
+  ``--temporal auto`` for liveseg's default reuse between frames), interleaved repeats;
 - per-frame latency as a webcam loop sees it: segment + blur of one 640x480 frame, frame after
   frame, through liveseg's Python API (``liveseg.load``, ``make_effect``), median and p90;
   ``liveseg run``'s own end-to-end latency on a file includes the time frames wait in its queues
@@ -109,9 +109,9 @@ def accuracy(model: str, config: str, threads: int, work: Path, options=()) -> d
     return row
 
 
-def run_once(model: str, clip: Path, threads: int, effect="blur") -> dict:
-    # --temporal off: every frame through the network (null sink).
-    s = run_stats(clip, model, threads=threads, effect=effect, temporal="off", cwd=ROOT)
+def run_once(model: str, clip: Path, threads: int, effect="blur", temporal="off") -> dict:
+    # Default --temporal off: every frame through the network (null sink).
+    s = run_stats(clip, model, threads=threads, effect=effect, temporal=temporal, cwd=ROOT)
     e2e = s.get("e2e_latency_ms") or {}
     return {
         "fps": float(s["fps"]),
@@ -192,6 +192,12 @@ def main(argv=None) -> int:
         help="glob of frames made into the speed clip (default: the 640x480 demo clip)",
     )
     ap.add_argument("--clip-fps", type=int, default=15)
+    ap.add_argument(
+        "--temporal",
+        default="off",
+        help="--temporal of the liveseg run rows (default off: every frame through the network; "
+        "auto: what a user gets by default)",
+    )
     ap.add_argument("--out", help="JSON results file")
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
@@ -211,6 +217,7 @@ def main(argv=None) -> int:
         "machine": info,
         "clip": clip_desc,
         "effect": args.effect,
+        "temporal": args.temporal,
         "config": args.config,
         "rows": {},
     }
@@ -227,7 +234,7 @@ def main(argv=None) -> int:
         mp_runs: dict[int, list] = {0: [], 1: []}
         for _ in range(args.repeats):  # interleaved: A B C ... A B C ...
             for m in args.model:
-                runs[m].append(run_once(m, clip, t, args.effect))
+                runs[m].append(run_once(m, clip, t, args.effect, args.temporal))
             if args.mediapipe_python and t == threads[-1]:
                 for sel, rs in mp_runs.items():
                     rs.append(mediapipe_once(args.mediapipe_python, clip, sel))
