@@ -155,18 +155,25 @@ def person(
                 )
     elif split != "val":
         raise InputError(f"person data: split must be train or val, got {split!r}")
-    info = DatasetInfo(
+    info = _person_info(
+        "people from " + ", ".join(sorted(have)) + " (liveseg person mix)",
+        "; ".join(LICENSES[n] for n in sorted(have)),
+    )
+    return (train if split == "train" else val), info, None
+
+
+def _person_info(training_data: str, license: str) -> DatasetInfo:
+    return DatasetInfo(
         "person",
         list(PERSON_CLASSES),
         [[0, 0, 0], [255, 255, 255]],
         255,
         "foreground",
-        training_data="people from " + ", ".join(sorted(have)) + " (liveseg person mix)",
-        license="; ".join(LICENSES[n] for n in sorted(have)),
+        training_data=training_data,
+        license=license,
         foreground=["person"],
         groups_are_clips=False,
     )
-    return (train if split == "train" else val), info, None
 
 
 def _portrait_val(root: Path, split: str, val_every: int):
@@ -175,16 +182,8 @@ def _portrait_val(root: Path, split: str, val_every: int):
     if not (root / "ccp_person").is_dir():
         raise InputError(f"person data: portrait=true needs ccp_person/ under {root}")
     samples = folder_samples(root / "ccp_person", "ccp_portrait", _binary_lut(1))[::val_every]
-    info = DatasetInfo(
-        "person",
-        list(PERSON_CLASSES),
-        [[0, 0, 0], [255, 255, 255]],
-        255,
-        "foreground",
-        training_data="head-and-shoulders crops of the ccp_person val photos",
-        license=LICENSES["ccp_person"],
-        foreground=["person"],
-        groups_are_clips=False,
+    info = _person_info(
+        "head-and-shoulders crops of the ccp_person val photos", LICENSES["ccp_person"]
     )
     return [dataclasses.replace(s, view=portrait_crop) for s in samples], info, None
 
