@@ -110,19 +110,12 @@ def person(
             (val if i % val_every == 0 and keep_val(s) else train).append(s)
 
     if "ccp_person" in have:
-        ccp = folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1))
-        split_every(ccp)
+        split_every(folder_samples(root / "ccp_person", "ccp_person", _binary_lut(1)))
         if train_portraits and split == "train":
             # A second, head-and-shoulders view of each training photo at a webcam-like 320
             # rows: close-ups with real backgrounds (composites alone paste them on others).
-            view = functools.partial(portrait_crop, out_height=320)
-            train += [
-                dataclasses.replace(
-                    s, name=f"ccp_portrait/{s.image.stem}", group="ccp_portrait", view=view
-                )
-                for i, s in enumerate(ccp)
-                if i % val_every != 0
-            ]
+            ccp_train = [s for s in train if s.group == "ccp_person"]
+            train += _portrait_views(ccp_train, functools.partial(portrait_crop, out_height=320))
     if "sysu_scene" in have:
         sysu = root / "sysu_scene"
         idx = _sysu_person_index(sysu)
@@ -181,11 +174,19 @@ def _portrait_val(root: Path, split: str, val_every: int):
         raise InputError("person data: portrait=true is a validation view (split val)")
     if not (root / "ccp_person").is_dir():
         raise InputError(f"person data: portrait=true needs ccp_person/ under {root}")
-    samples = folder_samples(root / "ccp_person", "ccp_portrait", _binary_lut(1))[::val_every]
+    samples, _, _ = person(root, "val", val_every, sources=["ccp_person"])
     info = _person_info(
         "head-and-shoulders crops of the ccp_person val photos", LICENSES["ccp_person"]
     )
-    return [dataclasses.replace(s, view=portrait_crop) for s in samples], info, None
+    return _portrait_views(samples, portrait_crop), info, None
+
+
+def _portrait_views(samples: list[Sample], view) -> list[Sample]:
+    """ccp_person ``samples`` seen through ``view`` (a ``portrait_crop``): group ccp_portrait."""
+    return [
+        dataclasses.replace(s, name=f"ccp_portrait/{s.image.stem}", group="ccp_portrait", view=view)
+        for s in samples
+    ]
 
 
 def portrait_crop(
